@@ -1,0 +1,278 @@
+"""Read and validate parameter files (the format is described in docs/parameters.md).
+
+:func:`read_parameter_rows` parses and checks one file row by row; :func:`build_parameter_set`
+expands rows (in order, later rows overriding earlier ones) into the dense, dated arrays the
+engine compiles; every rule broken is an :class:`~inputs.errors.InputError` naming the file,
+the line, the column and the rule.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inputs.errors import InputError
+from inputs.files import read_text
+from simcore import codes
+from simcore.engine import Calendar
+from simcore.model import DIMENSION_LABELS, KIND_RANGES, SCHEMA, ParameterSet, ParameterValues, parameter_shape
+
+COLUMNS: tuple[str, ...] = ("parameter", "date", "age", "need", "placement", "to", "transfer", "reason", "value",
+                            "source", "note")
+DIMENSION_COLUMNS: tuple[str, ...] = ("age", "need", "placement", "to", "transfer", "reason")
+REQUIRED_COLUMNS: tuple[str, ...] = ("parameter", "value")
+_DATE = re.compile(r"^(\d{4})-(\d{2})$")
+_AGE_RANGE = re.compile(r"^(\d{1,2})\s*-\s*(\d{1,2})$")
+REST = "rest"
+DISTRIBUTION_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """One validated row: which cells it sets (an index per dimension), from when, to what."""
+
+    file: str
+    line: int
+    parameter: str
+    year_month: tuple[int, int] | None  # None: from the start
+    selectors: tuple[tuple[int, ...], ...]  # per dimension of the parameter: the indices covered
+    value: float  # NaN means "rest"
+    source: str
+
+    @property
+    def is_rest(self) -> bool:
+        return math.isnan(self.value)
+
+
+def _column_dimension(parameter: str, column: str) -> str | None:
+    """The schema dimension a CSV column stands for, for this parameter (None: not used)."""
+    dims = SCHEMA[parameter].dims
+    if column == "to":
+        for d in ("to", "to_move"):
+            if d in dims:
+                return d
+        return None
+    return column if column in dims else None
+
+
+def _parse_selector(text: str, dimension: str, file: str, line: int, column: str) -> tuple[int, ...]:
+    labels = DIMENSION_LABELS[dimension]
+    text = text.strip()
+    if text == "" or text.lower() == "all":
+        return tuple(range(len(labels)))
+    if dimension == "age":
+        match = _AGE_RANGE.match(text)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            if not (0 <= low <= high <= codes.MAX_AGE):
+                raise InputError(file, f"age range {text!r} must lie within 0-{codes.MAX_AGE} with low <= high",
+                                 row=line, column=column)
+            return tuple(range(low, high + 1))
+        if text.isdigit() and 0 <= int(text) <= codes.MAX_AGE:
+            return (int(text),)
+        raise InputError(file, f"age {text!r} must be 0..{codes.MAX_AGE}, a range like 11-15, or all",
+                         row=line, column=column)
+    if text in labels:
+        return (labels.index(text),)
+    raise InputError(file, f"unknown {dimension} code {text!r}; expected one of {', '.join(labels)} or all",
+                     row=line, column=column)
+
+
+def read_parameter_rows(path: str | Path, text: str | None = None) -> list[ParameterRow]:
+    """Parse and check a parameter CSV row by row.
+
+    Raises
+    ------
+    InputError
+        Missing or unknown columns, unknown parameters or codes, malformed dates or numbers,
+        values outside the parameter's range, a dimension given that the parameter lacks.
+    """
+    file = str(path)
+    if text is None:
+        text = read_text(path)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(file, "the file is empty (expected a header row and parameter rows)") from None
+    header = [h.strip() for h in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise InputError(file, f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(COLUMNS)}",
+                         row=1)
+    for required in REQUIRED_COLUMNS:
+        if required not in header:
+            raise InputError(file, f"missing required column {required!r}", row=1)
+    if len(set(header)) != len(header):
+        raise InputError(file, "a column appears twice in the header", row=1)
+    position = {name: header.index(name) for name in header}
+    rows: list[ParameterRow] = []
+    for line_number, record in enumerate(reader, start=2):
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            raise InputError(file, f"has {len(record)} fields, the header has {len(header)}", row=line_number)
+        cell = {name: record[position[name]].strip() for name in header}
+        name = cell["parameter"]
+        if name not in SCHEMA:
+            raise InputError(file, f"unknown parameter {name!r} (see docs/parameters.md or `sendsim params`)",
+                             row=line_number, column="parameter")
+        spec = SCHEMA[name]
+        year_month = None
+        date_text = cell.get("date", "")
+        if date_text:
+            match = _DATE.match(date_text)
+            if not match or not 1 <= int(match.group(2)) <= 12:
+                raise InputError(file, f"date {date_text!r} must be YYYY-MM", row=line_number, column="date")
+            year_month = (int(match.group(1)), int(match.group(2)))
+        selectors = []
+        for column in DIMENSION_COLUMNS:
+            text_value = cell.get(column, "")
+            dimension = _column_dimension(name, column)
+            if dimension is None:
+                if text_value and text_value.lower() != "all":
+                    raise InputError(file, f"parameter {name} has no {column} dimension; leave the column blank",
+                                     row=line_number, column=column)
+                continue
+        for dimension in spec.dims:
+            column = "to" if dimension in ("to", "to_move") else dimension
+            selectors.append(_parse_selector(cell.get(column, ""), dimension, file, line_number, column))
+        raw = cell["value"]
+        if raw.lower() == REST:
+            if not spec.distribution:
+                raise InputError(file, f"'rest' is only allowed in distributions; {name} is not one",
+                                 row=line_number, column="value")
+            if len(selectors[-1]) != 1:
+                raise InputError(file, "a 'rest' cell must name exactly one destination", row=line_number,
+                                 column="to" if spec.dims[-1] in ("to", "to_move") else spec.dims[-1])
+            value = math.nan
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise InputError(file, f"value {raw!r} is not a number", row=line_number, column="value") from None
+            if not math.isfinite(value):
+                raise InputError(file, f"value {raw!r} must be finite", row=line_number, column="value")
+            low, high, integer = KIND_RANGES[spec.kind]
+            if not low <= value <= high:
+                raise InputError(file, f"{name} is a {spec.kind}: value {raw} must lie in [{low:g}, {high:g}]",
+                                 row=line_number, column="value")
+            if integer and value != int(value):
+                raise InputError(file, f"{name} must be a whole number, got {raw}", row=line_number, column="value")
+        rows.append(ParameterRow(file, line_number, name, year_month, tuple(selectors), value,
+                                 cell.get("source", "")))
+    if not rows:
+        raise InputError(file, "the file has a header but no parameter rows")
+    return rows
+
+
+def _month_of(row: ParameterRow, calendar: Calendar) -> int:
+    if row.year_month is None:
+        return 0
+    return max(0, calendar.month_index(*row.year_month))
+
+
+def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require_complete: bool = True
+                        ) -> ParameterSet:
+    """Expand rows into a complete, validated parameter set for the run's calendar.
+
+    Rows dated after the end of the run are ignored (they cannot matter).
+    """
+    by_parameter: dict[str, list[ParameterRow]] = {}
+    for row in rows:
+        if _month_of(row, calendar) < calendar.n_months:
+            by_parameter.setdefault(row.parameter, []).append(row)
+    parameter_set: ParameterSet = {}
+    for name, spec in SCHEMA.items():
+        shape = parameter_shape(name)
+        own = by_parameter.get(name, [])
+        if not own:
+            if spec.optional_default is None:
+                if require_complete:
+                    files = sorted({r.file for r in rows}) or ["(no file)"]
+                    raise InputError(", ".join(files), f"required parameter {name} has no rows ({spec.description})")
+                continue
+            parameter_set[name] = ParameterValues(np.array([0]), np.full((1,) + shape, spec.optional_default))
+            continue
+        starts = sorted({0} | {_month_of(r, calendar) for r in own})
+        # Stable sort by effective month keeps file order among rows of the same month.
+        ordered = sorted(own, key=lambda r: _month_of(r, calendar))
+        values = np.empty((len(starts),) + shape)
+        for k, start in enumerate(starts):
+            grid = np.full(shape, np.nan if spec.optional_default is None else spec.optional_default)
+            setter = np.zeros(shape, dtype=np.int64)  # line of the row that set each cell (0: none)
+            rest_cells: list[tuple[ParameterRow, tuple[int, ...]]] = []
+            for row in ordered:
+                if _month_of(row, calendar) > start:
+                    break
+                index = np.ix_(*row.selectors) if row.selectors else ()
+                grid[index] = row.value
+                setter[index] = row.line
+            if np.isnan(grid).any() and spec.optional_default is None and not spec.distribution:
+                missing = tuple(int(i) for i in np.argwhere(np.isnan(grid))[0])
+                raise InputError(own[0].file, f"parameter {name}: no value for {_describe(name, missing)} "
+                                 f"in force from {calendar.label(start)}; add a row covering it")
+            if spec.distribution:
+                grid = _resolve_distribution(name, grid, setter, own[0].file, calendar.label(start))
+            values[k] = grid
+        parameter_set[name] = ParameterValues(np.array(starts, dtype=np.int64), values)
+    return parameter_set
+
+
+def _describe(name: str, cell: tuple[int, ...]) -> str:
+    dims = SCHEMA[name].dims
+    parts = [f"{('to' if d == 'to_move' else d)}={DIMENSION_LABELS[d][i]}" for d, i in zip(dims, cell)]
+    return ", ".join(parts) if parts else "the value"
+
+
+def _resolve_distribution(name: str, grid: np.ndarray, setter: np.ndarray, file: str, when: str) -> np.ndarray:
+    """Fill 'rest' cells and check that every row over the last axis sums to 1."""
+    flat = grid.reshape(-1, grid.shape[-1])
+    lines = setter.reshape(-1, grid.shape[-1])
+    row_shape = grid.shape[:-1]
+    dims = SCHEMA[name].dims
+    for r in range(flat.shape[0]):
+        cell = np.unravel_index(r, row_shape) if row_shape else ()
+        row = flat[r]
+        rest = np.flatnonzero(np.isnan(row) & (lines[r] > 0))
+        unset = np.flatnonzero(lines[r] == 0)
+        where = _describe(name, tuple(int(c) for c in cell) + (0,)).rsplit(", ", 1)[0] if dims[:-1] else "the value"
+        if unset.size == row.size:
+            raise InputError(file, f"parameter {name}: no values for {where} in force from {when}; "
+                             f"add rows covering it")
+        row[unset] = 0.0
+        if rest.size > 1:
+            raise InputError(file, f"parameter {name}: more than one 'rest' cell for {where} "
+                             f"(lines {', '.join(str(lines[r][j]) for j in rest)})", row=int(lines[r][rest[0]]),
+                             column="value")
+        known = np.nansum(row)
+        if rest.size == 1:
+            remainder = 1.0 - known
+            if remainder < -DISTRIBUTION_TOLERANCE:
+                raise InputError(file, f"parameter {name}: the other cells for {where} already sum to {known:.6g} "
+                                 f"> 1, so 'rest' would be negative", row=int(lines[r][rest[0]]), column="value")
+            row[rest[0]] = max(remainder, 0.0)
+        elif abs(known - 1.0) > DISTRIBUTION_TOLERANCE:
+            contributing = sorted({int(x) for x in lines[r] if x > 0})
+            raise InputError(file, f"parameter {name}: values for {where} sum to {known:.6g}, not 1 "
+                             f"(set on lines {', '.join(map(str, contributing))})", row=contributing[-1],
+                             column="value")
+    return flat.reshape(grid.shape)
+
+
+def load_parameter_set(paths: list[str | Path], calendar: Calendar) -> ParameterSet:
+    """Read parameter files in order (later files override earlier ones) into a parameter set."""
+    rows: list[ParameterRow] = []
+    for path in paths:
+        rows.extend(read_parameter_rows(path))
+    return build_parameter_set(rows, calendar)
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,706 @@
+"""The compiled monthly step and the parallel run loop.
+
+Only numerics live here: arrays and scalars in, output arrays written in place. The public,
+validating entry point is :func:`simcore.engine.simulate`.
+
+Order of the rules within a month (month ``m >= 1``; month 0 is the opening snapshot):
+
+1. **September roll-over**: every live record's academic age goes up by one. A plan whose
+   holder reaches 25 ends (end of the academic year in which they turn 25); a request whose
+   subject reaches 25 closes. At the key moves (into Reception at 4, Year 7 at 11, Year 12
+   at 16, and at 19) the placement is chosen afresh from ``phase_transfer`` by need and
+   current placement.
+2. **Between reviews**: one draw per plan against the monthly ``move`` row for its age and
+   placement: stay, change placement (escalation, reintegration, other) or move away.
+   Children in independent placements draw for a ``step_down`` (served in step 4).
+3. **Annual reviews**: a plan is due 12 months after its last review. At most
+   ``review_capacity`` reviews happen; the longest overdue go first (record order breaks
+   ties); the rest stay overdue. A review ceases the plan (``review_cease``, with a reason
+   from ``cease_reason``), changes the placement (``review_change``, ``review_move``) or keeps it.
+4. **Places**: free SRP and special places go to children waiting for them, longest wait
+   first; then to independent children who drew a step-down.
+5. **Assessment pipeline**: pending requests get their decision (``decision_hazard``, then
+   ``p_assess``; refusals may be appealed); tribunals decide lodged appeals; at most
+   ``assessment_capacity`` assessments that have run ``assessment_min_months`` complete, the
+   longest waiting first, each issuing a plan or declining (``p_decline``; declines may be
+   appealed). Plans issued (by assessment or tribunal) take a first placement.
+6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth) and arrivals from
+   other authorities (Poisson by age, ``arrival_rate``).
+7. **Cost and snapshot**: each plan costs its annual cost / 12 times the month's price
+   index, summed by placement; the stock by age band, placement and need, the pipeline
+   measures and the run-time invariants are recorded.
+
+Capacity: a child may enter an SRP or special place only while occupancy is below the
+month's capacity. Otherwise, with probability ``overflow_independent`` the child goes to an
+independent placement; if not, the child waits: in the current placement when the demand
+came from a move or a review, with no place when the old placement ended (new plan, arrival,
+phase transfer).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from simcore import codes
+from simcore._jit import jit, jit_parallel
+from simcore.rng import (
+    DEC_APPEAL, DEC_ARRIVAL_PLACEMENT, DEC_ASSESS, DEC_CEASE_REASON, DEC_COST, DEC_DECIDE,
+    DEC_FIRST_PLACEMENT, DEC_ISSUE, DEC_MOVE, DEC_NEED, DEC_OVERFLOW_ARRIVAL, DEC_OVERFLOW_MOVE,
+    DEC_OVERFLOW_NEW, DEC_OVERFLOW_PHASE, DEC_OVERFLOW_REVIEW, DEC_PHASE, DEC_REVIEW,
+    DEC_REVIEW_MOVE, DEC_REVIEW_PHASE, DEC_STEP_DOWN, DEC_TRIBUNAL, DEC_TRIBUNAL_WIN,
+    CELL_KEY_BASE, KIND_ARRIVAL, KIND_REQUEST, child_stream, entrant_key, poisson, run_key, uniform,
+)
+
+# Plain-int copies of the codes (compile-time constants inside the kernels).
+P_N = codes.N_PLACEMENTS
+P_NONE = codes.PLACEMENT_NONE
+EARLY_YEARS = codes.EARLY_YEARS
+SRP = codes.SRP
+SPECIAL = codes.SPECIAL
+INDEPENDENT = codes.INDEPENDENT
+NO_PLACE = codes.NO_PLACE
+MOVED_AWAY = codes.MOVED_AWAY
+MAX_AGE = codes.MAX_AGE
+N_AGES = codes.N_AGES
+N_NEEDS = codes.N_NEEDS
+N_BANDS = codes.N_AGE_BANDS
+NO_WAIT = codes.NO_WAIT
+REVIEW_INTERVAL_MONTHS = 12
+WAIT_HISTOGRAM_BINS = 256
+
+REQUEST_PENDING = codes.REQUEST_PENDING
+ASSESSMENT = codes.ASSESSMENT
+APPEAL_REFUSAL = codes.APPEAL_REFUSAL
+APPEAL_DECLINE = codes.APPEAL_DECLINE
+ACTIVE = codes.ACTIVE
+CEASED = codes.CEASED
+CLOSED = codes.CLOSED
+
+# Error codes written to ``errors[i, 0]`` (month in column 1, detail in column 2).
+ERR_NONE = 0
+ERR_RECORD_CAPACITY = 1
+ERR_CONSERVATION = 2
+ERR_NEGATIVE = 3
+ERR_CAPACITY = 4
+ERROR_MESSAGES = {
+    ERR_RECORD_CAPACITY: "record capacity exceeded (more entrants than preallocated)",
+    ERR_CONSERVATION: "conservation: stock change differs from entries minus exits for placement {detail}",
+    ERR_NEGATIVE: "negative count in the stock for placement {detail}",
+    ERR_CAPACITY: "capacity exceeded for placement {detail}",
+}
+
+# Age band of each academic age, and phase-transfer index (-1: none), as kernel constants.
+_BAND = tuple(int(b) for b in codes.AGE_BAND_OF_AGE)
+_TRANSFER = tuple(int(t) for t in codes.TRANSFER_OF_AGE)
+
+
+@jit
+def inverse_normal_cdf(p: float) -> float:
+    """Standard normal quantile (Wichura's AS241, PPND16: relative error about 1e-16)."""
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        num = (((((((2509.0809287301226727 * r + 33430.575583588128105) * r + 67265.770927008700853) * r
+                   + 45921.953931549871457) * r + 13731.693765509461125) * r + 1971.5909503065514427) * r
+                + 133.14166789178437745) * r + 3.387132872796366608)
+        den = (((((((5226.495278852545925 * r + 28729.085735721942674) * r + 39307.89580009271061) * r
+                   + 21213.794301586595867) * r + 5394.1960214247511077) * r + 687.1870074920579083) * r
+                + 42.313330701600911252) * r + 1.0)
+        return q * num / den
+    r = p if q < 0.0 else 1.0 - p
+    if r <= 0.0:
+        return -38.5 if q < 0.0 else 38.5
+    r = np.sqrt(-np.log(r))
+    if r <= 5.0:
+        r -= 1.6
+        num = (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r
+                   + 1.27045825245236838258) * r + 3.64784832476320460504) * r + 5.7694972214606914055) * r
+                + 4.6303378461565452959) * r + 1.42343711074968357734)
+        den = (((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r + 0.0151986665636164571966) * r
+                   + 0.14810397642748007459) * r + 0.68976733498510000455) * r + 1.6763848301838038494) * r
+                + 2.05319162663775882187) * r + 1.0)
+    else:
+        r -= 5.0
+        num = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r
+                   + 0.026532189526576123093) * r + 0.29656057182850489123) * r + 1.7848265399172913358) * r
+                + 5.4637849111641143699) * r + 6.6579046435011037772)
+        den = (((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r
+                   + 7.868691311456132591e-4) * r + 0.0148753612908506148525) * r + 0.13692988092273580531) * r
+                + 0.59983220655588793769) * r + 1.0)
+    value = num / den
+    return -value if q < 0.0 else value
+
+
+@jit
+def lookup(cdf_row: np.ndarray, u: float) -> int:
+    """Inverse-CDF lookup: the first index j with u < cdf_row[j]. A draw at or above the last
+    value (rounding) falls back to the last index with positive probability."""
+    n = cdf_row.shape[0]
+    for j in range(n):
+        if u < cdf_row[j]:
+            return j
+    last = n - 1
+    while last > 0 and cdf_row[last] <= cdf_row[last - 1]:
+        last -= 1
+    return last
+
+
+@jit
+def draw_annual_cost(stream: np.uint64, month: int, unit_cost_gbp: float, spread: float) -> int:
+    """Annual cost of a placement for one child: unit cost x a lognormal multiplier of mean 1."""
+    if spread <= 0.0:
+        return int(np.rint(unit_cost_gbp))
+    z = inverse_normal_cdf(uniform(stream, month, DEC_COST))
+    return int(np.rint(unit_cost_gbp * np.exp(spread * z - 0.5 * spread * spread)))
+
+
+@jit
+def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_months: np.ndarray, capacity: int,
+                           histogram: np.ndarray, selected: np.ndarray) -> int:
+    """Mark (in ``selected[:n_candidates]``) up to ``capacity`` candidates with the longest waits.
+
+    Waits are binned (the last bin holds all longer waits); among equal waits at the cut-off
+    the earlier records in ``candidates`` go first. Returns the number selected.
+    """
+    bins = histogram.shape[0]
+    histogram[:] = 0
+    for j in range(n_candidates):
+        w = min(max(int(wait_months[candidates[j]]), 0), bins - 1)
+        histogram[w] += 1
+    remaining = capacity
+    threshold = -1
+    take_at_threshold = 0
+    for w in range(bins - 1, -1, -1):
+        if histogram[w] <= remaining:
+            remaining -= histogram[w]
+        else:
+            threshold = w
+            take_at_threshold = remaining
+            break
+    n_selected = 0
+    for j in range(n_candidates):
+        w = min(max(int(wait_months[candidates[j]]), 0), bins - 1)
+        if w > threshold:
+            selected[j] = True
+        elif w == threshold and take_at_threshold > 0:
+            selected[j] = True
+            take_at_threshold -= 1
+        else:
+            selected[j] = False
+        if selected[j]:
+            n_selected += 1
+    return n_selected
+
+
+@jit
+def _set_placement(i, q, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum, month,
+                   unit_cost, cost_spread):
+    """Move record i (active) from its placement to q, keeping stock, occupancy and cost
+    sums in step; a new placement draws a new annual cost."""
+    p = placement[i]
+    band = _BAND[age[i]]
+    if p >= 0:
+        stock[band, p, need[i]] -= 1
+        occupancy[p] -= 1
+        cost_sum[p] -= annual_cost[i]
+    cost = draw_annual_cost(stream[i], month, unit_cost[q, need[i]], cost_spread[q])
+    annual_cost[i] = cost
+    placement[i] = q
+    stock[band, q, need[i]] += 1
+    occupancy[q] += 1
+    cost_sum[q] += cost
+
+
+@jit
+def _remove(i, age, placement, need, annual_cost, stock, occupancy, cost_sum):
+    p = placement[i]
+    stock[_BAND[age[i]], p, need[i]] -= 1
+    occupancy[p] -= 1
+    cost_sum[p] -= annual_cost[i]
+
+
+@jit
+def _request_place(i, q, leaving, overflow_decision, event, month, age, placement, need, annual_cost, stream,
+                   waiting, stage, stock, occupancy, cost_sum, capacity_now, overflow_independent, unit_cost,
+                   cost_spread, flows, counters):
+    """Record i asks for placement q. Applies the capacity rule and records the flows.
+
+    ``leaving``: the current placement is ending (new plan, arrival, phase transfer), so a
+    child who must wait for a full placement waits with no place. Returns the placement taken.
+    """
+    p = placement[i]
+    target = q
+    if capacity_now[q] < codes.UNLIMITED_PLACES and occupancy[q] >= capacity_now[q] and p != q:
+        u = uniform(stream[i], month, overflow_decision)
+        if u < overflow_independent[q]:
+            target = INDEPENDENT
+        else:
+            if waiting[i] == NO_WAIT:
+                counters[0] += 1  # children waiting
+            waiting[i] = q
+            stage[i] = 0
+            target = NO_PLACE if (leaving or p < 0) else p
+        flows[codes.EV_CAPACITY_REFUSED, q, target] += 1
+    elif waiting[i] != NO_WAIT:
+        waiting[i] = NO_WAIT
+        counters[0] -= 1
+    src = P_NONE if p < 0 else p
+    if target != p:
+        _set_placement(i, target, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum, month,
+                       unit_cost, cost_spread)
+        flows[event, src, target] += 1
+    elif event == codes.EV_PHASE_TRANSFER:
+        flows[event, src, target] += 1
+    return target
+
+
+@jit
+def _cease(i, reason, event, month, age, placement, need, annual_cost, status, cease_reason, waiting, stock,
+           occupancy, cost_sum, flows, counters):
+    p = placement[i]
+    _remove(i, age, placement, need, annual_cost, stock, occupancy, cost_sum)
+    status[i] = CEASED
+    cease_reason[i] = reason
+    if waiting[i] != NO_WAIT:
+        waiting[i] = NO_WAIT
+        counters[0] -= 1
+    flows[event, p, P_NONE] += 1
+
+
+@jit
+def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, open_placement, open_need,
+            open_status, open_months_since_review, open_stage, open_waiting, open_cost, mdl, record_capacity,
+            stock_out, flows_out, cost_out, measures_out, trace_out, errors_out, out_row):
+    """Simulate one Monte Carlo run, writing row ``out_row`` of every output array."""
+    n_open = open_key.shape[0]
+    cap = record_capacity
+    key = np.empty(cap, dtype=np.int64)
+    stream = np.empty(cap, dtype=np.uint64)
+    age = np.empty(cap, dtype=np.int8)
+    placement = np.empty(cap, dtype=np.int8)
+    need = np.empty(cap, dtype=np.int8)
+    status = np.empty(cap, dtype=np.int8)
+    cease_reason = np.empty(cap, dtype=np.int8)
+    months_since_review = np.empty(cap, dtype=np.int16)
+    stage = np.empty(cap, dtype=np.int16)
+    waiting = np.empty(cap, dtype=np.int8)
+    annual_cost = np.empty(cap, dtype=np.int32)
+    # Work lists, rebuilt each month.
+    due = np.empty(cap, dtype=np.int32)
+    queue = np.empty(cap, dtype=np.int32)
+    waitlist = np.empty(cap, dtype=np.int32)
+    candidates = np.empty(cap, dtype=np.int32)
+    step_down_list = np.empty(cap, dtype=np.int32)
+    new_plan_list = np.empty(cap, dtype=np.int32)
+    selected = np.empty(cap, dtype=np.bool_)
+    histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
+    stock = np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64)
+    previous_stock_by_placement = np.zeros(P_N, dtype=np.int64)
+    occupancy = np.zeros(P_N, dtype=np.int64)
+    previous_occupancy = np.zeros(P_N, dtype=np.int64)
+    cost_sum = np.zeros(P_N, dtype=np.int64)
+    counters = np.zeros(1, dtype=np.int64)  # [0] children waiting for a place
+    empty_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
+
+    rkey = run_key(seed, run)
+    e0 = mdl.epoch_of_month[0]
+    n = n_open
+    n_pending = 0
+    n_assess = 0
+    n_appeal = 0
+    for i in range(n_open):
+        key[i] = open_key[i]
+        stream[i] = child_stream(rkey, open_key[i])
+        age[i] = open_age[i]
+        placement[i] = open_placement[i]
+        need[i] = open_need[i]
+        status[i] = open_status[i]
+        cease_reason[i] = codes.REASON_NONE
+        months_since_review[i] = open_months_since_review[i]
+        stage[i] = open_stage[i]
+        waiting[i] = open_waiting[i]
+        st = status[i]
+        if st == ACTIVE:
+            p = placement[i]
+            if open_cost[i] >= 0:
+                annual_cost[i] = open_cost[i]
+            else:
+                annual_cost[i] = draw_annual_cost(stream[i], 0, mdl.unit_cost[s, e0, p, need[i]],
+                                                  mdl.cost_spread[s, e0, p])
+            stock[_BAND[age[i]], p, need[i]] += 1
+            occupancy[p] += 1
+            cost_sum[p] += annual_cost[i]
+            if waiting[i] != NO_WAIT:
+                counters[0] += 1
+        else:
+            annual_cost[i] = 0
+            if st == REQUEST_PENDING:
+                n_pending += 1
+            elif st == ASSESSMENT:
+                n_assess += 1
+            elif st == APPEAL_REFUSAL or st == APPEAL_DECLINE:
+                n_appeal += 1
+
+    n_trace = trace_out.shape[0]
+    for m in range(n_months):
+        e = mdl.epoch_of_month[m]
+        flows = flows_out[out_row, m] if flows_out.shape[0] > 0 else empty_flows
+        capacity_now = mdl.place_capacity[s, m]
+        unit_cost = mdl.unit_cost[s, e]
+        cost_spread = mdl.cost_spread[s, e]
+        overflow_independent = mdl.overflow_independent[s, e]
+        for p in range(P_N):
+            previous_occupancy[p] = occupancy[p]
+            previous_stock_by_placement[p] = 0
+            for b in range(N_BANDS):
+                for k in range(N_NEEDS):
+                    previous_stock_by_placement[p] += stock[b, p, k]
+        n_due = 0
+        n_reviews = 0
+        if m > 0:
+            september = (start_calendar_month + m) % 12 == 8
+            stay_table = mdl.move_stay[s, e]
+            move_table = mdl.move_cdf[s, e]
+            p_step_down = mdl.step_down[s, e]
+            decision_hazard = mdl.decision_hazard[s, e]
+            p_assess = mdl.p_assess[s, e]
+            p_appeal_refusal = mdl.p_appeal_refusal[s, e]
+            p_appeal_decline = mdl.p_appeal_decline[s, e]
+            tribunal_hazard = mdl.tribunal_hazard[s, e]
+            p_win = mdl.p_tribunal_win[s, e]
+            min_months = mdl.assessment_min_months[s, e]
+            n_queue = 0
+            n_wait = 0
+            n_step = 0
+            n_new = 0
+            # ---- Pass over every live record: steps 1, 2, and the uncapacitated parts of 5.
+            for i in range(n):
+                st = status[i]
+                if st == CEASED or st == CLOSED:
+                    continue
+                if september:
+                    a_new = age[i] + 1
+                    if a_new >= MAX_AGE:
+                        if st == ACTIVE:
+                            _cease(i, codes.REASON_MAX_AGE, codes.EV_MAX_AGE, m, age, placement, need, annual_cost,
+                                   status, cease_reason, waiting, stock, occupancy, cost_sum, flows, counters)
+                        else:
+                            if st == REQUEST_PENDING:
+                                n_pending -= 1
+                            elif st == ASSESSMENT:
+                                n_assess -= 1
+                            else:
+                                n_appeal -= 1
+                            status[i] = CLOSED
+                            flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
+                        continue
+                    if st == ACTIVE:
+                        p = placement[i]
+                        b_old = _BAND[age[i]]
+                        b_new = _BAND[a_new]
+                        if b_old != b_new:
+                            stock[b_old, p, need[i]] -= 1
+                            stock[b_new, p, need[i]] += 1
+                        age[i] = a_new
+                        t = _TRANSFER[a_new]
+                        if t >= 0:
+                            u = uniform(stream[i], m, DEC_PHASE)
+                            q = lookup(mdl.phase_cdf[s, e, t, need[i], p], u)
+                            _request_place(i, q, True, DEC_OVERFLOW_PHASE, codes.EV_PHASE_TRANSFER, m, age,
+                                           placement, need, annual_cost, stream, waiting, stage, stock, occupancy,
+                                           cost_sum, capacity_now, overflow_independent, unit_cost, cost_spread,
+                                           flows, counters)
+                    else:
+                        age[i] = a_new
+                if st == ACTIVE:
+                    p = placement[i]
+                    a = age[i]
+                    u = uniform(stream[i], m, DEC_MOVE)
+                    stay = stay_table[a, p]
+                    if u >= stay:
+                        q = lookup(move_table[a, p], u - stay)
+                        if q == MOVED_AWAY:
+                            _cease(i, codes.REASON_MOVED_AWAY, codes.EV_MOVED_AWAY, m, age, placement, need,
+                                   annual_cost, status, cease_reason, waiting, stock, occupancy, cost_sum, flows,
+                                   counters)
+                            continue
+                        if q != p:
+                            _request_place(i, q, False, DEC_OVERFLOW_MOVE, mdl.between_review_event[p, q], m, age,
+                                           placement, need, annual_cost, stream, waiting, stage, stock, occupancy,
+                                           cost_sum, capacity_now, overflow_independent, unit_cost, cost_spread,
+                                           flows, counters)
+                            p = placement[i]
+                    if p == INDEPENDENT and p_step_down > 0.0:
+                        if uniform(stream[i], m, DEC_STEP_DOWN) < p_step_down:
+                            step_down_list[n_step] = i
+                            n_step += 1
+                    msr = months_since_review[i]
+                    if msr < 32767:
+                        months_since_review[i] = msr + 1
+                    if msr + 1 >= REVIEW_INTERVAL_MONTHS:
+                        due[n_due] = i
+                        n_due += 1
+                    if waiting[i] != NO_WAIT:
+                        if stage[i] < 32767:
+                            stage[i] += 1
+                        waitlist[n_wait] = i
+                        n_wait += 1
+                elif st == REQUEST_PENDING:
+                    stage[i] += 1
+                    if uniform(stream[i], m, DEC_DECIDE) < decision_hazard:
+                        n_pending -= 1
+                        if uniform(stream[i], m, DEC_ASSESS) < p_assess:
+                            status[i] = ASSESSMENT
+                            stage[i] = 0
+                            n_assess += 1
+                            flows[codes.EV_AGREED, P_NONE, P_NONE] += 1
+                        else:
+                            flows[codes.EV_REFUSED, P_NONE, P_NONE] += 1
+                            if uniform(stream[i], m, DEC_APPEAL) < p_appeal_refusal:
+                                status[i] = APPEAL_REFUSAL
+                                stage[i] = 0
+                                n_appeal += 1
+                                flows[codes.EV_APPEAL_REFUSAL, P_NONE, P_NONE] += 1
+                            else:
+                                status[i] = CLOSED
+                                flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
+                elif st == ASSESSMENT:
+                    if stage[i] < 32767:
+                        stage[i] += 1
+                    if stage[i] >= min_months:
+                        queue[n_queue] = i
+                        n_queue += 1
+                else:  # an appeal
+                    if stage[i] < 32767:
+                        stage[i] += 1
+                    if uniform(stream[i], m, DEC_TRIBUNAL) < tribunal_hazard:
+                        n_appeal -= 1
+                        if uniform(stream[i], m, DEC_TRIBUNAL_WIN) < p_win:
+                            flows[codes.EV_TRIBUNAL_UPHELD, P_NONE, P_NONE] += 1
+                            if st == APPEAL_REFUSAL:
+                                status[i] = ASSESSMENT
+                                stage[i] = 0
+                                n_assess += 1
+                            else:
+                                new_plan_list[n_new] = i
+                                n_new += 1
+                        else:
+                            flows[codes.EV_TRIBUNAL_DISMISSED, P_NONE, P_NONE] += 1
+                            flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
+                            status[i] = CLOSED
+
+            # ---- Step 3: annual reviews, longest overdue first, up to capacity.
+            review_capacity = mdl.review_capacity[s, m]
+            select_longest_waiting(due, n_due, months_since_review, review_capacity, histogram, selected)
+            for j in range(n_due):
+                if not selected[j]:
+                    continue
+                i = due[j]
+                n_reviews += 1
+                months_since_review[i] = 0
+                a = age[i]
+                p = placement[i]
+                u = uniform(stream[i], m, DEC_REVIEW)
+                p_cease = mdl.review_cease[s, e, a]
+                if u < p_cease:
+                    reason = lookup(mdl.cease_reason_cdf[s, e, a], uniform(stream[i], m, DEC_CEASE_REASON))
+                    _cease(i, reason, codes.EV_REVIEW_CEASED, m, age, placement, need, annual_cost, status,
+                           cease_reason, waiting, stock, occupancy, cost_sum, flows, counters)
+                elif u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, a]:
+                    q = lookup(mdl.review_move_cdf[s, e, a, p], uniform(stream[i], m, DEC_REVIEW_MOVE))
+                    if q == p:
+                        flows[codes.EV_REVIEW_KEPT, p, p] += 1
+                    else:
+                        _request_place(i, q, False, DEC_OVERFLOW_REVIEW, codes.EV_REVIEW_MOVED, m, age, placement,
+                                       need, annual_cost, stream, waiting, stage, stock, occupancy, cost_sum,
+                                       capacity_now, overflow_independent, unit_cost, cost_spread, flows, counters)
+                else:
+                    flows[codes.EV_REVIEW_KEPT, p, p] += 1
+
+            # ---- Step 4: free places to the waiting list, then to step-downs.
+            for q in (SRP, SPECIAL):
+                if capacity_now[q] >= codes.UNLIMITED_PLACES:
+                    free = n_wait
+                else:
+                    free = capacity_now[q] - occupancy[q]
+                if free <= 0:
+                    continue
+                n_cand = 0
+                for j in range(n_wait):
+                    i = waitlist[j]
+                    if status[i] == ACTIVE and waiting[i] == q:
+                        candidates[n_cand] = i
+                        n_cand += 1
+                if n_cand == 0:
+                    continue
+                select_longest_waiting(candidates, n_cand, stage, free, histogram, selected)
+                for j in range(n_cand):
+                    if selected[j]:
+                        i = candidates[j]
+                        src = placement[i]
+                        waiting[i] = NO_WAIT
+                        counters[0] -= 1
+                        _set_placement(i, q, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum,
+                                       m, unit_cost, cost_spread)
+                        flows[codes.EV_WAITING_PLACED, src, q] += 1
+            for j in range(n_step):
+                i = step_down_list[j]
+                if status[i] != ACTIVE or placement[i] != INDEPENDENT:
+                    continue
+                if occupancy[SPECIAL] >= capacity_now[SPECIAL]:
+                    break
+                _set_placement(i, SPECIAL, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum, m,
+                               unit_cost, cost_spread)
+                flows[codes.EV_STEP_DOWN, INDEPENDENT, SPECIAL] += 1
+
+            # ---- Step 5: completed assessments (capacity), then every new plan's first placement.
+            assessment_capacity = mdl.assessment_capacity[s, m]
+            select_longest_waiting(queue, n_queue, stage, assessment_capacity, histogram, selected)
+            p_decline = mdl.p_decline[s, e]
+            for j in range(n_queue):
+                if not selected[j]:
+                    continue
+                i = queue[j]
+                n_assess -= 1
+                if uniform(stream[i], m, DEC_ISSUE) < p_decline:
+                    flows[codes.EV_DECLINED, P_NONE, P_NONE] += 1
+                    if uniform(stream[i], m, DEC_APPEAL) < p_appeal_decline:
+                        status[i] = APPEAL_DECLINE
+                        stage[i] = 0
+                        n_appeal += 1
+                        flows[codes.EV_APPEAL_DECLINE, P_NONE, P_NONE] += 1
+                    else:
+                        status[i] = CLOSED
+                        flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
+                else:
+                    new_plan_list[n_new] = i
+                    n_new += 1
+            for j in range(n_new):
+                i = new_plan_list[j]
+                status[i] = ACTIVE
+                months_since_review[i] = 0
+                placement[i] = -1
+                waiting[i] = NO_WAIT
+                q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
+                _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, m, age, placement, need, annual_cost,
+                               stream, waiting, stage, stock, occupancy, cost_sum, capacity_now, overflow_independent,
+                               unit_cost, cost_spread, flows, counters)
+
+            # ---- Step 6: entrants: new requests and arrivals, by academic age.
+            multiplier = mdl.request_multiplier[s, m]
+            for a in range(N_AGES):
+                for kind in (KIND_REQUEST, KIND_ARRIVAL):
+                    if kind == KIND_REQUEST:
+                        mean = mdl.request_rate[s, e, a] * multiplier
+                    else:
+                        mean = mdl.arrival_rate[s, e, a]
+                    if mean <= 0.0:
+                        continue
+                    cell_stream = child_stream(rkey, CELL_KEY_BASE + kind * 64 + a)
+                    count = poisson(cell_stream, m, mean)
+                    for sequence in range(count):
+                        if n >= cap:
+                            errors_out[out_row, 0] = ERR_RECORD_CAPACITY
+                            errors_out[out_row, 1] = m
+                            return
+                        i = n
+                        n += 1
+                        key[i] = entrant_key(kind, m, a, sequence)
+                        stream[i] = child_stream(rkey, key[i])
+                        age[i] = a
+                        cease_reason[i] = codes.REASON_NONE
+                        stage[i] = 0
+                        waiting[i] = NO_WAIT
+                        annual_cost[i] = 0
+                        placement[i] = -1
+                        if kind == KIND_REQUEST:
+                            need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
+                            status[i] = REQUEST_PENDING
+                            months_since_review[i] = 0
+                            n_pending += 1
+                            flows[codes.EV_REQUEST, P_NONE, P_NONE] += 1
+                        else:
+                            need[i] = lookup(mdl.arrival_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
+                            status[i] = ACTIVE
+                            months_since_review[i] = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
+                            q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
+                            _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, m, age, placement,
+                                           need, annual_cost, stream, waiting, stage, stock, occupancy, cost_sum,
+                                           capacity_now, overflow_independent, unit_cost, cost_spread, flows, counters)
+
+        # ---- Step 7: cost, snapshot, measures and invariants.
+        for p in range(P_N):
+            cost_out[out_row, m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
+        for b in range(N_BANDS):
+            for p in range(P_N):
+                for k in range(N_NEEDS):
+                    count_now = stock[b, p, k]
+                    if count_now < 0:
+                        errors_out[out_row, 0] = ERR_NEGATIVE
+                        errors_out[out_row, 1] = m
+                        errors_out[out_row, 2] = p
+                        return
+                    stock_out[out_row, m, b, p, k] = count_now
+        if m > 0 and flows_out.shape[0] > 0:
+            for p in range(P_N):
+                now = 0
+                for b in range(N_BANDS):
+                    for k in range(N_NEEDS):
+                        now += stock[b, p, k]
+                net = 0
+                for ev in range(codes.N_EVENTS):
+                    if not codes.EVENT_IS_MOVEMENT[ev]:
+                        continue
+                    for other in range(P_N + 1):
+                        if other == p:
+                            continue
+                        net += flows[ev, other, p] - flows[ev, p, other]
+                if now - previous_stock_by_placement[p] != net:
+                    errors_out[out_row, 0] = ERR_CONSERVATION
+                    errors_out[out_row, 1] = m
+                    errors_out[out_row, 2] = p
+                    return
+        for q in (SRP, SPECIAL):
+            if occupancy[q] > capacity_now[q] and occupancy[q] > previous_occupancy[q]:
+                errors_out[out_row, 0] = ERR_CAPACITY
+                errors_out[out_row, 1] = m
+                errors_out[out_row, 2] = q
+                return
+        measures = measures_out[out_row, m]
+        measures[codes.M_REQUESTS_PENDING] = n_pending
+        measures[codes.M_ASSESSMENTS_OPEN] = n_assess
+        measures[codes.M_APPEALS_OPEN] = n_appeal
+        measures[codes.M_REVIEWS_DUE] = n_due
+        measures[codes.M_REVIEWS_DONE] = n_reviews
+        if m == 0:
+            overdue = 0
+            for i in range(n):
+                if status[i] == ACTIVE and months_since_review[i] >= REVIEW_INTERVAL_MONTHS:
+                    overdue += 1
+        else:
+            overdue = n_due - n_reviews  # due this month and not reviewed: still active, now overdue
+        measures[codes.M_REVIEWS_OVERDUE] = overdue
+        measures[codes.M_WAITING] = counters[0]
+        measures[codes.M_SRP_OCCUPIED] = occupancy[SRP]
+        measures[codes.M_SRP_CAPACITY] = min(capacity_now[SRP], codes.UNLIMITED_PLACES)
+        measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL]
+        measures[codes.M_SPECIAL_CAPACITY] = min(capacity_now[SPECIAL], codes.UNLIMITED_PLACES)
+        if out_row < n_trace:
+            for i in range(min(n, trace_out.shape[2])):
+                st = status[i]
+                trace_out[out_row, m, i] = placement[i] if st == ACTIVE else -1 - st
+
+
+@jit_parallel
+def simulate_chunk(runs, sets, seed, start_calendar_month, n_months, open_key, open_age, open_placement, open_need,
+                   open_status, open_months_since_review, open_stage, open_waiting, open_cost, mdl, record_capacity,
+                   stock_out, flows_out, cost_out, measures_out, trace_out, errors_out):
+    """Simulate runs ``runs[j]`` with parameter set ``sets[j]`` into output row j, in parallel.
+
+    Each run's random numbers depend only on (seed, run, child key, month, decision), so the
+    output is identical for any number of threads and any split of runs into chunks.
+    """
+    for j in prange(runs.shape[0]):
+        run_one(runs[j], sets[j], seed, start_calendar_month, n_months, open_key, open_age, open_placement,
+                open_need, open_status, open_months_since_review, open_stage, open_waiting, open_cost, mdl,
+                record_capacity, stock_out, flows_out, cost_out, measures_out, trace_out, errors_out, j)

@@ -1,0 +1,306 @@
+"""The parameters the engine needs: their schema, and their compiled (kernel) form.
+
+A *parameter set* is a dict ``name -> ParameterValues``: for each parameter, a dense array
+with a leading epoch axis (one slice per effective date) over the dimensions in
+:data:`SCHEMA`. The inputs layer builds parameter sets from CSV files, scenario overrides or
+calibration draws; :func:`compile_model` turns one or more parameter sets sharing the same
+calendar into :class:`ModelArrays`, the tuple of arrays the numba kernel reads (cumulative
+rows for inverse-CDF lookups, month-by-month capacities and price indices).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from simcore import codes
+
+# Dimension name -> size. "to" is the destination placement; "to_move" adds "moved_away".
+DIMENSIONS: dict[str, int] = {
+    "age": codes.N_AGES,
+    "need": codes.N_NEEDS,
+    "placement": codes.N_PLACEMENTS,
+    "to": codes.N_PLACEMENTS,
+    "to_move": codes.N_PLACEMENTS + 1,
+    "transfer": codes.N_TRANSFERS,
+    "reason": codes.N_CEASE_REASONS,
+}
+DIMENSION_LABELS: dict[str, tuple[str, ...]] = {
+    "age": tuple(str(a) for a in range(codes.N_AGES)),
+    "need": codes.NEEDS,
+    "placement": codes.PLACEMENTS,
+    "to": codes.PLACEMENTS,
+    "to_move": codes.MOVE_DESTINATIONS,
+    "transfer": codes.TRANSFERS,
+    "reason": codes.CEASE_REASONS,
+}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """What one parameter is: its dimensions, its kind (which fixes the valid range), whether
+    its last dimension is a probability distribution, and what it means."""
+
+    name: str
+    dims: tuple[str, ...]
+    kind: str  # probability | rate | count | months | fraction | growth | gbp | sigma | places
+    description: str
+    distribution: bool = False  # last dimension sums to 1
+    optional_default: float | None = None  # cells not given take this value (None: required)
+
+
+_SPECS = (
+    # Assessment pipeline
+    ParameterSpec("request_rate", ("age",), "rate",
+                  "requests for an EHC needs assessment received per month, by academic age"),
+    ParameterSpec("request_growth", (), "growth",
+                  "annual growth of the request rate (0.05 = +5% a year), compounded monthly"),
+    ParameterSpec("request_need_share", ("age", "need"), "probability",
+                  "primary need of a new request, by academic age", distribution=True),
+    ParameterSpec("decision_hazard", (), "probability",
+                  "monthly probability that a pending request gets its decision to assess"),
+    ParameterSpec("p_assess", (), "probability", "probability that a decided request is agreed for assessment"),
+    ParameterSpec("p_appeal_refusal", (), "probability",
+                  "probability that a refusal to assess is appealed to the SEND Tribunal"),
+    ParameterSpec("p_appeal_decline", (), "probability",
+                  "probability that a decision not to issue a plan is appealed"),
+    ParameterSpec("tribunal_hazard", (), "probability", "monthly probability that a lodged appeal is decided"),
+    ParameterSpec("p_tribunal_win", (), "probability", "probability that the tribunal decides for the family"),
+    ParameterSpec("assessment_capacity", (), "count", "EHC needs assessments the authority completes per month"),
+    ParameterSpec("assessment_min_months", (), "months",
+                  "months from the decision to assess before an assessment can be completed"),
+    ParameterSpec("p_decline", (), "probability", "probability that a completed assessment ends in a decision not to issue"),
+    ParameterSpec("first_placement", ("age", "need", "to"), "probability",
+                  "placement named in a new plan, by academic age and need", distribution=True),
+    # Annual reviews
+    ParameterSpec("review_capacity", (), "count", "annual reviews the authority completes per month"),
+    ParameterSpec("review_cease", ("age",), "probability", "probability that an annual review ceases the plan"),
+    ParameterSpec("review_change", ("age",), "probability",
+                  "probability that a review which keeps the plan changes the placement"),
+    ParameterSpec("review_move", ("age", "placement", "to"), "probability",
+                  "new placement when a review changes it, by age and current placement", distribution=True),
+    ParameterSpec("cease_reason", ("age", "reason"), "probability",
+                  "reason recorded when a review ceases a plan", distribution=True),
+    # Between reviews
+    ParameterSpec("move", ("age", "placement", "to_move"), "probability",
+                  "monthly transition between reviews: stay, change placement, or move away", distribution=True),
+    ParameterSpec("step_down", (), "probability",
+                  "monthly probability that a child in an independent placement takes a free maintained special place"),
+    # Capacity
+    ParameterSpec("places", ("placement",), "places",
+                  "commissioned places (-1 = no limit)", optional_default=-1.0),
+    ParameterSpec("max_occupancy", ("placement",), "fraction",
+                  "occupancy ceiling as a fraction of commissioned places", optional_default=1.0),
+    ParameterSpec("overflow_independent", ("placement",), "probability",
+                  "when this placement is full: probability of an independent placement instead of waiting",
+                  optional_default=0.0),
+    # Phase transfer
+    ParameterSpec("phase_transfer", ("transfer", "need", "placement", "to"), "probability",
+                  "placement chosen afresh at a phase transfer, by need and current placement", distribution=True),
+    # Arrivals
+    ParameterSpec("arrival_rate", ("age",), "rate",
+                  "children with plans arriving from other authorities per month, by academic age"),
+    ParameterSpec("arrival_placement", ("age", "to"), "probability", "placement of an arrival", distribution=True),
+    ParameterSpec("arrival_need_share", ("age", "need"), "probability", "primary need of an arrival", distribution=True),
+    # Cost
+    ParameterSpec("unit_cost", ("placement", "need"), "gbp",
+                  "annual high-needs cost of a placement at base-year prices (GBP a year)"),
+    ParameterSpec("cost_spread", ("placement",), "sigma",
+                  "log-scale spread of the per-child cost multiplier (mean 1, lognormal)", optional_default=0.0),
+    ParameterSpec("price_growth", ("placement",), "growth",
+                  "annual price growth applied each April", optional_default=0.0),
+)
+SCHEMA: dict[str, ParameterSpec] = {spec.name: spec for spec in _SPECS}
+
+# Valid range of each kind: (low, high, integer?)
+KIND_RANGES: dict[str, tuple[float, float, bool]] = {
+    "probability": (0.0, 1.0, False),
+    "rate": (0.0, np.inf, False),
+    "count": (0.0, 1e9, False),
+    "months": (0.0, 600.0, True),
+    "fraction": (0.0, 10.0, False),
+    "growth": (-0.99, 10.0, False),
+    "gbp": (0.0, 1e9, False),
+    "sigma": (0.0, 5.0, False),
+    "places": (-1.0, 1e9, True),
+}
+
+
+def parameter_shape(name: str) -> tuple[int, ...]:
+    """Shape of one epoch's values of parameter ``name``."""
+    return tuple(DIMENSIONS[d] for d in SCHEMA[name].dims)
+
+
+@dataclass
+class ParameterValues:
+    """Values of one parameter: ``values[k]`` applies from month ``starts[k]`` (months after
+    the run's start month; ``starts[0] == 0``) until the next start."""
+
+    starts: np.ndarray  # int, strictly increasing, starts[0] == 0
+    values: np.ndarray  # float64, shape (len(starts),) + parameter_shape(name)
+
+    def at_month(self, month: int) -> np.ndarray:
+        k = int(np.searchsorted(self.starts, month, side="right")) - 1
+        return self.values[k]
+
+
+ParameterSet = dict  # name -> ParameterValues
+
+
+class ModelArrays(NamedTuple):
+    """Compiled parameters as the kernel reads them. Leading axis S: parameter set (one per
+    calibration draw, or a single set); E: epoch (a span of months with constant values,
+    see ``epoch_of_month``); T: month of the run; A age; N need; P placement."""
+
+    epoch_of_month: np.ndarray        # [T] int64
+    request_rate: np.ndarray          # [S,E,A] requests per month
+    request_multiplier: np.ndarray    # [S,T] cumulative growth factor
+    request_need_cdf: np.ndarray      # [S,E,A,N]
+    decision_hazard: np.ndarray       # [S,E]
+    p_assess: np.ndarray              # [S,E]
+    p_appeal_refusal: np.ndarray      # [S,E]
+    p_appeal_decline: np.ndarray      # [S,E]
+    tribunal_hazard: np.ndarray       # [S,E]
+    p_tribunal_win: np.ndarray        # [S,E]
+    p_decline: np.ndarray             # [S,E]
+    assessment_min_months: np.ndarray # [S,E] int64
+    assessment_capacity: np.ndarray   # [S,T] int64
+    review_capacity: np.ndarray       # [S,T] int64
+    first_placement_cdf: np.ndarray   # [S,E,A,N,P]
+    review_cease: np.ndarray          # [S,E,A]
+    review_change: np.ndarray         # [S,E,A]
+    review_move_cdf: np.ndarray       # [S,E,A,P,P]
+    cease_reason_cdf: np.ndarray      # [S,E,A,R]
+    move_stay: np.ndarray             # [S,E,A,P] probability of staying put this month
+    move_cdf: np.ndarray              # [S,E,A,P,P+1] cumulative over destinations, stay excluded
+    step_down: np.ndarray             # [S,E]
+    place_capacity: np.ndarray        # [S,T,P] int64 places available (huge = unlimited)
+    overflow_independent: np.ndarray  # [S,E,P]
+    phase_cdf: np.ndarray             # [S,E,4,N,P,P]
+    arrival_rate: np.ndarray          # [S,E,A]
+    arrival_placement_cdf: np.ndarray # [S,E,A,P]
+    arrival_need_cdf: np.ndarray      # [S,E,A,N]
+    unit_cost: np.ndarray             # [S,E,P,N] GBP a year at base prices
+    cost_spread: np.ndarray           # [S,E,P]
+    price_index: np.ndarray           # [S,T,P] price level relative to the start month's year
+    between_review_event: np.ndarray  # [P,P] int64 event code of a move between reviews
+
+
+def _cumulative(probabilities: np.ndarray) -> np.ndarray:
+    """Cumulative sums along the last axis, with the last column forced to exactly 1 where the
+    row has any mass (so a draw can never fall past the end through rounding)."""
+    cdf = np.cumsum(probabilities, axis=-1)
+    total = cdf[..., -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cdf = np.where(total > 0, cdf / np.where(total > 0, total, 1.0), 0.0)
+    return cdf
+
+
+def epoch_starts(parameter_set: ParameterSet) -> np.ndarray:
+    """All months at which any parameter changes value, sorted (always includes 0)."""
+    starts = {0}
+    for values in parameter_set.values():
+        starts.update(int(s) for s in values.starts)
+    return np.array(sorted(starts), dtype=np.int64)
+
+
+def _by_epoch(values: ParameterValues, starts: np.ndarray) -> np.ndarray:
+    return np.stack([values.at_month(int(s)) for s in starts])
+
+
+def _by_month(values: ParameterValues, n_months: int) -> np.ndarray:
+    return np.stack([values.at_month(m) for m in range(n_months)])
+
+
+def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_calendar_month: int) -> dict:
+    """Compile one parameter set into the kernel's arrays (without the leading S axis)."""
+    e = {name: _by_epoch(ps[name], starts) for name in SCHEMA}
+    out: dict[str, np.ndarray] = {}
+    out["request_rate"] = e["request_rate"]
+    # Monthly compounding of an annual growth rate: the multiplier at month m is the product
+    # of (1 + g)^(1/12) over months 1..m, with g the growth in force in each month.
+    growth = _by_month(ps["request_growth"], n_months)
+    monthly = (1.0 + growth) ** (1.0 / 12.0)
+    monthly[0] = 1.0
+    out["request_multiplier"] = np.cumprod(monthly)
+    out["request_need_cdf"] = _cumulative(e["request_need_share"])
+    for name in ("decision_hazard", "p_assess", "p_appeal_refusal", "p_appeal_decline", "tribunal_hazard",
+                 "p_tribunal_win", "p_decline", "step_down"):
+        out[name] = e[name]
+    out["assessment_min_months"] = np.rint(e["assessment_min_months"]).astype(np.int64)
+    out["assessment_capacity"] = np.rint(_by_month(ps["assessment_capacity"], n_months)).astype(np.int64)
+    out["review_capacity"] = np.rint(_by_month(ps["review_capacity"], n_months)).astype(np.int64)
+    out["first_placement_cdf"] = _cumulative(e["first_placement"])
+    out["review_cease"] = e["review_cease"]
+    out["review_change"] = e["review_change"]
+    out["review_move_cdf"] = _cumulative(e["review_move"])
+    out["cease_reason_cdf"] = _cumulative(e["cease_reason"])
+    move = e["move"]
+    stay = np.zeros(move.shape[:-1])
+    for p in range(codes.N_PLACEMENTS):
+        stay[..., p] = move[..., p, p]
+    out["move_stay"] = stay
+    # Cumulative over the destinations other than "stay": a draw u >= stay is looked up as
+    # u - stay in this row (whose total is 1 - stay). Not renormalised: it must add up to
+    # 1 - stay exactly as the input row did.
+    leave = move.copy()
+    for p in range(codes.N_PLACEMENTS):
+        leave[..., p, p] = 0.0
+    out["move_cdf"] = np.cumsum(leave, axis=-1)
+    places = _by_month(ps["places"], n_months)
+    ceiling = _by_month(ps["max_occupancy"], n_months)
+    capacity = np.where(places < 0, float(codes.UNLIMITED_PLACES), np.floor(places * ceiling + 1e-9))
+    out["place_capacity"] = np.minimum(capacity, codes.UNLIMITED_PLACES).astype(np.int64)
+    out["overflow_independent"] = e["overflow_independent"]
+    out["phase_cdf"] = _cumulative(e["phase_transfer"])
+    out["arrival_rate"] = e["arrival_rate"]
+    out["arrival_placement_cdf"] = _cumulative(e["arrival_placement"])
+    out["arrival_need_cdf"] = _cumulative(e["arrival_need_share"])
+    out["unit_cost"] = e["unit_cost"]
+    out["cost_spread"] = e["cost_spread"]
+    # Price index: 1 in the start month's financial year; each April, multiply by 1 + growth
+    # in force that month.
+    growth = _by_month(ps["price_growth"], n_months)
+    index = np.ones((n_months, codes.N_PLACEMENTS))
+    for m in range(1, n_months):
+        index[m] = index[m - 1]
+        if (start_calendar_month + m) % 12 == 3:  # April (0-based calendar month 3)
+            index[m] = index[m] * (1.0 + growth[m])
+    out["price_index"] = index
+    return out
+
+
+def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calendar_month: int) -> ModelArrays:
+    """Compile parameter sets into kernel arrays.
+
+    Parameters
+    ----------
+    parameter_sets
+        One or more complete parameter sets (validated by the inputs layer). All sets must
+        change value at the same months (they share the epoch axis).
+    n_months
+        Number of months of the run, the start month included.
+    start_calendar_month
+        Calendar month of the start, 0-based (January = 0).
+    """
+    if not parameter_sets:
+        raise ValueError("compile_model needs at least one parameter set")
+    missing = [name for name in SCHEMA if name not in parameter_sets[0]]
+    if missing:
+        raise ValueError(f"parameter set lacks {', '.join(missing)}")
+    starts = epoch_starts(parameter_sets[0])
+    for ps in parameter_sets[1:]:
+        if not np.array_equal(epoch_starts(ps), starts):
+            raise ValueError("parameter sets compiled together must share their effective dates")
+    compiled = [_compile_one(ps, starts, n_months, start_calendar_month) for ps in parameter_sets]
+    epoch_of_month = (np.searchsorted(starts, np.arange(n_months), side="right") - 1).astype(np.int64)
+    fields = {}
+    for name in ModelArrays._fields:
+        if name == "epoch_of_month":
+            fields[name] = epoch_of_month
+        elif name == "between_review_event":
+            fields[name] = codes.MOVE_EVENT_OF.astype(np.int64)
+        else:
+            fields[name] = np.ascontiguousarray(np.stack([c[name] for c in compiled]))
+    return ModelArrays(**fields)
