@@ -114,24 +114,48 @@ _EVENT_TABLE: tuple[tuple[str, bool], ...] = (
     ("phase_transfer", True),           # September placement chosen afresh at a key move
     ("review_kept", True),              # annual review: plan and placement kept (from == to)
     ("review_moved", True),             # annual review: placement changed
-    ("review_ceased", True),            # annual review: plan ceased
+) + tuple(
+    (f"review_ceased_{reason}", True)   # annual review: plan ceased, with the reason
+    for reason in CEASE_REASONS
+) + (
     ("escalation", True),               # between reviews, to a more specialist placement
     ("reintegration", True),            # between reviews, back to mainstream
     ("move_other", True),               # between reviews, any other change of placement
     ("step_down", True),                # independent to maintained special as a place frees
     ("waiting_placed", True),           # a child waiting for a full placement gets a place
     ("moved_away", True),               # left the authority between reviews
-    ("max_age", True),                  # plan ended at the age limit
+    ("max_age", True),                  # plan ended at the age limit (September roll-over)
     ("capacity_refused", False),        # wanted a full placement (from); got `to` instead
 )
 EVENTS: tuple[str, ...] = tuple(name for name, _ in _EVENT_TABLE)
 EVENT_IS_MOVEMENT = np.array([moves for _, moves in _EVENT_TABLE], dtype=np.bool_)
 N_EVENTS = len(EVENTS)
-(EV_REQUEST, EV_AGREED, EV_REFUSED, EV_APPEAL_REFUSAL, EV_APPEAL_DECLINE, EV_TRIBUNAL_UPHELD,
- EV_TRIBUNAL_DISMISSED, EV_DECLINED, EV_REQUEST_CLOSED, EV_NEW_PLAN, EV_ARRIVAL,
- EV_PHASE_TRANSFER, EV_REVIEW_KEPT, EV_REVIEW_MOVED, EV_REVIEW_CEASED, EV_ESCALATION,
- EV_REINTEGRATION, EV_MOVE_OTHER, EV_STEP_DOWN, EV_WAITING_PLACED, EV_MOVED_AWAY, EV_MAX_AGE,
- EV_CAPACITY_REFUSED) = range(N_EVENTS)
+EV_REQUEST = EVENTS.index("request")
+EV_AGREED = EVENTS.index("agreed_to_assess")
+EV_REFUSED = EVENTS.index("refused_to_assess")
+EV_APPEAL_REFUSAL = EVENTS.index("appeal_refusal")
+EV_APPEAL_DECLINE = EVENTS.index("appeal_decline")
+EV_TRIBUNAL_UPHELD = EVENTS.index("tribunal_upheld")
+EV_TRIBUNAL_DISMISSED = EVENTS.index("tribunal_dismissed")
+EV_DECLINED = EVENTS.index("declined_to_issue")
+EV_REQUEST_CLOSED = EVENTS.index("request_closed")
+EV_NEW_PLAN = EVENTS.index("new_plan")
+EV_ARRIVAL = EVENTS.index("arrival")
+EV_PHASE_TRANSFER = EVENTS.index("phase_transfer")
+EV_REVIEW_KEPT = EVENTS.index("review_kept")
+EV_REVIEW_MOVED = EVENTS.index("review_moved")
+EV_REVIEW_CEASED_FIRST = EVENTS.index(f"review_ceased_{CEASE_REASONS[0]}")  # + reason code
+EV_ESCALATION = EVENTS.index("escalation")
+EV_REINTEGRATION = EVENTS.index("reintegration")
+EV_MOVE_OTHER = EVENTS.index("move_other")
+EV_STEP_DOWN = EVENTS.index("step_down")
+EV_WAITING_PLACED = EVENTS.index("waiting_placed")
+EV_MOVED_AWAY = EVENTS.index("moved_away")
+EV_MAX_AGE = EVENTS.index("max_age")
+EV_CAPACITY_REFUSED = EVENTS.index("capacity_refused")
+# Events that end a plan.
+EXIT_EVENTS: tuple[int, ...] = tuple(EV_REVIEW_CEASED_FIRST + r for r in range(N_CEASE_REASONS)) + (
+    EV_MOVED_AWAY, EV_MAX_AGE)
 
 # Classification of a change of placement between reviews, by (from, to).
 # Specialism rank: mainstream < srp < special < independent; others are unranked.

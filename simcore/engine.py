@@ -19,6 +19,9 @@ from simcore.kernel import ERR_NONE, ERROR_MESSAGES, simulate_chunk
 from simcore.model import ModelArrays
 
 
+TRACE_EMPTY = -128  # trace value of a record slot not yet in use
+
+
 class SimulationError(RuntimeError):
     """A run broke a run-time invariant or a resource limit; the message names run, month, rule."""
 
@@ -249,7 +252,7 @@ def simulate(
         flows = np.zeros((R if record_flows else 0, T, codes.N_EVENTS, P + 1, P + 1), dtype=np.int32)
         cost = np.zeros((R, T, P), dtype=np.float64)
         measures = np.zeros((R, T, codes.N_MEASURES), dtype=np.int64)
-        trace = np.zeros((min(trace_runs, R), T, capacity if trace_runs else 0), dtype=np.int8)
+        trace = np.full((min(trace_runs, R), T, capacity if trace_runs else 0), TRACE_EMPTY, dtype=np.int8)
         errors = np.zeros((R, 3), dtype=np.int64)
         t0 = time.perf_counter()
         simulate_chunk(chunk_runs, chunk_sets, np.uint64(seed), calendar.start_calendar_month, T, cohort.child_key,

@@ -504,7 +504,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
                 p_cease = mdl.review_cease[s, e, a]
                 if u < p_cease:
                     reason = lookup(mdl.cease_reason_cdf[s, e, a], uniform(stream[i], m, DEC_CEASE_REASON))
-                    _cease(i, reason, codes.EV_REVIEW_CEASED, m, age, placement, need, annual_cost, status,
+                    _cease(i, reason, codes.EV_REVIEW_CEASED_FIRST + reason, m, age, placement, need, annual_cost, status,
                            cease_reason, waiting, stock, occupancy, cost_sum, flows, counters)
                 elif u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, a]:
                     q = lookup(mdl.review_move_cdf[s, e, a, p], uniform(stream[i], m, DEC_REVIEW_MOVE))

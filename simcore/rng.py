@@ -147,3 +147,9 @@ def poisson(stream: np.uint64, month: int, mean: float) -> int:
             cdf += prob
         total += k
     return total
+
+
+@jit
+def draw_for(seed: np.uint64, run: int, child_key: int, month: int, decision: int) -> np.uint64:
+    """The 64-bit draw for the full key (seed, run, child key, month, decision)."""
+    return draw_u64(child_stream(run_key(seed, run), child_key), month, decision)

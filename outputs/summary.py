@@ -1,0 +1,99 @@
+"""Small per-run aggregates kept in memory during a run, and the end-of-run summary.
+
+Only a few numbers per run are kept (EHCPs by age band at each January, spend by financial
+year), so memory stays flat however many runs are made.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simcore import codes
+from simcore.engine import Calendar, ChunkResult
+
+
+class RunAggregates:
+    """Accumulates per-run headline figures chunk by chunk."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        months = np.arange(calendar.n_months)
+        self.january_months = np.array([m for m in months if calendar.year_month(m)[1] == 1], dtype=np.int64)
+        fy = calendar.financial_years()
+        self.financial_years = np.unique(fy)
+        self._fy_of_month = fy
+        self.runs: list[np.ndarray] = []
+        self.ehcps_by_band: list[np.ndarray] = []   # [R, n_january, B]
+        self.spend_by_fy: list[np.ndarray] = []     # [R, n_fy]
+        self.spend_by_fy_placement: list[np.ndarray] = []  # [R, n_fy, P]
+
+    def add(self, chunk: ChunkResult) -> None:
+        self.runs.append(chunk.runs)
+        self.ehcps_by_band.append(chunk.stock[:, self.january_months].sum(axis=(3, 4)))
+        by_fy = np.stack([chunk.cost[:, self._fy_of_month == y].sum(axis=1) for y in self.financial_years], axis=1)
+        self.spend_by_fy_placement.append(by_fy)
+        self.spend_by_fy.append(by_fy.sum(axis=2))
+
+    def complete_financial_years(self) -> np.ndarray:
+        """Financial years fully inside the run (all twelve months simulated)."""
+        counts = np.array([(self._fy_of_month == y).sum() for y in self.financial_years])
+        return self.financial_years[counts == 12]
+
+    def ehcp_frame(self) -> pd.DataFrame:
+        """Long table: run, date (January), age_band, ehcps."""
+        values = np.concatenate(self.ehcps_by_band)
+        runs = np.concatenate(self.runs)
+        rows = []
+        for j, m in enumerate(self.january_months):
+            for b, band in enumerate(codes.AGE_BANDS):
+                rows.append(pd.DataFrame({"run": runs, "date": self.calendar.label(int(m)), "age_band": band,
+                                          "ehcps": values[:, j, b]}))
+        return pd.concat(rows, ignore_index=True)
+
+    def spend_frame(self) -> pd.DataFrame:
+        """Long table: run, financial_year ('2024-25'), spend_gbp (complete years only)."""
+        values = np.concatenate(self.spend_by_fy)
+        runs = np.concatenate(self.runs)
+        complete = set(self.complete_financial_years().tolist())
+        rows = []
+        for j, y in enumerate(self.financial_years):
+            if int(y) in complete:
+                rows.append(pd.DataFrame({"run": runs, "financial_year": fy_label(int(y)),
+                                          "spend_gbp": values[:, j]}))
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+            columns=["run", "financial_year", "spend_gbp"])
+
+
+def fy_label(start_year: int) -> str:
+    """Financial year label: 2024 -> '2024-25'."""
+    return f"{start_year}-{(start_year + 1) % 100:02d}"
+
+
+def interval_text(values: np.ndarray, scale: float = 1.0, digits: int = 0) -> str:
+    """'median [p05, p95]' of ``values / scale``."""
+    q = np.quantile(np.asarray(values, dtype=float) / scale, [0.5, 0.05, 0.95])
+    fmt = f"{{:,.{digits}f}}"
+    return f"{fmt.format(q[0])} [{fmt.format(q[1])}, {fmt.format(q[2])}]"
+
+
+def format_summary(aggregates: RunAggregates) -> str:
+    """The end-of-run text: EHCPs by age band at each January, spend by financial year."""
+    lines = []
+    ehcps = aggregates.ehcp_frame()
+    n_runs = int(ehcps["run"].nunique())
+    lines.append(f"EHCPs at each January: median [90% interval] over {n_runs} runs")
+    header = f"{'January':<9}" + "".join(f"{band:>22}" for band in codes.AGE_BANDS) + f"{'total':>24}"
+    lines.append(header)
+    for date, group in ehcps.groupby("date", sort=True):
+        cells = []
+        for band in codes.AGE_BANDS:
+            cells.append(f"{interval_text(group.loc[group.age_band == band, 'ehcps'].to_numpy()):>22}")
+        total = group.groupby("run")["ehcps"].sum().to_numpy()
+        lines.append(f"{date:<9}" + "".join(cells) + f"{interval_text(total):>24}")
+    spend = aggregates.spend_frame()
+    if len(spend):
+        lines.append("")
+        lines.append("Placement spend by financial year, GBP m: median [90% interval]")
+        for fy, group in spend.groupby("financial_year", sort=True):
+            lines.append(f"  {fy}: {interval_text(group['spend_gbp'].to_numpy(), 1e6, 1)}")
+    return "\n".join(lines)

@@ -1,0 +1,5 @@
+import sys
+
+from sendsim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,386 @@
+"""A slow, obviously correct pure-Python reference of the engine, for tests only.
+
+It re-implements the counter-based generator with Python integers and the monthly rules of
+``simcore/kernel.py`` (see its module docstring) with one object per record and plain sorts
+instead of histograms. Because every draw is a pure function of (seed, run, child key,
+month, decision), the reference and the kernel must agree exactly, table for table.
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from dataclasses import dataclass
+
+import numpy as np
+
+from simcore import codes
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+SEED_SALT = 0x5EED5EED0B5E55ED
+KEY_SALT = 0xC4C6A5D2E1F30B79
+DECISIONS_PER_MONTH = 64
+CELL_KEY_BASE = 1 << 61
+ENTRANT_KEY_BASE = 1 << 62
+
+# Decision slots (must mirror simcore.rng; the golden-stream test pins the scheme itself).
+DEC = dict(MOVE=0, PHASE=1, REVIEW=2, REVIEW_MOVE=3, CEASE_REASON=4, STEP_DOWN=5, COST=6, DECIDE=7, ASSESS=8,
+           APPEAL=9, TRIBUNAL=10, TRIBUNAL_WIN=11, ISSUE=12, FIRST_PLACEMENT=13, NEED=14, REVIEW_PHASE=16,
+           ARRIVAL_PLACEMENT=17, OVERFLOW_PHASE=20, OVERFLOW_REVIEW=21, OVERFLOW_MOVE=22, OVERFLOW_NEW=23,
+           OVERFLOW_ARRIVAL=24, POISSON=32)
+
+
+def mix64(z: int) -> int:
+    z &= MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def run_key(seed: int, run: int) -> int:
+    return mix64((mix64(seed ^ SEED_SALT) + run * GOLDEN) & MASK)
+
+
+def child_stream(rkey: int, key: int) -> int:
+    return mix64(rkey ^ mix64((key + KEY_SALT) & MASK))
+
+
+def uniform(stream: int, month: int, decision: int) -> float:
+    counter = month * DECISIONS_PER_MONTH + decision + 1
+    return (mix64((stream + counter * GOLDEN) & MASK) >> 11) * (1.0 / 9007199254740992.0)
+
+
+def poisson(stream: int, month: int, mean: float) -> int:
+    if mean <= 0.0:
+        return 0
+    pieces = math.ceil(mean / 30.0)
+    piece_mean = mean / pieces
+    total = 0
+    for piece in range(pieces):
+        sub = mix64((stream + piece * GOLDEN) & MASK)
+        u = uniform(sub, month, DEC["POISSON"])
+        prob = math.exp(-piece_mean)
+        cdf = prob
+        k = 0
+        while u >= cdf and prob > 1e-300:
+            k += 1
+            prob *= piece_mean / k
+            cdf += prob
+        total += k
+    return total
+
+
+def entrant_key(kind: int, month: int, age: int, sequence: int) -> int:
+    return ENTRANT_KEY_BASE | (kind << 56) | (month << 40) | (age << 32) | sequence
+
+
+def lookup(cdf_row, u: float) -> int:
+    """First j with u < cdf[j]; past the end: the last index with positive probability."""
+    cdf = [float(x) for x in cdf_row]
+    for j, c in enumerate(cdf):
+        if u < c:
+            return j
+    positive = [j for j in range(len(cdf)) if (cdf[j] > (cdf[j - 1] if j else 0.0))]
+    return positive[-1] if positive else 0
+
+
+def normal_quantile(p: float) -> float:
+    """Standard normal quantile from the standard library (an independent implementation)."""
+    if p <= 0.0:
+        return -38.5
+    return NormalDist().inv_cdf(p)
+
+
+def annual_cost(stream: int, month: int, unit: float, spread: float) -> int:
+    if spread <= 0.0:
+        return int(np.rint(unit))
+    z = normal_quantile(uniform(stream, month, DEC["COST"]))
+    return int(np.rint(unit * np.exp(spread * z - 0.5 * spread * spread)))
+
+
+@dataclass
+class Record:
+    key: int
+    stream: int
+    age: int
+    placement: int
+    need: int
+    status: int
+    msr: int
+    stage: int
+    waiting: int
+    cost: int
+
+
+def band(age: int) -> int:
+    return int(codes.AGE_BAND_OF_AGE[age])
+
+
+class Reference:
+    """One run of the model, record by record."""
+
+    def __init__(self, mdl, s: int, seed: int, run: int, start_calendar_month: int, n_months: int, cohort, ages):
+        self.mdl, self.s, self.n_months, self.start = mdl, s, n_months, start_calendar_month
+        P, EV = codes.N_PLACEMENTS, codes.N_EVENTS
+        self.rkey = run_key(seed, run)
+        self.stock = np.zeros((n_months, codes.N_AGE_BANDS, P, codes.N_NEEDS), dtype=np.int64)
+        self.flows = np.zeros((n_months, EV, P + 1, P + 1), dtype=np.int64)
+        self.cost = np.zeros((n_months, P))
+        self.measures = np.zeros((n_months, codes.N_MEASURES), dtype=np.int64)
+        self.trace = []
+        e0 = int(mdl.epoch_of_month[0])
+        self.records: list[Record] = []
+        for i in range(cohort.n):
+            key = int(cohort.child_key[i])
+            stream = child_stream(self.rkey, key)
+            st = int(cohort.status[i])
+            p = int(cohort.placement[i])
+            cost = 0
+            if st == codes.ACTIVE:
+                given = int(cohort.annual_cost_gbp[i])
+                cost = given if given >= 0 else annual_cost(stream, 0, mdl.unit_cost[s, e0, p, cohort.need[i]],
+                                                            mdl.cost_spread[s, e0, p])
+            self.records.append(Record(key, stream, int(ages[i]), p, int(cohort.need[i]), st,
+                                       int(cohort.months_since_review[i]), int(cohort.stage_months[i]),
+                                       int(cohort.waiting_for[i]), cost))
+
+    # --- helpers over the record list -------------------------------------------------------
+    def occupancy(self, q: int) -> int:
+        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q)
+
+    def flow(self, m, ev, src, dst):
+        self.flows[m, ev, src, dst] += 1
+
+    def set_placement(self, r: Record, q: int, m: int):
+        e = int(self.mdl.epoch_of_month[m])
+        r.cost = annual_cost(r.stream, m, self.mdl.unit_cost[self.s, e, q, r.need], self.mdl.cost_spread[self.s, e, q])
+        r.placement = q
+
+    def request_place(self, r: Record, q: int, leaving: bool, decision: str, event: int, m: int):
+        mdl, s = self.mdl, self.s
+        e = int(mdl.epoch_of_month[m])
+        capacity = int(mdl.place_capacity[s, m, q])
+        p = r.placement
+        target = q
+        if capacity < codes.UNLIMITED_PLACES and self.occupancy(q) >= capacity and p != q:
+            if uniform(r.stream, m, DEC[decision]) < mdl.overflow_independent[s, e, q]:
+                target = codes.INDEPENDENT
+            else:
+                r.waiting = q
+                r.stage = 0
+                target = codes.NO_PLACE if (leaving or p < 0) else p
+            self.flow(m, codes.EV_CAPACITY_REFUSED, q, target)
+        else:
+            r.waiting = codes.NO_WAIT
+        src = codes.PLACEMENT_NONE if p < 0 else p
+        if target != p:
+            self.set_placement(r, target, m)
+            self.flow(m, event, src, target)
+        elif event == codes.EV_PHASE_TRANSFER:
+            self.flow(m, event, src, target)
+
+    def cease(self, r: Record, event: int, m: int):
+        self.flow(m, event, r.placement, codes.PLACEMENT_NONE)
+        r.status = codes.CEASED
+        r.waiting = codes.NO_WAIT
+
+    @staticmethod
+    def longest_waiting(candidates: list[Record], wait, capacity: int) -> list[Record]:
+        """Up to `capacity` candidates with the longest wait (waits of 255+ months tie), the
+        earlier in the list first among ties."""
+        order = sorted(range(len(candidates)), key=lambda j: (-min(max(wait(candidates[j]), 0), 255), j))
+        chosen = set(order[:max(capacity, 0)])
+        return [candidates[j] for j in range(len(candidates)) if j in chosen]
+
+    # --- the month ----------------------------------------------------------------------------
+    def run(self):
+        for m in range(self.n_months):
+            n_due = n_reviews = 0
+            if m > 0:
+                n_due, n_reviews = self.step(m)
+            self.snapshot(m, n_due, n_reviews)
+        return self
+
+    def step(self, m: int):
+        mdl, s = self.mdl, self.s
+        e = int(mdl.epoch_of_month[m])
+        september = (self.start + m) % 12 == 8
+        due, queue, waitlist, step_down, new_plans = [], [], [], [], []
+        for r in list(self.records):
+            if r.status in (codes.CEASED, codes.CLOSED):
+                continue
+            if september:
+                if r.age + 1 >= codes.MAX_AGE:
+                    if r.status == codes.ACTIVE:
+                        self.cease(r, codes.EV_MAX_AGE, m)
+                    else:
+                        r.status = codes.CLOSED
+                        self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                    continue
+                r.age += 1
+                if r.status == codes.ACTIVE and codes.TRANSFER_OF_AGE[r.age] >= 0:
+                    t = int(codes.TRANSFER_OF_AGE[r.age])
+                    q = lookup(mdl.phase_cdf[s, e, t, r.need, r.placement], uniform(r.stream, m, DEC["PHASE"]))
+                    self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+            if r.status == codes.ACTIVE:
+                p = r.placement
+                u = uniform(r.stream, m, DEC["MOVE"])
+                stay = mdl.move_stay[s, e, r.age, p]
+                if u >= stay:
+                    q = lookup(mdl.move_cdf[s, e, r.age, p], u - stay)
+                    if q == codes.MOVED_AWAY:
+                        self.cease(r, codes.EV_MOVED_AWAY, m)
+                        continue
+                    if q != p:
+                        self.request_place(r, q, False, "OVERFLOW_MOVE", int(mdl.between_review_event[p, q]), m)
+                if r.placement == codes.INDEPENDENT and mdl.step_down[s, e] > 0:
+                    if uniform(r.stream, m, DEC["STEP_DOWN"]) < mdl.step_down[s, e]:
+                        step_down.append(r)
+                r.msr = min(r.msr + 1, 32767)
+                if r.msr >= 12:
+                    due.append(r)
+                if r.waiting != codes.NO_WAIT:
+                    r.stage = min(r.stage + 1, 32767)
+                    waitlist.append(r)
+            elif r.status == codes.REQUEST_PENDING:
+                r.stage += 1
+                if uniform(r.stream, m, DEC["DECIDE"]) < mdl.decision_hazard[s, e]:
+                    if uniform(r.stream, m, DEC["ASSESS"]) < mdl.p_assess[s, e]:
+                        r.status, r.stage = codes.ASSESSMENT, 0
+                        self.flow(m, codes.EV_AGREED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                    else:
+                        self.flow(m, codes.EV_REFUSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                        if uniform(r.stream, m, DEC["APPEAL"]) < mdl.p_appeal_refusal[s, e]:
+                            r.status, r.stage = codes.APPEAL_REFUSAL, 0
+                            self.flow(m, codes.EV_APPEAL_REFUSAL, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                        else:
+                            r.status = codes.CLOSED
+                            self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+            elif r.status == codes.ASSESSMENT:
+                r.stage = min(r.stage + 1, 32767)
+                if r.stage >= mdl.assessment_min_months[s, e]:
+                    queue.append(r)
+            else:
+                r.stage = min(r.stage + 1, 32767)
+                if uniform(r.stream, m, DEC["TRIBUNAL"]) < mdl.tribunal_hazard[s, e]:
+                    if uniform(r.stream, m, DEC["TRIBUNAL_WIN"]) < mdl.p_tribunal_win[s, e]:
+                        self.flow(m, codes.EV_TRIBUNAL_UPHELD, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                        if r.status == codes.APPEAL_REFUSAL:
+                            r.status, r.stage = codes.ASSESSMENT, 0
+                        else:
+                            new_plans.append(r)
+                    else:
+                        self.flow(m, codes.EV_TRIBUNAL_DISMISSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                        self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                        r.status = codes.CLOSED
+        # Annual reviews.
+        reviewed = self.longest_waiting(due, lambda r: r.msr, int(mdl.review_capacity[s, m]))
+        for r in reviewed:
+            r.msr = 0
+            u = uniform(r.stream, m, DEC["REVIEW"])
+            p_cease = mdl.review_cease[s, e, r.age]
+            if u < p_cease:
+                reason = lookup(mdl.cease_reason_cdf[s, e, r.age], uniform(r.stream, m, DEC["CEASE_REASON"]))
+                self.cease(r, codes.EV_REVIEW_CEASED_FIRST + reason, m)
+            elif u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, r.age]:
+                q = lookup(mdl.review_move_cdf[s, e, r.age, r.placement], uniform(r.stream, m, DEC["REVIEW_MOVE"]))
+                if q == r.placement:
+                    self.flow(m, codes.EV_REVIEW_KEPT, q, q)
+                else:
+                    self.request_place(r, q, False, "OVERFLOW_REVIEW", codes.EV_REVIEW_MOVED, m)
+            else:
+                self.flow(m, codes.EV_REVIEW_KEPT, r.placement, r.placement)
+        # Free places to the waiting list, then step-downs.
+        for q in (codes.SRP, codes.SPECIAL):
+            capacity = int(mdl.place_capacity[s, m, q])
+            free = len(waitlist) if capacity >= codes.UNLIMITED_PLACES else capacity - self.occupancy(q)
+            if free <= 0:
+                continue
+            candidates = [r for r in waitlist if r.status == codes.ACTIVE and r.waiting == q]
+            for r in self.longest_waiting(candidates, lambda r: r.stage, free):
+                src = r.placement
+                r.waiting = codes.NO_WAIT
+                self.set_placement(r, q, m)
+                self.flow(m, codes.EV_WAITING_PLACED, src, q)
+        for r in step_down:
+            if r.status != codes.ACTIVE or r.placement != codes.INDEPENDENT:
+                continue
+            if self.occupancy(codes.SPECIAL) >= mdl.place_capacity[s, m, codes.SPECIAL]:
+                break
+            self.set_placement(r, codes.SPECIAL, m)
+            self.flow(m, codes.EV_STEP_DOWN, codes.INDEPENDENT, codes.SPECIAL)
+        # Completed assessments and new plans.
+        for r in self.longest_waiting(queue, lambda r: r.stage, int(mdl.assessment_capacity[s, m])):
+            if uniform(r.stream, m, DEC["ISSUE"]) < mdl.p_decline[s, e]:
+                self.flow(m, codes.EV_DECLINED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                if uniform(r.stream, m, DEC["APPEAL"]) < mdl.p_appeal_decline[s, e]:
+                    r.status, r.stage = codes.APPEAL_DECLINE, 0
+                    self.flow(m, codes.EV_APPEAL_DECLINE, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                else:
+                    r.status = codes.CLOSED
+                    self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+            else:
+                new_plans.append(r)
+        for r in new_plans:
+            r.status, r.msr, r.placement, r.waiting = codes.ACTIVE, 0, -1, codes.NO_WAIT
+            q = lookup(mdl.first_placement_cdf[s, e, r.age, r.need], uniform(r.stream, m, DEC["FIRST_PLACEMENT"]))
+            self.request_place(r, q, True, "OVERFLOW_NEW", codes.EV_NEW_PLAN, m)
+        # Entrants.
+        for a in range(codes.N_AGES):
+            for kind in (1, 2):
+                mean = (mdl.request_rate[s, e, a] * mdl.request_multiplier[s, m] if kind == 1
+                        else mdl.arrival_rate[s, e, a])
+                if mean <= 0.0:
+                    continue
+                count = poisson(child_stream(self.rkey, CELL_KEY_BASE + kind * 64 + a), m, float(mean))
+                for sequence in range(count):
+                    key = entrant_key(kind, m, a, sequence)
+                    r = Record(key, child_stream(self.rkey, key), a, -1, 0, codes.REQUEST_PENDING, 0, 0,
+                               codes.NO_WAIT, 0)
+                    self.records.append(r)
+                    if kind == 1:
+                        r.need = lookup(mdl.request_need_cdf[s, e, a], uniform(r.stream, m, DEC["NEED"]))
+                        self.flow(m, codes.EV_REQUEST, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                    else:
+                        r.need = lookup(mdl.arrival_need_cdf[s, e, a], uniform(r.stream, m, DEC["NEED"]))
+                        r.status = codes.ACTIVE
+                        r.msr = int(uniform(r.stream, m, DEC["REVIEW_PHASE"]) * 12.0)
+                        q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(r.stream, m, DEC["ARRIVAL_PLACEMENT"]))
+                        self.request_place(r, q, True, "OVERFLOW_ARRIVAL", codes.EV_ARRIVAL, m)
+        return len(due), len(reviewed)
+
+    def snapshot(self, m: int, n_due: int, n_reviews: int):
+        mdl, s = self.mdl, self.s
+        cost_sum = np.zeros(codes.N_PLACEMENTS, dtype=np.int64)
+        for r in self.records:
+            if r.status == codes.ACTIVE:
+                self.stock[m, band(r.age), r.placement, r.need] += 1
+                cost_sum[r.placement] += r.cost
+        for p in range(codes.N_PLACEMENTS):
+            self.cost[m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
+        count = lambda *statuses: sum(1 for r in self.records if r.status in statuses)
+        measures = self.measures[m]
+        measures[codes.M_REQUESTS_PENDING] = count(codes.REQUEST_PENDING)
+        measures[codes.M_ASSESSMENTS_OPEN] = count(codes.ASSESSMENT)
+        measures[codes.M_APPEALS_OPEN] = count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE)
+        measures[codes.M_REVIEWS_DUE] = n_due
+        measures[codes.M_REVIEWS_DONE] = n_reviews
+        if m == 0:
+            overdue = sum(1 for r in self.records if r.status == codes.ACTIVE and r.msr >= 12)
+        else:
+            overdue = n_due - n_reviews
+        measures[codes.M_REVIEWS_OVERDUE] = overdue
+        measures[codes.M_WAITING] = sum(1 for r in self.records
+                                        if r.status == codes.ACTIVE and r.waiting != codes.NO_WAIT)
+        for q, occupied, capacity in ((codes.SRP, codes.M_SRP_OCCUPIED, codes.M_SRP_CAPACITY),
+                                      (codes.SPECIAL, codes.M_SPECIAL_OCCUPIED, codes.M_SPECIAL_CAPACITY)):
+            measures[occupied] = self.occupancy(q)
+            measures[capacity] = min(int(mdl.place_capacity[s, m, q]), codes.UNLIMITED_PLACES)
+        self.trace.append([r.placement if r.status == codes.ACTIVE else -1 - r.status for r in self.records])
+
+
+def reference_run(mdl, cohort, calendar, *, seed: int, run: int, parameter_set: int = 0) -> Reference:
+    """Simulate one run with the reference implementation."""
+    ages = np.clip(calendar.academic_age(cohort.birth_month), 0, codes.MAX_AGE)
+    return Reference(mdl, parameter_set, seed, run, calendar.start_calendar_month, calendar.n_months, cohort,
+                     ages).run()
