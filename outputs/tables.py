@@ -9,6 +9,9 @@ Tables (one row per ...):
 
 ``date`` is the last day of the month the row describes. Categorical columns are
 dictionary-encoded strings, so they read as strings (pandas: category) everywhere.
+``scenario`` is the hive partition key (folder ``scenario=NAME``), not a column inside the
+files: readers that understand hive partitioning (pandas, pyarrow, DuckDB with
+``hive_partitioning``) give it as a column.
 """
 from __future__ import annotations
 
@@ -32,19 +35,16 @@ def _dictionary(indices: np.ndarray, labels: tuple[str, ...]) -> pa.DictionaryAr
                                           pa.array(list(labels), type=pa.string()))
 
 
-def _scenario_column(scenario: str, n: int) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([scenario]))
-
-
 def _date_column(dates: np.ndarray, month_index: np.ndarray) -> pa.Array:
-    return pa.array(dates[month_index], type=pa.date32())
+    # A timestamp (midnight) rather than a date type: pandas reads it as datetime64, so that
+    # `.dt` works, and DuckDB, Arrow and spreadsheets read it as a date-time.
+    return pa.array(dates[month_index].astype("datetime64[s]"), type=pa.timestamp("s"))
 
 
 def stock_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
     r, m, b, p, k = np.nonzero(chunk.stock)
     count = chunk.stock[r, m, b, p, k]
     return pa.table({
-        "scenario": _scenario_column(scenario, r.size),
         "run": pa.array(chunk.runs[r].astype(np.int32)),
         "date": _date_column(dates, m),
         "age_band": _dictionary(b, codes.AGE_BANDS),
@@ -58,7 +58,6 @@ def flows_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Tabl
     r, m, ev, src, dst = np.nonzero(chunk.flows)
     count = chunk.flows[r, m, ev, src, dst]
     return pa.table({
-        "scenario": _scenario_column(scenario, r.size),
         "run": pa.array(chunk.runs[r].astype(np.int32)),
         "date": _date_column(dates, m),
         "event": _dictionary(ev, codes.EVENTS),
@@ -71,7 +70,6 @@ def flows_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Tabl
 def cost_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
     r, m, p = np.nonzero(chunk.cost)
     return pa.table({
-        "scenario": _scenario_column(scenario, r.size),
         "run": pa.array(chunk.runs[r].astype(np.int32)),
         "date": _date_column(dates, m),
         "placement": _dictionary(p, codes.PLACEMENTS),
@@ -83,7 +81,6 @@ def pipeline_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.T
     R, T, M = chunk.measures.shape
     r, m, k = (a.ravel() for a in np.meshgrid(np.arange(R), np.arange(T), np.arange(M), indexing="ij"))
     return pa.table({
-        "scenario": _scenario_column(scenario, r.size),
         "run": pa.array(chunk.runs[r].astype(np.int32)),
         "date": _date_column(dates, m),
         "measure": _dictionary(k, codes.MEASURES),

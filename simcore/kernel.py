@@ -92,6 +92,7 @@ ERROR_MESSAGES = {
 # Age band of each academic age, and phase-transfer index (-1: none), as kernel constants.
 _BAND = tuple(int(b) for b in codes.AGE_BAND_OF_AGE)
 _TRANSFER = tuple(int(t) for t in codes.TRANSFER_OF_AGE)
+_IS_MOVEMENT = tuple(bool(x) for x in codes.EVENT_IS_MOVEMENT)
 
 
 @jit
@@ -154,56 +155,73 @@ def draw_annual_cost(stream: np.uint64, month: int, unit_cost_gbp: float, spread
     return int(np.rint(unit_cost_gbp * np.exp(spread * z - 0.5 * spread * spread)))
 
 
+# Indices of the per-run counters in ``counts``.
+C_WAITING = 0   # children waiting for a place
+C_PENDING = 1   # requests awaiting the decision to assess
+C_ASSESS = 2    # agreed to assess, outcome not reached
+C_APPEAL = 3    # appeals lodged, not decided
+N_COUNTS = 4
+
+
+@jit
+def cut_off(histogram: np.ndarray, capacity: int) -> tuple[int, int]:
+    """From a histogram of waits, the wait bin at which ``capacity`` runs out and how many of
+    that bin can still be taken: everyone in a higher bin is taken, ``take`` of the cut-off
+    bin (the first met), nobody below. ``(-1, 0)`` when everyone fits."""
+    remaining = capacity
+    for w in range(histogram.shape[0] - 1, -1, -1):
+        if histogram[w] <= remaining:
+            remaining -= histogram[w]
+        else:
+            return w, remaining
+    return -1, 0
+
+
 @jit
 def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_months: np.ndarray, capacity: int,
                            histogram: np.ndarray, selected: np.ndarray) -> int:
     """Mark (in ``selected[:n_candidates]``) up to ``capacity`` candidates with the longest waits.
 
     Waits are binned (the last bin holds all longer waits); among equal waits at the cut-off
-    the earlier records in ``candidates`` go first. Returns the number selected.
+    the earlier entries of ``candidates`` go first. Returns the number selected.
     """
     bins = histogram.shape[0]
     histogram[:] = 0
     for j in range(n_candidates):
-        w = min(max(int(wait_months[candidates[j]]), 0), bins - 1)
-        histogram[w] += 1
-    remaining = capacity
-    threshold = -1
-    take_at_threshold = 0
-    for w in range(bins - 1, -1, -1):
-        if histogram[w] <= remaining:
-            remaining -= histogram[w]
-        else:
-            threshold = w
-            take_at_threshold = remaining
-            break
+        histogram[min(max(int(wait_months[candidates[j]]), 0), bins - 1)] += 1
+    threshold, take = cut_off(histogram, capacity)
     n_selected = 0
     for j in range(n_candidates):
         w = min(max(int(wait_months[candidates[j]]), 0), bins - 1)
-        if w > threshold:
-            selected[j] = True
-        elif w == threshold and take_at_threshold > 0:
-            selected[j] = True
-            take_at_threshold -= 1
-        else:
-            selected[j] = False
-        if selected[j]:
+        chosen = w > threshold
+        if w == threshold and take > 0:
+            chosen = True
+            take -= 1
+        selected[j] = chosen
+        if chosen:
             n_selected += 1
     return n_selected
 
 
+# A run's records are a tuple of arrays (struct of arrays):
+# rec = (key, stream, age, placement, need, status, cease_reason, months_since_review, stage,
+#        waiting, annual_cost)
+# and its running totals: acc = (stock[B,P,N], occupancy[P], cost_sum[P], counts[N_COUNTS]).
+
+
 @jit
-def _set_placement(i, q, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum, month,
-                   unit_cost, cost_spread):
-    """Move record i (active) from its placement to q, keeping stock, occupancy and cost
-    sums in step; a new placement draws a new annual cost."""
+def _set_placement(i, q, rec, acc, month, unit_cost, cost_spread):
+    """Move record i (active) from its placement (or none) to q (possibly the same), keeping
+    stock, occupancy and cost sums in step; the placement draws a new annual cost."""
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stock, occupancy, cost_sum, counts = acc
     p = placement[i]
     band = _BAND[age[i]]
     if p >= 0:
         stock[band, p, need[i]] -= 1
         occupancy[p] -= 1
         cost_sum[p] -= annual_cost[i]
-    cost = draw_annual_cost(stream[i], month, unit_cost[q, need[i]], cost_spread[q])
+    cost = draw_annual_cost(stream[i], month, unit_cost[age[i], q, need[i]], cost_spread[age[i], q])
     annual_cost[i] = cost
     placement[i] = q
     stock[band, q, need[i]] += 1
@@ -212,59 +230,415 @@ def _set_placement(i, q, age, placement, need, annual_cost, stream, stock, occup
 
 
 @jit
-def _remove(i, age, placement, need, annual_cost, stock, occupancy, cost_sum):
-    p = placement[i]
-    stock[_BAND[age[i]], p, need[i]] -= 1
-    occupancy[p] -= 1
-    cost_sum[p] -= annual_cost[i]
-
-
-@jit
-def _request_place(i, q, leaving, overflow_decision, event, month, age, placement, need, annual_cost, stream,
-                   waiting, stage, stock, occupancy, cost_sum, capacity_now, overflow_independent, unit_cost,
-                   cost_spread, flows, counters):
-    """Record i asks for placement q. Applies the capacity rule and records the flows.
+def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, capacity_now, overflow_independent,
+                   unit_cost, cost_spread, flows):
+    """Record i asks for placement q: apply the capacity rule and record the flows.
 
     ``leaving``: the current placement is ending (new plan, arrival, phase transfer), so a
-    child who must wait for a full placement waits with no place. Returns the placement taken.
+    child who must wait for a full placement waits with no place.
     """
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    counts = acc[3]
     p = placement[i]
     target = q
-    if capacity_now[q] < codes.UNLIMITED_PLACES and occupancy[q] >= capacity_now[q] and p != q:
-        u = uniform(stream[i], month, overflow_decision)
-        if u < overflow_independent[q]:
+    if capacity_now[q] < codes.UNLIMITED_PLACES and acc[1][q] >= capacity_now[q] and p != q:
+        if uniform(stream[i], month, overflow_decision) < overflow_independent[q]:
             target = INDEPENDENT
+            if waiting[i] != NO_WAIT:  # placed after all: off the waiting list
+                waiting[i] = NO_WAIT
+                counts[C_WAITING] -= 1
         else:
             if waiting[i] == NO_WAIT:
-                counters[0] += 1  # children waiting
+                counts[C_WAITING] += 1
+            if waiting[i] != q:  # a new wait starts; refused again for the same place: the wait goes on
+                stage[i] = 0
             waiting[i] = q
-            stage[i] = 0
             target = NO_PLACE if (leaving or p < 0) else p
         flows[codes.EV_CAPACITY_REFUSED, q, target] += 1
     elif waiting[i] != NO_WAIT:
         waiting[i] = NO_WAIT
-        counters[0] -= 1
+        counts[C_WAITING] -= 1
     src = P_NONE if p < 0 else p
-    if target != p:
-        _set_placement(i, target, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum, month,
-                       unit_cost, cost_spread)
+    if target != p or event == codes.EV_PHASE_TRANSFER:
+        # A phase transfer chooses the placement afresh: a new cost is drawn even when the
+        # child stays where it was (the provision and its price are set again at that age).
+        _set_placement(i, target, rec, acc, month, unit_cost, cost_spread)
         flows[event, src, target] += 1
-    elif event == codes.EV_PHASE_TRANSFER:
-        flows[event, src, target] += 1
-    return target
 
 
 @jit
-def _cease(i, reason, event, month, age, placement, need, annual_cost, status, cease_reason, waiting, stock,
-           occupancy, cost_sum, flows, counters):
+def _cease(i, reason_code, event, rec, acc, flows):
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stock, occupancy, cost_sum, counts = acc
     p = placement[i]
-    _remove(i, age, placement, need, annual_cost, stock, occupancy, cost_sum)
+    stock[_BAND[age[i]], p, need[i]] -= 1
+    occupancy[p] -= 1
+    cost_sum[p] -= annual_cost[i]
     status[i] = CEASED
-    cease_reason[i] = reason
+    reason[i] = reason_code
     if waiting[i] != NO_WAIT:
         waiting[i] = NO_WAIT
-        counters[0] -= 1
+        counts[C_WAITING] -= 1
     flows[event, p, P_NONE] += 1
+
+
+@jit
+def _close_request(i, rec, acc, flows):
+    """A request ends without a plan (refusal not appealed, appeal lost, age limit)."""
+    status = rec[5]
+    counts = acc[3]
+    st = status[i]
+    if st == REQUEST_PENDING:
+        counts[C_PENDING] -= 1
+    elif st == ASSESSMENT:
+        counts[C_ASSESS] -= 1
+    elif st == APPEAL_REFUSAL or st == APPEAL_DECLINE:
+        counts[C_APPEAL] -= 1
+    status[i] = CLOSED
+    flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
+
+
+@jit
+def _september(active, n_active, requests, n_requests, m, s, e, mdl, rec, acc, capacity_now, overflow_independent,
+               unit_cost, cost_spread, flows):
+    """Step 1: ages up by one; plans and requests at the age limit end; phase transfers.
+    Plans are taken in the order of the active list (places are first come, first served)."""
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stock = acc[0]
+    for j in range(n_active):
+        i = active[j]
+        if status[i] != ACTIVE:
+            continue
+        a_new = age[i] + 1
+        if a_new >= MAX_AGE:
+            _cease(i, codes.REASON_MAX_AGE, codes.EV_MAX_AGE, rec, acc, flows)
+            continue
+        p = placement[i]
+        b_old = _BAND[age[i]]
+        b_new = _BAND[a_new]
+        if b_old != b_new:
+            stock[b_old, p, need[i]] -= 1
+            stock[b_new, p, need[i]] += 1
+        age[i] = a_new
+        t = _TRANSFER[a_new]
+        if t >= 0:
+            q = lookup(mdl.phase_cdf[s, e, t, need[i], p], uniform(stream[i], m, DEC_PHASE))
+            _request_place(i, q, True, DEC_OVERFLOW_PHASE, codes.EV_PHASE_TRANSFER, m, rec, acc, capacity_now,
+                           overflow_independent, unit_cost, cost_spread, flows)
+    for j in range(n_requests):
+        i = requests[j]
+        if status[i] > APPEAL_DECLINE:
+            continue
+        a_new = age[i] + 1
+        if a_new >= MAX_AGE:
+            _close_request(i, rec, acc, flows)
+        else:
+            age[i] = a_new
+
+
+@jit
+def _between_reviews(active, n_active, m, rec, acc, stay_table, move_table, p_step_down, event_of, capacity_now,
+                     overflow_independent, unit_cost, cost_spread, flows, due, due_histogram, waitlist,
+                     step_down_list):
+    """Step 2, the hot loop: one draw per plan against its monthly ``move`` row (stay first),
+    step-down draws, the review clock, and the lists steps 3 and 4 work from.
+
+    It walks the active list (plans in the order they became active) and drops from it the
+    plans that have ended, so that ended plans cost nothing month after month.
+
+    Returns (active plans, plans due for review, children waiting for a place, step-down
+    candidates). A function of its own with the arrays it needs, so that the compiler keeps
+    the loop tight.
+    """
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    n_due = 0
+    n_wait = 0
+    n_step = 0
+    n_kept = 0
+    due_histogram[:] = 0
+    for j in range(n_active):
+        i = active[j]
+        if status[i] != ACTIVE:
+            continue
+        p = placement[i]
+        a = age[i]
+        u = uniform(stream[i], m, DEC_MOVE)
+        stay = stay_table[a, p]
+        if u >= stay:
+            q = lookup(move_table[a, p], u - stay)
+            if q == MOVED_AWAY:
+                _cease(i, codes.REASON_MOVED_AWAY, codes.EV_MOVED_AWAY, rec, acc, flows)
+                continue
+            if q != p:
+                _request_place(i, q, False, DEC_OVERFLOW_MOVE, event_of[p, q], m, rec, acc, capacity_now,
+                               overflow_independent, unit_cost, cost_spread, flows)
+                p = placement[i]
+        active[n_kept] = i
+        n_kept += 1
+        if p == INDEPENDENT and p_step_down > 0.0:
+            if uniform(stream[i], m, DEC_STEP_DOWN) < p_step_down:
+                step_down_list[n_step] = i
+                n_step += 1
+        x = msr[i] + 1
+        if x <= 32767:
+            msr[i] = x
+        if x >= REVIEW_INTERVAL_MONTHS:
+            due[n_due] = i
+            n_due += 1
+            due_histogram[min(x, WAIT_HISTOGRAM_BINS - 1)] += 1
+        if waiting[i] != NO_WAIT:
+            if stage[i] < 32767:
+                stage[i] += 1
+            waitlist[n_wait] = i
+            n_wait += 1
+    return n_kept, n_due, n_wait, n_step
+
+
+@jit
+def _reviews(m, s, e, mdl, rec, acc, due, n_due, histogram, capacity_now, overflow_independent, unit_cost,
+             cost_spread, flows):
+    """Step 3: up to ``review_capacity`` reviews, longest overdue first. ``histogram`` holds the
+    due plans by months since review (built during the monthly pass). Returns reviews held."""
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    bins = histogram.shape[0]
+    threshold, take = cut_off(histogram, mdl.review_capacity[s, m])
+    n_reviews = 0
+    for j in range(n_due):
+        i = due[j]
+        w = min(int(msr[i]), bins - 1)
+        if w < threshold:
+            continue
+        if w == threshold:
+            if take == 0:
+                continue
+            take -= 1
+        n_reviews += 1
+        msr[i] = 0
+        a = age[i]
+        p = placement[i]
+        u = uniform(stream[i], m, DEC_REVIEW)
+        p_cease = mdl.review_cease[s, e, a]
+        if u < p_cease:
+            why = lookup(mdl.cease_reason_cdf[s, e, a], uniform(stream[i], m, DEC_CEASE_REASON))
+            _cease(i, why, codes.EV_REVIEW_CEASED_FIRST + why, rec, acc, flows)
+        elif u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, a]:
+            q = lookup(mdl.review_move_cdf[s, e, a, p], uniform(stream[i], m, DEC_REVIEW_MOVE))
+            if q == p:
+                flows[codes.EV_REVIEW_KEPT, p, p] += 1
+            else:
+                _request_place(i, q, False, DEC_OVERFLOW_REVIEW, codes.EV_REVIEW_MOVED, m, rec, acc, capacity_now,
+                               overflow_independent, unit_cost, cost_spread, flows)
+        else:
+            flows[codes.EV_REVIEW_KEPT, p, p] += 1
+    return n_reviews
+
+
+@jit
+def _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected, capacity_now,
+            unit_cost, cost_spread, flows):
+    """Step 4: free SRP and special places to the waiting list (longest wait first), then to
+    independent children who drew a step-down."""
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    occupancy = acc[1]
+    counts = acc[3]
+    for q in (SRP, SPECIAL):
+        if capacity_now[q] >= codes.UNLIMITED_PLACES:
+            free = n_wait
+        else:
+            free = capacity_now[q] - occupancy[q]
+        if free <= 0:
+            continue
+        n_cand = 0
+        for j in range(n_wait):
+            i = waitlist[j]
+            if status[i] == ACTIVE and waiting[i] == q:
+                candidates[n_cand] = i
+                n_cand += 1
+        if n_cand == 0:
+            continue
+        select_longest_waiting(candidates, n_cand, stage, free, histogram, selected)
+        for j in range(n_cand):
+            if selected[j]:
+                i = candidates[j]
+                src = placement[i]
+                waiting[i] = NO_WAIT
+                counts[C_WAITING] -= 1
+                _set_placement(i, q, rec, acc, m, unit_cost, cost_spread)
+                flows[codes.EV_WAITING_PLACED, src, q] += 1
+    for j in range(n_step):
+        i = step_down_list[j]
+        if status[i] != ACTIVE or placement[i] != INDEPENDENT:
+            continue
+        if occupancy[SPECIAL] >= capacity_now[SPECIAL]:
+            break
+        _set_placement(i, SPECIAL, rec, acc, m, unit_cost, cost_spread)
+        flows[codes.EV_STEP_DOWN, INDEPENDENT, SPECIAL] += 1
+
+
+@jit
+def _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, active, n_active, histogram, selected,
+                 capacity_now, overflow_independent, unit_cost, cost_spread, flows):
+    """Step 5 (capacity part): completed assessments, longest waiting first; then every new
+    plan (from an assessment or a tribunal) takes its first placement and joins the active
+    list. Returns the length of the active list."""
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    counts = acc[3]
+    select_longest_waiting(queue, n_queue, stage, mdl.assessment_capacity[s, m], histogram, selected)
+    p_decline = mdl.p_decline[s, e]
+    for j in range(n_queue):
+        if not selected[j]:
+            continue
+        i = queue[j]
+        if uniform(stream[i], m, DEC_ISSUE) < p_decline:
+            flows[codes.EV_DECLINED, P_NONE, P_NONE] += 1
+            if uniform(stream[i], m, DEC_APPEAL) < mdl.p_appeal_decline[s, e]:
+                counts[C_ASSESS] -= 1
+                counts[C_APPEAL] += 1
+                status[i] = APPEAL_DECLINE
+                stage[i] = 0
+                flows[codes.EV_APPEAL_DECLINE, P_NONE, P_NONE] += 1
+            else:
+                _close_request(i, rec, acc, flows)
+        else:
+            new_plans[n_new] = i
+            n_new += 1
+    for j in range(n_new):
+        i = new_plans[j]
+        counts[C_ASSESS] -= 1
+        status[i] = ACTIVE
+        msr[i] = 0
+        placement[i] = -1
+        waiting[i] = NO_WAIT
+        q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
+        _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, m, rec, acc, capacity_now,
+                       overflow_independent, unit_cost, cost_spread, flows)
+        active[n_active] = i
+        n_active += 1
+    return n_active
+
+
+@jit
+def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_active, capacity_now,
+              overflow_independent, unit_cost, cost_spread, flows):
+    """Step 6: new requests and arrivals, Poisson by academic age. New requests join the list
+    of open requests, arrivals the active list. Returns (records, open requests, active
+    plans); records is -1 if the preallocated records ran out."""
+    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    counts = acc[3]
+    cap = key.shape[0]
+    multiplier = mdl.request_multiplier[s, m]
+    for a in range(N_AGES):
+        for kind in (KIND_REQUEST, KIND_ARRIVAL):
+            if kind == KIND_REQUEST:
+                mean = mdl.request_rate[s, e, a] * multiplier
+            else:
+                mean = mdl.arrival_rate[s, e, a]
+            if mean <= 0.0:
+                continue
+            count = poisson(child_stream(rkey, CELL_KEY_BASE + kind * 64 + a), m, mean)
+            for sequence in range(count):
+                if n >= cap:
+                    return -1, n_requests, n_active
+                i = n
+                n += 1
+                key[i] = entrant_key(kind, m, a, sequence)
+                stream[i] = child_stream(rkey, key[i])
+                age[i] = a
+                reason[i] = codes.REASON_NONE
+                stage[i] = 0
+                waiting[i] = NO_WAIT
+                annual_cost[i] = 0
+                placement[i] = -1
+                if kind == KIND_REQUEST:
+                    need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
+                    status[i] = REQUEST_PENDING
+                    msr[i] = 0
+                    counts[C_PENDING] += 1
+                    requests[n_requests] = i
+                    n_requests += 1
+                    flows[codes.EV_REQUEST, P_NONE, P_NONE] += 1
+                else:
+                    need[i] = lookup(mdl.arrival_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
+                    status[i] = ACTIVE
+                    msr[i] = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
+                    q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
+                    _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, m, rec, acc, capacity_now,
+                                   overflow_independent, unit_cost, cost_spread, flows)
+                    active[n_active] = i
+                    n_active += 1
+    return n, n_requests, n_active
+
+
+@jit
+def _snapshot(m, s, mdl, rec, acc, n, n_due, n_reviews, previous_by_placement, previous_occupancy, check_flows,
+              flows, stock_out, cost_out, measures_out, out_row, errors_out) -> bool:
+    """Step 7: cost, stock, measures, and the run-time invariants. Returns False (with the
+    error written) when an invariant is broken."""
+    status, msr = rec[5], rec[7]
+    stock, occupancy, cost_sum, counts = acc
+    capacity_now = mdl.place_capacity[s, m]
+    for p in range(P_N):
+        cost_out[out_row, m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
+    by_placement = np.zeros(P_N, dtype=np.int64)
+    for b in range(N_BANDS):
+        for p in range(P_N):
+            for k in range(N_NEEDS):
+                count_now = stock[b, p, k]
+                if count_now < 0:
+                    errors_out[out_row, 0] = ERR_NEGATIVE
+                    errors_out[out_row, 1] = m
+                    errors_out[out_row, 2] = p
+                    return False
+                stock_out[out_row, m, b, p, k] = count_now
+                by_placement[p] += count_now
+    if check_flows and m > 0:
+        # Conservation: the change of each placement's stock equals the movement flows into
+        # it minus those out of it (flows and stock are kept by different code paths).
+        net = np.zeros(P_N + 1, dtype=np.int64)
+        for ev in range(codes.N_EVENTS):
+            if not _IS_MOVEMENT[ev]:
+                continue
+            for src in range(P_N + 1):
+                for dst in range(P_N + 1):
+                    if src != dst:
+                        f = flows[ev, src, dst]
+                        net[dst] += f
+                        net[src] -= f
+        for p in range(P_N):
+            if by_placement[p] - previous_by_placement[p] != net[p]:
+                errors_out[out_row, 0] = ERR_CONSERVATION
+                errors_out[out_row, 1] = m
+                errors_out[out_row, 2] = p
+                return False
+    for q in (SRP, SPECIAL):
+        if occupancy[q] > capacity_now[q] and occupancy[q] > previous_occupancy[q]:
+            errors_out[out_row, 0] = ERR_CAPACITY
+            errors_out[out_row, 1] = m
+            errors_out[out_row, 2] = q
+            return False
+    for p in range(P_N):
+        previous_by_placement[p] = by_placement[p]
+        previous_occupancy[p] = occupancy[p]
+    measures = measures_out[out_row, m]
+    measures[codes.M_REQUESTS_PENDING] = counts[C_PENDING]
+    measures[codes.M_ASSESSMENTS_OPEN] = counts[C_ASSESS]
+    measures[codes.M_APPEALS_OPEN] = counts[C_APPEAL]
+    measures[codes.M_REVIEWS_DUE] = n_due
+    measures[codes.M_REVIEWS_DONE] = n_reviews
+    if m == 0:
+        overdue = 0
+        for i in range(n):
+            if status[i] == ACTIVE and msr[i] >= REVIEW_INTERVAL_MONTHS:
+                overdue += 1
+    else:
+        overdue = n_due - n_reviews  # due this month and not reviewed: still active, now overdue
+    measures[codes.M_REVIEWS_OVERDUE] = overdue
+    measures[codes.M_WAITING] = counts[C_WAITING]
+    measures[codes.M_SRP_OCCUPIED] = occupancy[SRP]
+    measures[codes.M_SRP_CAPACITY] = min(capacity_now[SRP], codes.UNLIMITED_PLACES)
+    measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL]
+    measures[codes.M_SPECIAL_CAPACITY] = min(capacity_now[SPECIAL], codes.UNLIMITED_PLACES)
+    return True
 
 
 @jit
@@ -280,34 +654,38 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     placement = np.empty(cap, dtype=np.int8)
     need = np.empty(cap, dtype=np.int8)
     status = np.empty(cap, dtype=np.int8)
-    cease_reason = np.empty(cap, dtype=np.int8)
-    months_since_review = np.empty(cap, dtype=np.int16)
+    reason = np.empty(cap, dtype=np.int8)
+    msr = np.empty(cap, dtype=np.int16)
     stage = np.empty(cap, dtype=np.int16)
     waiting = np.empty(cap, dtype=np.int8)
     annual_cost = np.empty(cap, dtype=np.int32)
+    rec = (key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost)
+    stock = np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64)
+    occupancy = np.zeros(P_N, dtype=np.int64)
+    cost_sum = np.zeros(P_N, dtype=np.int64)
+    counts = np.zeros(N_COUNTS, dtype=np.int64)
+    acc = (stock, occupancy, cost_sum, counts)
     # Work lists, rebuilt each month.
     due = np.empty(cap, dtype=np.int32)
     queue = np.empty(cap, dtype=np.int32)
     waitlist = np.empty(cap, dtype=np.int32)
     candidates = np.empty(cap, dtype=np.int32)
     step_down_list = np.empty(cap, dtype=np.int32)
-    new_plan_list = np.empty(cap, dtype=np.int32)
+    new_plans = np.empty(cap, dtype=np.int32)
     selected = np.empty(cap, dtype=np.bool_)
+    requests = np.empty(cap, dtype=np.int32)  # open requests (pipeline records), in record order
+    active = np.empty(cap, dtype=np.int32)    # active plans, in the order they became active
     histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
-    stock = np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64)
-    previous_stock_by_placement = np.zeros(P_N, dtype=np.int64)
-    occupancy = np.zeros(P_N, dtype=np.int64)
+    due_histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
+    previous_by_placement = np.zeros(P_N, dtype=np.int64)
     previous_occupancy = np.zeros(P_N, dtype=np.int64)
-    cost_sum = np.zeros(P_N, dtype=np.int64)
-    counters = np.zeros(1, dtype=np.int64)  # [0] children waiting for a place
     empty_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
+    check_flows = flows_out.shape[0] > 0
 
     rkey = run_key(seed, run)
     e0 = mdl.epoch_of_month[0]
-    n = n_open
-    n_pending = 0
-    n_assess = 0
-    n_appeal = 0
+    n_requests = 0
+    n_active = 0
     for i in range(n_open):
         key[i] = open_key[i]
         stream[i] = child_stream(rkey, open_key[i])
@@ -315,376 +693,140 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
         placement[i] = open_placement[i]
         need[i] = open_need[i]
         status[i] = open_status[i]
-        cease_reason[i] = codes.REASON_NONE
-        months_since_review[i] = open_months_since_review[i]
+        reason[i] = codes.REASON_NONE
+        msr[i] = open_months_since_review[i]
         stage[i] = open_stage[i]
         waiting[i] = open_waiting[i]
         st = status[i]
+        annual_cost[i] = 0
         if st == ACTIVE:
             p = placement[i]
             if open_cost[i] >= 0:
                 annual_cost[i] = open_cost[i]
             else:
-                annual_cost[i] = draw_annual_cost(stream[i], 0, mdl.unit_cost[s, e0, p, need[i]],
-                                                  mdl.cost_spread[s, e0, p])
+                annual_cost[i] = draw_annual_cost(stream[i], 0, mdl.unit_cost[s, e0, age[i], p, need[i]],
+                                                  mdl.cost_spread[s, e0, age[i], p])
             stock[_BAND[age[i]], p, need[i]] += 1
             occupancy[p] += 1
             cost_sum[p] += annual_cost[i]
             if waiting[i] != NO_WAIT:
-                counters[0] += 1
-        else:
-            annual_cost[i] = 0
+                counts[C_WAITING] += 1
+            active[n_active] = i
+            n_active += 1
+        elif st != CEASED and st != CLOSED:
+            requests[n_requests] = i
+            n_requests += 1
             if st == REQUEST_PENDING:
-                n_pending += 1
+                counts[C_PENDING] += 1
             elif st == ASSESSMENT:
-                n_assess += 1
-            elif st == APPEAL_REFUSAL or st == APPEAL_DECLINE:
-                n_appeal += 1
+                counts[C_ASSESS] += 1
+            else:
+                counts[C_APPEAL] += 1
+    for p in range(P_N):
+        previous_occupancy[p] = occupancy[p]
+        for b in range(N_BANDS):
+            for k in range(N_NEEDS):
+                previous_by_placement[p] += stock[b, p, k]
 
+    n = n_open
     n_trace = trace_out.shape[0]
     for m in range(n_months):
         e = mdl.epoch_of_month[m]
-        flows = flows_out[out_row, m] if flows_out.shape[0] > 0 else empty_flows
+        flows = flows_out[out_row, m] if check_flows else empty_flows
         capacity_now = mdl.place_capacity[s, m]
         unit_cost = mdl.unit_cost[s, e]
         cost_spread = mdl.cost_spread[s, e]
         overflow_independent = mdl.overflow_independent[s, e]
-        for p in range(P_N):
-            previous_occupancy[p] = occupancy[p]
-            previous_stock_by_placement[p] = 0
-            for b in range(N_BANDS):
-                for k in range(N_NEEDS):
-                    previous_stock_by_placement[p] += stock[b, p, k]
         n_due = 0
         n_reviews = 0
         if m > 0:
-            september = (start_calendar_month + m) % 12 == 8
-            stay_table = mdl.move_stay[s, e]
-            move_table = mdl.move_cdf[s, e]
-            p_step_down = mdl.step_down[s, e]
+            if (start_calendar_month + m) % 12 == 8:
+                _september(active, n_active, requests, n_requests, m, s, e, mdl, rec, acc, capacity_now,
+                           overflow_independent, unit_cost, cost_spread, flows)
+            # ---- Step 2: one pass over the plans.
+            n_active, n_due, n_wait, n_step = _between_reviews(
+                active, n_active, m, rec, acc, mdl.move_stay[s, e], mdl.move_cdf[s, e], mdl.step_down[s, e],
+                mdl.between_review_event, capacity_now, overflow_independent, unit_cost, cost_spread, flows, due,
+                due_histogram, waitlist, step_down_list)
             decision_hazard = mdl.decision_hazard[s, e]
             p_assess = mdl.p_assess[s, e]
             p_appeal_refusal = mdl.p_appeal_refusal[s, e]
-            p_appeal_decline = mdl.p_appeal_decline[s, e]
             tribunal_hazard = mdl.tribunal_hazard[s, e]
             p_win = mdl.p_tribunal_win[s, e]
             min_months = mdl.assessment_min_months[s, e]
+            # ---- Step 5, uncapacitated part: every open request, in record order. Requests
+            # never compete for places or slots here, so a pass of their own gives the same
+            # result as interleaving them with the plans, and keeps both loops tight.
             n_queue = 0
-            n_wait = 0
-            n_step = 0
             n_new = 0
-            # ---- Pass over every live record: steps 1, 2, and the uncapacitated parts of 5.
-            for i in range(n):
+            n_open_requests = 0
+            for j in range(n_requests):
+                i = requests[j]
                 st = status[i]
-                if st == CEASED or st == CLOSED:
+                if st > APPEAL_DECLINE:  # became a plan or closed since the last pass: drop it
                     continue
-                if september:
-                    a_new = age[i] + 1
-                    if a_new >= MAX_AGE:
-                        if st == ACTIVE:
-                            _cease(i, codes.REASON_MAX_AGE, codes.EV_MAX_AGE, m, age, placement, need, annual_cost,
-                                   status, cease_reason, waiting, stock, occupancy, cost_sum, flows, counters)
-                        else:
-                            if st == REQUEST_PENDING:
-                                n_pending -= 1
-                            elif st == ASSESSMENT:
-                                n_assess -= 1
-                            else:
-                                n_appeal -= 1
-                            status[i] = CLOSED
-                            flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
-                        continue
-                    if st == ACTIVE:
-                        p = placement[i]
-                        b_old = _BAND[age[i]]
-                        b_new = _BAND[a_new]
-                        if b_old != b_new:
-                            stock[b_old, p, need[i]] -= 1
-                            stock[b_new, p, need[i]] += 1
-                        age[i] = a_new
-                        t = _TRANSFER[a_new]
-                        if t >= 0:
-                            u = uniform(stream[i], m, DEC_PHASE)
-                            q = lookup(mdl.phase_cdf[s, e, t, need[i], p], u)
-                            _request_place(i, q, True, DEC_OVERFLOW_PHASE, codes.EV_PHASE_TRANSFER, m, age,
-                                           placement, need, annual_cost, stream, waiting, stage, stock, occupancy,
-                                           cost_sum, capacity_now, overflow_independent, unit_cost, cost_spread,
-                                           flows, counters)
-                    else:
-                        age[i] = a_new
-                if st == ACTIVE:
-                    p = placement[i]
-                    a = age[i]
-                    u = uniform(stream[i], m, DEC_MOVE)
-                    stay = stay_table[a, p]
-                    if u >= stay:
-                        q = lookup(move_table[a, p], u - stay)
-                        if q == MOVED_AWAY:
-                            _cease(i, codes.REASON_MOVED_AWAY, codes.EV_MOVED_AWAY, m, age, placement, need,
-                                   annual_cost, status, cease_reason, waiting, stock, occupancy, cost_sum, flows,
-                                   counters)
-                            continue
-                        if q != p:
-                            _request_place(i, q, False, DEC_OVERFLOW_MOVE, mdl.between_review_event[p, q], m, age,
-                                           placement, need, annual_cost, stream, waiting, stage, stock, occupancy,
-                                           cost_sum, capacity_now, overflow_independent, unit_cost, cost_spread,
-                                           flows, counters)
-                            p = placement[i]
-                    if p == INDEPENDENT and p_step_down > 0.0:
-                        if uniform(stream[i], m, DEC_STEP_DOWN) < p_step_down:
-                            step_down_list[n_step] = i
-                            n_step += 1
-                    msr = months_since_review[i]
-                    if msr < 32767:
-                        months_since_review[i] = msr + 1
-                    if msr + 1 >= REVIEW_INTERVAL_MONTHS:
-                        due[n_due] = i
-                        n_due += 1
-                    if waiting[i] != NO_WAIT:
-                        if stage[i] < 32767:
-                            stage[i] += 1
-                        waitlist[n_wait] = i
-                        n_wait += 1
-                elif st == REQUEST_PENDING:
+                if stage[i] < 32767:
                     stage[i] += 1
+                if st == REQUEST_PENDING:
                     if uniform(stream[i], m, DEC_DECIDE) < decision_hazard:
-                        n_pending -= 1
+                        counts[C_PENDING] -= 1
                         if uniform(stream[i], m, DEC_ASSESS) < p_assess:
+                            counts[C_ASSESS] += 1
                             status[i] = ASSESSMENT
                             stage[i] = 0
-                            n_assess += 1
                             flows[codes.EV_AGREED, P_NONE, P_NONE] += 1
                         else:
                             flows[codes.EV_REFUSED, P_NONE, P_NONE] += 1
                             if uniform(stream[i], m, DEC_APPEAL) < p_appeal_refusal:
+                                counts[C_APPEAL] += 1
                                 status[i] = APPEAL_REFUSAL
                                 stage[i] = 0
-                                n_appeal += 1
                                 flows[codes.EV_APPEAL_REFUSAL, P_NONE, P_NONE] += 1
                             else:
                                 status[i] = CLOSED
                                 flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
                 elif st == ASSESSMENT:
-                    if stage[i] < 32767:
-                        stage[i] += 1
                     if stage[i] >= min_months:
                         queue[n_queue] = i
                         n_queue += 1
-                else:  # an appeal
-                    if stage[i] < 32767:
-                        stage[i] += 1
-                    if uniform(stream[i], m, DEC_TRIBUNAL) < tribunal_hazard:
-                        n_appeal -= 1
-                        if uniform(stream[i], m, DEC_TRIBUNAL_WIN) < p_win:
-                            flows[codes.EV_TRIBUNAL_UPHELD, P_NONE, P_NONE] += 1
-                            if st == APPEAL_REFUSAL:
-                                status[i] = ASSESSMENT
-                                stage[i] = 0
-                                n_assess += 1
-                            else:
-                                new_plan_list[n_new] = i
-                                n_new += 1
+                elif uniform(stream[i], m, DEC_TRIBUNAL) < tribunal_hazard:  # an appeal is decided
+                    counts[C_APPEAL] -= 1
+                    if uniform(stream[i], m, DEC_TRIBUNAL_WIN) < p_win:
+                        flows[codes.EV_TRIBUNAL_UPHELD, P_NONE, P_NONE] += 1
+                        counts[C_ASSESS] += 1  # an open case until assessed (refusal) or issued (decline)
+                        if st == APPEAL_REFUSAL:
+                            status[i] = ASSESSMENT
+                            stage[i] = 0
                         else:
-                            flows[codes.EV_TRIBUNAL_DISMISSED, P_NONE, P_NONE] += 1
-                            flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
-                            status[i] = CLOSED
-
-            # ---- Step 3: annual reviews, longest overdue first, up to capacity.
-            review_capacity = mdl.review_capacity[s, m]
-            select_longest_waiting(due, n_due, months_since_review, review_capacity, histogram, selected)
-            for j in range(n_due):
-                if not selected[j]:
-                    continue
-                i = due[j]
-                n_reviews += 1
-                months_since_review[i] = 0
-                a = age[i]
-                p = placement[i]
-                u = uniform(stream[i], m, DEC_REVIEW)
-                p_cease = mdl.review_cease[s, e, a]
-                if u < p_cease:
-                    reason = lookup(mdl.cease_reason_cdf[s, e, a], uniform(stream[i], m, DEC_CEASE_REASON))
-                    _cease(i, reason, codes.EV_REVIEW_CEASED_FIRST + reason, m, age, placement, need, annual_cost, status,
-                           cease_reason, waiting, stock, occupancy, cost_sum, flows, counters)
-                elif u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, a]:
-                    q = lookup(mdl.review_move_cdf[s, e, a, p], uniform(stream[i], m, DEC_REVIEW_MOVE))
-                    if q == p:
-                        flows[codes.EV_REVIEW_KEPT, p, p] += 1
+                            new_plans[n_new] = i
+                            n_new += 1
                     else:
-                        _request_place(i, q, False, DEC_OVERFLOW_REVIEW, codes.EV_REVIEW_MOVED, m, age, placement,
-                                       need, annual_cost, stream, waiting, stage, stock, occupancy, cost_sum,
-                                       capacity_now, overflow_independent, unit_cost, cost_spread, flows, counters)
-                else:
-                    flows[codes.EV_REVIEW_KEPT, p, p] += 1
-
-            # ---- Step 4: free places to the waiting list, then to step-downs.
-            for q in (SRP, SPECIAL):
-                if capacity_now[q] >= codes.UNLIMITED_PLACES:
-                    free = n_wait
-                else:
-                    free = capacity_now[q] - occupancy[q]
-                if free <= 0:
-                    continue
-                n_cand = 0
-                for j in range(n_wait):
-                    i = waitlist[j]
-                    if status[i] == ACTIVE and waiting[i] == q:
-                        candidates[n_cand] = i
-                        n_cand += 1
-                if n_cand == 0:
-                    continue
-                select_longest_waiting(candidates, n_cand, stage, free, histogram, selected)
-                for j in range(n_cand):
-                    if selected[j]:
-                        i = candidates[j]
-                        src = placement[i]
-                        waiting[i] = NO_WAIT
-                        counters[0] -= 1
-                        _set_placement(i, q, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum,
-                                       m, unit_cost, cost_spread)
-                        flows[codes.EV_WAITING_PLACED, src, q] += 1
-            for j in range(n_step):
-                i = step_down_list[j]
-                if status[i] != ACTIVE or placement[i] != INDEPENDENT:
-                    continue
-                if occupancy[SPECIAL] >= capacity_now[SPECIAL]:
-                    break
-                _set_placement(i, SPECIAL, age, placement, need, annual_cost, stream, stock, occupancy, cost_sum, m,
-                               unit_cost, cost_spread)
-                flows[codes.EV_STEP_DOWN, INDEPENDENT, SPECIAL] += 1
-
-            # ---- Step 5: completed assessments (capacity), then every new plan's first placement.
-            assessment_capacity = mdl.assessment_capacity[s, m]
-            select_longest_waiting(queue, n_queue, stage, assessment_capacity, histogram, selected)
-            p_decline = mdl.p_decline[s, e]
-            for j in range(n_queue):
-                if not selected[j]:
-                    continue
-                i = queue[j]
-                n_assess -= 1
-                if uniform(stream[i], m, DEC_ISSUE) < p_decline:
-                    flows[codes.EV_DECLINED, P_NONE, P_NONE] += 1
-                    if uniform(stream[i], m, DEC_APPEAL) < p_appeal_decline:
-                        status[i] = APPEAL_DECLINE
-                        stage[i] = 0
-                        n_appeal += 1
-                        flows[codes.EV_APPEAL_DECLINE, P_NONE, P_NONE] += 1
-                    else:
+                        flows[codes.EV_TRIBUNAL_DISMISSED, P_NONE, P_NONE] += 1
                         status[i] = CLOSED
                         flows[codes.EV_REQUEST_CLOSED, P_NONE, P_NONE] += 1
-                else:
-                    new_plan_list[n_new] = i
-                    n_new += 1
-            for j in range(n_new):
-                i = new_plan_list[j]
-                status[i] = ACTIVE
-                months_since_review[i] = 0
-                placement[i] = -1
-                waiting[i] = NO_WAIT
-                q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
-                _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, m, age, placement, need, annual_cost,
-                               stream, waiting, stage, stock, occupancy, cost_sum, capacity_now, overflow_independent,
-                               unit_cost, cost_spread, flows, counters)
-
-            # ---- Step 6: entrants: new requests and arrivals, by academic age.
-            multiplier = mdl.request_multiplier[s, m]
-            for a in range(N_AGES):
-                for kind in (KIND_REQUEST, KIND_ARRIVAL):
-                    if kind == KIND_REQUEST:
-                        mean = mdl.request_rate[s, e, a] * multiplier
-                    else:
-                        mean = mdl.arrival_rate[s, e, a]
-                    if mean <= 0.0:
-                        continue
-                    cell_stream = child_stream(rkey, CELL_KEY_BASE + kind * 64 + a)
-                    count = poisson(cell_stream, m, mean)
-                    for sequence in range(count):
-                        if n >= cap:
-                            errors_out[out_row, 0] = ERR_RECORD_CAPACITY
-                            errors_out[out_row, 1] = m
-                            return
-                        i = n
-                        n += 1
-                        key[i] = entrant_key(kind, m, a, sequence)
-                        stream[i] = child_stream(rkey, key[i])
-                        age[i] = a
-                        cease_reason[i] = codes.REASON_NONE
-                        stage[i] = 0
-                        waiting[i] = NO_WAIT
-                        annual_cost[i] = 0
-                        placement[i] = -1
-                        if kind == KIND_REQUEST:
-                            need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
-                            status[i] = REQUEST_PENDING
-                            months_since_review[i] = 0
-                            n_pending += 1
-                            flows[codes.EV_REQUEST, P_NONE, P_NONE] += 1
-                        else:
-                            need[i] = lookup(mdl.arrival_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
-                            status[i] = ACTIVE
-                            months_since_review[i] = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
-                            q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
-                            _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, m, age, placement,
-                                           need, annual_cost, stream, waiting, stage, stock, occupancy, cost_sum,
-                                           capacity_now, overflow_independent, unit_cost, cost_spread, flows, counters)
-
-        # ---- Step 7: cost, snapshot, measures and invariants.
-        for p in range(P_N):
-            cost_out[out_row, m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
-        for b in range(N_BANDS):
-            for p in range(P_N):
-                for k in range(N_NEEDS):
-                    count_now = stock[b, p, k]
-                    if count_now < 0:
-                        errors_out[out_row, 0] = ERR_NEGATIVE
-                        errors_out[out_row, 1] = m
-                        errors_out[out_row, 2] = p
-                        return
-                    stock_out[out_row, m, b, p, k] = count_now
-        if m > 0 and flows_out.shape[0] > 0:
-            for p in range(P_N):
-                now = 0
-                for b in range(N_BANDS):
-                    for k in range(N_NEEDS):
-                        now += stock[b, p, k]
-                net = 0
-                for ev in range(codes.N_EVENTS):
-                    if not codes.EVENT_IS_MOVEMENT[ev]:
-                        continue
-                    for other in range(P_N + 1):
-                        if other == p:
-                            continue
-                        net += flows[ev, other, p] - flows[ev, p, other]
-                if now - previous_stock_by_placement[p] != net:
-                    errors_out[out_row, 0] = ERR_CONSERVATION
-                    errors_out[out_row, 1] = m
-                    errors_out[out_row, 2] = p
-                    return
-        for q in (SRP, SPECIAL):
-            if occupancy[q] > capacity_now[q] and occupancy[q] > previous_occupancy[q]:
-                errors_out[out_row, 0] = ERR_CAPACITY
+                if status[i] != CLOSED:
+                    requests[n_open_requests] = i  # compaction keeps record order
+                    n_open_requests += 1
+            n_requests = n_open_requests
+            # ---- Steps 3 to 6.
+            n_reviews = _reviews(m, s, e, mdl, rec, acc, due, n_due, due_histogram, capacity_now,
+                                 overflow_independent, unit_cost, cost_spread, flows)
+            _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected,
+                    capacity_now, unit_cost, cost_spread, flows)
+            n_active = _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, active, n_active,
+                                    histogram, selected, capacity_now, overflow_independent, unit_cost, cost_spread,
+                                    flows)
+            n, n_requests, n_active = _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active,
+                                                n_active, capacity_now, overflow_independent, unit_cost,
+                                                cost_spread, flows)
+            if n < 0:
+                errors_out[out_row, 0] = ERR_RECORD_CAPACITY
                 errors_out[out_row, 1] = m
-                errors_out[out_row, 2] = q
                 return
-        measures = measures_out[out_row, m]
-        measures[codes.M_REQUESTS_PENDING] = n_pending
-        measures[codes.M_ASSESSMENTS_OPEN] = n_assess
-        measures[codes.M_APPEALS_OPEN] = n_appeal
-        measures[codes.M_REVIEWS_DUE] = n_due
-        measures[codes.M_REVIEWS_DONE] = n_reviews
-        if m == 0:
-            overdue = 0
-            for i in range(n):
-                if status[i] == ACTIVE and months_since_review[i] >= REVIEW_INTERVAL_MONTHS:
-                    overdue += 1
-        else:
-            overdue = n_due - n_reviews  # due this month and not reviewed: still active, now overdue
-        measures[codes.M_REVIEWS_OVERDUE] = overdue
-        measures[codes.M_WAITING] = counters[0]
-        measures[codes.M_SRP_OCCUPIED] = occupancy[SRP]
-        measures[codes.M_SRP_CAPACITY] = min(capacity_now[SRP], codes.UNLIMITED_PLACES)
-        measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL]
-        measures[codes.M_SPECIAL_CAPACITY] = min(capacity_now[SPECIAL], codes.UNLIMITED_PLACES)
+        # ---- Step 7.
+        if not _snapshot(m, s, mdl, rec, acc, n, n_due, n_reviews, previous_by_placement, previous_occupancy,
+                         check_flows, flows, stock_out, cost_out, measures_out, out_row, errors_out):
+            return
         if out_row < n_trace:
             for i in range(min(n, trace_out.shape[2])):
                 st = status[i]

@@ -104,9 +104,10 @@ _SPECS = (
     ParameterSpec("arrival_placement", ("age", "to"), "probability", "placement of an arrival", distribution=True),
     ParameterSpec("arrival_need_share", ("age", "need"), "probability", "primary need of an arrival", distribution=True),
     # Cost
-    ParameterSpec("unit_cost", ("placement", "need"), "gbp",
-                  "annual high-needs cost of a placement at base-year prices (GBP a year)"),
-    ParameterSpec("cost_spread", ("placement",), "sigma",
+    ParameterSpec("unit_cost", ("age", "placement", "need"), "gbp",
+                  "annual high-needs cost of a placement at base-year prices (GBP a year), by academic age at the "
+                  "time the placement is taken"),
+    ParameterSpec("cost_spread", ("age", "placement"), "sigma",
                   "log-scale spread of the per-child cost multiplier (mean 1, lognormal)", optional_default=0.0),
     ParameterSpec("price_growth", ("placement",), "growth",
                   "annual price growth applied each April", optional_default=0.0),
@@ -181,8 +182,8 @@ class ModelArrays(NamedTuple):
     arrival_rate: np.ndarray          # [S,E,A]
     arrival_placement_cdf: np.ndarray # [S,E,A,P]
     arrival_need_cdf: np.ndarray      # [S,E,A,N]
-    unit_cost: np.ndarray             # [S,E,P,N] GBP a year at base prices
-    cost_spread: np.ndarray           # [S,E,P]
+    unit_cost: np.ndarray             # [S,E,A,P,N] GBP a year at base prices
+    cost_spread: np.ndarray           # [S,E,A,P]
     price_index: np.ndarray           # [S,T,P] price level relative to the start month's year
     between_review_event: np.ndarray  # [P,P] int64 event code of a move between reviews
 

@@ -158,7 +158,7 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "arrival_placement": dist("arrival_placement"),
         "arrival_need_share": dist("arrival_need_share"),
         "unit_cost": rng.uniform(1000, 90000, parameter_shape("unit_cost")).round(),
-        "cost_spread": rng.uniform(0, 0.8, P),
+        "cost_spread": rng.uniform(0, 0.8, (A, P)),
         "price_growth": rng.uniform(-0.02, 0.1, P),
     }
 

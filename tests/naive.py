@@ -138,11 +138,15 @@ class Reference:
             cost = 0
             if st == codes.ACTIVE:
                 given = int(cohort.annual_cost_gbp[i])
-                cost = given if given >= 0 else annual_cost(stream, 0, mdl.unit_cost[s, e0, p, cohort.need[i]],
-                                                            mdl.cost_spread[s, e0, p])
+                cost = given if given >= 0 else annual_cost(stream, 0, mdl.unit_cost[s, e0, ages[i], p, cohort.need[i]],
+                                                            mdl.cost_spread[s, e0, ages[i], p])
             self.records.append(Record(key, stream, int(ages[i]), p, int(cohort.need[i]), st,
                                        int(cohort.months_since_review[i]), int(cohort.stage_months[i]),
                                        int(cohort.waiting_for[i]), cost))
+        # Plans are processed in the order they became active (the cohort's order first);
+        # open requests in record order.
+        self.active = [r for r in self.records if r.status == codes.ACTIVE]
+        self.requests = [r for r in self.records if r.status <= codes.APPEAL_DECLINE]
 
     # --- helpers over the record list -------------------------------------------------------
     def occupancy(self, q: int) -> int:
@@ -153,7 +157,8 @@ class Reference:
 
     def set_placement(self, r: Record, q: int, m: int):
         e = int(self.mdl.epoch_of_month[m])
-        r.cost = annual_cost(r.stream, m, self.mdl.unit_cost[self.s, e, q, r.need], self.mdl.cost_spread[self.s, e, q])
+        r.cost = annual_cost(r.stream, m, self.mdl.unit_cost[self.s, e, r.age, q, r.need],
+                             self.mdl.cost_spread[self.s, e, r.age, q])
         r.placement = q
 
     def request_place(self, r: Record, q: int, leaving: bool, decision: str, event: int, m: int):
@@ -165,18 +170,18 @@ class Reference:
         if capacity < codes.UNLIMITED_PLACES and self.occupancy(q) >= capacity and p != q:
             if uniform(r.stream, m, DEC[decision]) < mdl.overflow_independent[s, e, q]:
                 target = codes.INDEPENDENT
+                r.waiting = codes.NO_WAIT
             else:
+                if r.waiting != q:
+                    r.stage = 0
                 r.waiting = q
-                r.stage = 0
                 target = codes.NO_PLACE if (leaving or p < 0) else p
             self.flow(m, codes.EV_CAPACITY_REFUSED, q, target)
         else:
             r.waiting = codes.NO_WAIT
         src = codes.PLACEMENT_NONE if p < 0 else p
-        if target != p:
+        if target != p or event == codes.EV_PHASE_TRANSFER:
             self.set_placement(r, target, m)
-            self.flow(m, event, src, target)
-        elif event == codes.EV_PHASE_TRANSFER:
             self.flow(m, event, src, target)
 
     def cease(self, r: Record, event: int, m: int):
@@ -206,44 +211,57 @@ class Reference:
         e = int(mdl.epoch_of_month[m])
         september = (self.start + m) % 12 == 8
         due, queue, waitlist, step_down, new_plans = [], [], [], [], []
-        for r in list(self.records):
-            if r.status in (codes.CEASED, codes.CLOSED):
-                continue
-            if september:
+        if september:  # step 1, for every record, before anything else happens this month
+            for r in self.active:
+                if r.status != codes.ACTIVE:
+                    continue
                 if r.age + 1 >= codes.MAX_AGE:
-                    if r.status == codes.ACTIVE:
-                        self.cease(r, codes.EV_MAX_AGE, m)
-                    else:
-                        r.status = codes.CLOSED
-                        self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                    self.cease(r, codes.EV_MAX_AGE, m)
                     continue
                 r.age += 1
-                if r.status == codes.ACTIVE and codes.TRANSFER_OF_AGE[r.age] >= 0:
+                if codes.TRANSFER_OF_AGE[r.age] >= 0:
                     t = int(codes.TRANSFER_OF_AGE[r.age])
                     q = lookup(mdl.phase_cdf[s, e, t, r.need, r.placement], uniform(r.stream, m, DEC["PHASE"]))
                     self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
-            if r.status == codes.ACTIVE:
-                p = r.placement
-                u = uniform(r.stream, m, DEC["MOVE"])
-                stay = mdl.move_stay[s, e, r.age, p]
-                if u >= stay:
-                    q = lookup(mdl.move_cdf[s, e, r.age, p], u - stay)
-                    if q == codes.MOVED_AWAY:
-                        self.cease(r, codes.EV_MOVED_AWAY, m)
-                        continue
-                    if q != p:
-                        self.request_place(r, q, False, "OVERFLOW_MOVE", int(mdl.between_review_event[p, q]), m)
-                if r.placement == codes.INDEPENDENT and mdl.step_down[s, e] > 0:
-                    if uniform(r.stream, m, DEC["STEP_DOWN"]) < mdl.step_down[s, e]:
-                        step_down.append(r)
-                r.msr = min(r.msr + 1, 32767)
-                if r.msr >= 12:
-                    due.append(r)
-                if r.waiting != codes.NO_WAIT:
-                    r.stage = min(r.stage + 1, 32767)
-                    waitlist.append(r)
-            elif r.status == codes.REQUEST_PENDING:
-                r.stage += 1
+            for r in self.requests:
+                if r.status > codes.APPEAL_DECLINE:
+                    continue
+                if r.age + 1 >= codes.MAX_AGE:
+                    r.status = codes.CLOSED
+                    self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                else:
+                    r.age += 1
+        still_active = []
+        for r in self.active:
+            if r.status != codes.ACTIVE:
+                continue
+            p = r.placement
+            u = uniform(r.stream, m, DEC["MOVE"])
+            stay = mdl.move_stay[s, e, r.age, p]
+            if u >= stay:
+                q = lookup(mdl.move_cdf[s, e, r.age, p], u - stay)
+                if q == codes.MOVED_AWAY:
+                    self.cease(r, codes.EV_MOVED_AWAY, m)
+                    continue
+                if q != p:
+                    self.request_place(r, q, False, "OVERFLOW_MOVE", int(mdl.between_review_event[p, q]), m)
+            still_active.append(r)
+            if r.placement == codes.INDEPENDENT and mdl.step_down[s, e] > 0:
+                if uniform(r.stream, m, DEC["STEP_DOWN"]) < mdl.step_down[s, e]:
+                    step_down.append(r)
+            r.msr = min(r.msr + 1, 32767)
+            if r.msr >= 12:
+                due.append(r)
+            if r.waiting != codes.NO_WAIT:
+                r.stage = min(r.stage + 1, 32767)
+                waitlist.append(r)
+        self.active = still_active
+        still_open = []
+        for r in self.requests:
+            if r.status > codes.APPEAL_DECLINE:
+                continue
+            r.stage = min(r.stage + 1, 32767)
+            if r.status == codes.REQUEST_PENDING:
                 if uniform(r.stream, m, DEC["DECIDE"]) < mdl.decision_hazard[s, e]:
                     if uniform(r.stream, m, DEC["ASSESS"]) < mdl.p_assess[s, e]:
                         r.status, r.stage = codes.ASSESSMENT, 0
@@ -257,11 +275,9 @@ class Reference:
                             r.status = codes.CLOSED
                             self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
             elif r.status == codes.ASSESSMENT:
-                r.stage = min(r.stage + 1, 32767)
                 if r.stage >= mdl.assessment_min_months[s, e]:
                     queue.append(r)
             else:
-                r.stage = min(r.stage + 1, 32767)
                 if uniform(r.stream, m, DEC["TRIBUNAL"]) < mdl.tribunal_hazard[s, e]:
                     if uniform(r.stream, m, DEC["TRIBUNAL_WIN"]) < mdl.p_tribunal_win[s, e]:
                         self.flow(m, codes.EV_TRIBUNAL_UPHELD, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
@@ -273,6 +289,9 @@ class Reference:
                         self.flow(m, codes.EV_TRIBUNAL_DISMISSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
                         self.flow(m, codes.EV_REQUEST_CLOSED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
                         r.status = codes.CLOSED
+            if r.status != codes.CLOSED:
+                still_open.append(r)
+        self.requests = still_open
         # Annual reviews.
         reviewed = self.longest_waiting(due, lambda r: r.msr, int(mdl.review_capacity[s, m]))
         for r in reviewed:
@@ -325,6 +344,7 @@ class Reference:
             r.status, r.msr, r.placement, r.waiting = codes.ACTIVE, 0, -1, codes.NO_WAIT
             q = lookup(mdl.first_placement_cdf[s, e, r.age, r.need], uniform(r.stream, m, DEC["FIRST_PLACEMENT"]))
             self.request_place(r, q, True, "OVERFLOW_NEW", codes.EV_NEW_PLAN, m)
+            self.active.append(r)
         # Entrants.
         for a in range(codes.N_AGES):
             for kind in (1, 2):
@@ -341,12 +361,14 @@ class Reference:
                     if kind == 1:
                         r.need = lookup(mdl.request_need_cdf[s, e, a], uniform(r.stream, m, DEC["NEED"]))
                         self.flow(m, codes.EV_REQUEST, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
+                        self.requests.append(r)
                     else:
                         r.need = lookup(mdl.arrival_need_cdf[s, e, a], uniform(r.stream, m, DEC["NEED"]))
                         r.status = codes.ACTIVE
                         r.msr = int(uniform(r.stream, m, DEC["REVIEW_PHASE"]) * 12.0)
                         q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(r.stream, m, DEC["ARRIVAL_PLACEMENT"]))
                         self.request_place(r, q, True, "OVERFLOW_ARRIVAL", codes.EV_ARRIVAL, m)
+                        self.active.append(r)
         return len(due), len(reviewed)
 
     def snapshot(self, m: int, n_due: int, n_reviews: int):

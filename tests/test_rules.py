@@ -251,7 +251,7 @@ def test_cost_is_monthly_annual_cost_times_price_index():
 def test_cost_spread_has_mean_one():
     calendar = Calendar(2024, 1, 1)
     values = builders.quiet_parameters()
-    values["cost_spread"][codes.INDEPENDENT] = 0.6
+    values["cost_spread"][:, codes.INDEPENDENT] = 0.6
     rows = [{"age": 12, "placement": codes.INDEPENDENT, "key": k} for k in range(4000)]
     chunk = run_once(values, rows, calendar)
     mean_annual = chunk.cost[0, 0, codes.INDEPENDENT] * 12 / 4000
