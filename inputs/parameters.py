@@ -178,11 +178,12 @@ def _month_of(row: ParameterRow, calendar: Calendar) -> int:
     return max(0, calendar.month_index(*row.year_month))
 
 
-def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require_complete: bool = True
-                        ) -> ParameterSet:
+def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require_complete: bool = True,
+                        only: tuple[str, ...] | None = None) -> ParameterSet:
     """Expand rows into a complete, validated parameter set for the run's calendar.
 
-    Rows dated after the end of the run are ignored (they cannot matter).
+    Rows dated after the end of the run are ignored (they cannot matter). ``only``: build just
+    these parameters (the others are left out).
     """
     by_parameter: dict[str, list[ParameterRow]] = {}
     for row in rows:
@@ -190,6 +191,8 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
             by_parameter.setdefault(row.parameter, []).append(row)
     parameter_set: ParameterSet = {}
     for name, spec in SCHEMA.items():
+        if only is not None and name not in only:
+            continue
         shape = parameter_shape(name)
         own = by_parameter.get(name, [])
         if not own:

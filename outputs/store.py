@@ -15,12 +15,14 @@ either nothing or a folder without ``manifest.json``, which readers treat as inc
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -93,8 +95,10 @@ class OutputStore:
     def chunk_done(self, scenario: str, first_run: int, last_run: int) -> bool:
         return (self.partial / CHUNKS / scenario / f"{chunk_label(first_run, last_run)}.done").exists()
 
-    def write_chunk(self, scenario: str, first_run: int, last_run: int, tables: dict[str, pa.Table]) -> int:
-        """Write one chunk's tables (each file atomically), then its marker. Returns bytes written."""
+    def write_chunk(self, scenario: str, first_run: int, last_run: int, tables: dict[str, pa.Table],
+                    figures: dict[str, np.ndarray] | None = None) -> int:
+        """Write one chunk's tables (each file atomically), its per-run figures, then its
+        marker. Returns bytes written."""
         label = chunk_label(first_run, last_run)
         written = 0
         for name, table in tables.items():
@@ -107,8 +111,18 @@ class OutputStore:
             written += target.stat().st_size
         marker_folder = self.partial / CHUNKS / scenario
         marker_folder.mkdir(parents=True, exist_ok=True)
+        if figures is not None:
+            buffer = io.BytesIO()
+            np.savez(buffer, **figures)
+            _write_atomic_bytes(marker_folder / f"{label}.figures.npz", buffer.getvalue())
         _write_atomic_bytes(marker_folder / f"{label}.done", b"")
         return written
+
+    def chunk_figures(self, scenario: str, first_run: int, last_run: int) -> dict[str, np.ndarray]:
+        """The per-run figures saved with a finished chunk (read without pickle)."""
+        path = self.partial / CHUNKS / scenario / f"{chunk_label(first_run, last_run)}.figures.npz"
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
 
     def write_file(self, relative: str, data: bytes) -> None:
         """Write an extra file (summary tables, report inputs) into the partial folder."""

@@ -27,12 +27,27 @@ class RunAggregates:
         self.spend_by_fy: list[np.ndarray] = []     # [R, n_fy]
         self.spend_by_fy_placement: list[np.ndarray] = []  # [R, n_fy, P]
 
-    def add(self, chunk: ChunkResult) -> None:
-        self.runs.append(chunk.runs)
-        self.ehcps_by_band.append(chunk.stock[:, self.january_months].sum(axis=(3, 4)))
+    def of_chunk(self, chunk: ChunkResult) -> dict[str, np.ndarray]:
+        """The per-run figures of one chunk (small: kept, and saved beside the chunk so that a
+        resumed run can summarise the runs written before the interruption)."""
         by_fy = np.stack([chunk.cost[:, self._fy_of_month == y].sum(axis=1) for y in self.financial_years], axis=1)
-        self.spend_by_fy_placement.append(by_fy)
-        self.spend_by_fy.append(by_fy.sum(axis=2))
+        return {"runs": chunk.runs, "ehcps_by_band": chunk.stock[:, self.january_months].sum(axis=(3, 4)),
+                "spend_by_fy_placement": by_fy}
+
+    def add(self, figures: dict[str, np.ndarray]) -> None:
+        self.runs.append(figures["runs"])
+        self.ehcps_by_band.append(figures["ehcps_by_band"])
+        self.spend_by_fy_placement.append(figures["spend_by_fy_placement"])
+        self.spend_by_fy.append(figures["spend_by_fy_placement"].sum(axis=2))
+
+    def sorted_by_run(self) -> "RunAggregates":
+        """The same figures with runs in ascending order (chunks may arrive in any order)."""
+        order = np.argsort(np.concatenate(self.runs), kind="stable")
+        out = RunAggregates(self.calendar)
+        out.add({"runs": np.concatenate(self.runs)[order],
+                 "ehcps_by_band": np.concatenate(self.ehcps_by_band)[order],
+                 "spend_by_fy_placement": np.concatenate(self.spend_by_fy_placement)[order]})
+        return out
 
     def complete_financial_years(self) -> np.ndarray:
         """Financial years fully inside the run (all twelve months simulated)."""

@@ -12,14 +12,16 @@ import numpy as np
 
 from inputs.cohort import load_cohort
 from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
-from inputs.parameters import load_parameter_set
+from inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
+from inputs.errors import InputError
+from inputs.parameters import ParameterRow, build_parameter_set, read_parameter_rows
 from outputs.manifest import base_manifest, sha256_file, sha256_model
 from outputs.store import OutputStore, check_scenario_name
 from outputs.summary import RunAggregates, format_summary
 from outputs.tables import chunk_tables
 from sendsim.progress import Progress
 from simcore.engine import Calendar, simulate
-from simcore.model import compile_model
+from simcore.model import ModelArrays, compile_model
 
 
 @dataclass
@@ -32,7 +34,7 @@ class RunSpec:
     start: tuple[int, int] = (2024, 1)
     months: int = 51
     cohort: Path = KENT_COHORT
-    params: list[Path] = field(default_factory=list)  # applied on top of the Kent baseline
+    params: list[Path] = field(default_factory=list)  # CSVs on top of the Kent baseline; one .parquet of draws
     scenario: str = "baseline"
     threads: int | None = None
     chunk_size: int = 64
@@ -45,16 +47,54 @@ class RunSpec:
     def calendar(self) -> Calendar:
         return Calendar(self.start[0], self.start[1], self.months)
 
-    @property
-    def parameter_files(self) -> list[Path]:
-        return [KENT_PARAMETERS] + list(self.params)
-
 
 @dataclass
 class RunResult:
     manifest: dict
     aggregates: RunAggregates
     summary: str
+
+
+@dataclass
+class Parameters:
+    """The run's parameters: baseline rows (Kent plus CSV overrides), and optional draws."""
+
+    files: list[Path]
+    rows: list[ParameterRow]
+    base_set: dict
+    draws: Draws | None
+    base_model: ModelArrays | None
+
+    def model_for(self, runs: np.ndarray, calendar: Calendar) -> tuple[ModelArrays, np.ndarray | None]:
+        """The compiled model for a chunk of runs and each run's parameter set index."""
+        if self.draws is None:
+            return self.base_model, None
+        sets = parameter_sets_for_draws(self.rows, self.draws, runs, calendar, self.base_set)
+        return compile_model(sets, calendar.n_months, calendar.start_calendar_month), np.arange(runs.size)
+
+
+def load_parameters(spec: RunSpec, calendar: Calendar) -> Parameters:
+    """Read and validate every parameter input before anything is written."""
+    csv_files = [KENT_PARAMETERS] + [p for p in spec.params if not is_draws_file(p)]
+    draw_files = [p for p in spec.params if is_draws_file(p)]
+    if len(draw_files) > 1:
+        raise InputError(str(draw_files[1]), "only one draws file (Parquet) can be given with --params")
+    rows: list[ParameterRow] = []
+    for path in csv_files:
+        rows.extend(read_parameter_rows(path))
+    base_set = build_parameter_set(rows, calendar)
+    draws = None
+    base_model = None
+    if draw_files:
+        draws = load_draws(draw_files[0])
+        if draws.n_draws < spec.runs:
+            raise InputError(draws.file, f"has {draws.n_draws} draws but --runs is {spec.runs}: run r uses draw r")
+        # Check every draw now (a bad draw must not stop a run half way).
+        for start in range(0, spec.runs, 256):
+            parameter_sets_for_draws(rows, draws, np.arange(start, min(spec.runs, start + 256)), calendar, base_set)
+    else:
+        base_model = compile_model([base_set], calendar.n_months, calendar.start_calendar_month)
+    return Parameters(csv_files + draw_files, rows, base_set, draws, base_model)
 
 
 def execute(spec: RunSpec, log=print) -> RunResult:
@@ -65,45 +105,51 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         raise ValueError("--runs must be at least 1")
     calendar = spec.calendar
     # Inputs are validated completely before anything is written.
-    parameter_set = load_parameter_set(spec.parameter_files, calendar)
+    parameters = load_parameters(spec, calendar)
     cohort, _ = load_cohort(spec.cohort, calendar)
-    model = compile_model([parameter_set], calendar.n_months, calendar.start_calendar_month)
     store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume)
     runs = np.arange(spec.runs, dtype=np.int64)
     chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
-    todo = [c for c in chunks if not store.chunk_done(spec.scenario, int(c[0]), int(c[-1]))]
+    aggregates = RunAggregates(calendar)
+    todo = []
+    for c in chunks:
+        if store.chunk_done(spec.scenario, int(c[0]), int(c[-1])):
+            aggregates.add(store.chunk_figures(spec.scenario, int(c[0]), int(c[-1])))
+        else:
+            todo.append(c)
     skipped = sum(c.size for c in chunks) - sum(c.size for c in todo)
     if skipped:
         log(f"resuming: {skipped} runs already written, {runs.size - skipped} to go", file=sys.stderr)
     progress = Progress(f"{spec.scenario}", enabled=spec.progress)
-    aggregates = RunAggregates(calendar)
     bytes_written = 0
     child_months = 0
     kernel_seconds = 0.0
     pending: list[Future] = []
 
-    def write(chunk) -> int:
+    def write(chunk, figures) -> int:
         tables = chunk_tables(chunk, spec.scenario, calendar)
-        return store.write_chunk(spec.scenario, int(chunk.runs[0]), int(chunk.runs[-1]), tables)
+        return store.write_chunk(spec.scenario, int(chunk.runs[0]), int(chunk.runs[-1]), tables, figures)
 
     # Writing a chunk overlaps with simulating the next one (the kernel releases the GIL).
     with ThreadPoolExecutor(max_workers=1) as writer:
         done = skipped
         for chunk_runs in todo:
+            model, sets = parameters.model_for(chunk_runs, calendar)
             for chunk in simulate(cohort, model, calendar, seed=spec.seed, runs=chunk_runs,
-                                  chunk_size=spec.chunk_size, threads=spec.threads, record_flows=spec.record_flows):
+                                  parameter_set_of_run=sets, chunk_size=spec.chunk_size, threads=spec.threads,
+                                  record_flows=spec.record_flows):
                 kernel_seconds += chunk.seconds
                 child_months += chunk.child_months
-                aggregates.add(chunk)
+                figures = aggregates.of_chunk(chunk)
+                aggregates.add(figures)
                 while len(pending) >= 2:  # at most two chunks in memory: flat in the number of runs
                     bytes_written += pending.pop(0).result()
-                pending.append(writer.submit(write, chunk))
+                pending.append(writer.submit(write, chunk, figures))
                 done += chunk.runs.size
                 progress.update(done, runs.size)
         while pending:
             bytes_written += pending.pop(0).result()
-    # Aggregates of skipped chunks are recomputed from the written tables by readers; the
-    # summary of a resumed run covers the runs simulated in this process.
+    aggregates = aggregates.sorted_by_run()
     wall = time.perf_counter() - t_start
     manifest = base_manifest()
     manifest.update({
@@ -117,8 +163,12 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         "threads": spec.threads,
         "inputs": {
             "cohort": {"path": str(spec.cohort), "sha256": sha256_file(spec.cohort), "records": cohort.n},
-            "parameters": [{"path": str(p), "sha256": sha256_file(p)} for p in spec.parameter_files],
-            "compiled_parameters_sha256": sha256_model(model),
+            "parameters": [{"path": str(p), "sha256": sha256_file(p)} for p in parameters.files],
+            "draws": None if parameters.draws is None else {"path": parameters.draws.file,
+                                                            "draws": parameters.draws.n_draws,
+                                                            "columns": parameters.draws.columns},
+            "compiled_parameters_sha256": (sha256_model(parameters.base_model) if parameters.base_model is not None
+                                           else None),
         },
         "tables": sorted(["stock", "cost", "pipeline"] + (["flows"] if spec.record_flows else [])),
         "wall_seconds": round(wall, 3),
@@ -131,5 +181,4 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         "pid": os.getpid(),
     })
     store.finish(manifest)
-    summary = format_summary(aggregates) if aggregates.runs else "(all runs were already written)"
-    return RunResult(manifest=manifest, aggregates=aggregates, summary=summary)
+    return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates))

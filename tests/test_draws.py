@@ -1,0 +1,83 @@
+"""Parameter draws: run r uses draw r; overrides act like parameter-file rows."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inputs.defaults import KENT_PARAMETERS
+from inputs.draws import load_draws, parameter_sets_for_draws
+from inputs.errors import InputError
+from inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.cli import main
+from simcore import codes
+from simcore.engine import Calendar
+
+CALENDAR = Calendar(2024, 1, 13)
+
+
+def _draws(tmp_path, frame: pd.DataFrame):
+    path = tmp_path / "draws.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def test_draw_overrides_cells_like_a_parameter_row(tmp_path):
+    path = _draws(tmp_path, pd.DataFrame({
+        "draw": [0, 1],
+        "p_assess": [0.2, 0.7],
+        "review_cease@age=16-19": [0.3, 0.05],
+        "move@age=all,placement=mainstream,to=special": [0.01, 0.002],
+    }))
+    draws = load_draws(path)
+    rows = read_parameter_rows(KENT_PARAMETERS)
+    base = build_parameter_set(rows, CALENDAR)
+    sets = parameter_sets_for_draws(rows, draws, np.array([1, 0]), CALENDAR)
+    assert sets[0]["p_assess"].values[-1] == 0.7 and sets[1]["p_assess"].values[-1] == 0.2
+    cease = sets[1]["review_cease"].values[0]
+    assert (cease[16:20] == 0.3).all()
+    np.testing.assert_array_equal(cease[:16], base["review_cease"].values[0][:16])
+    move = sets[0]["move"].values[0]
+    assert (move[:, codes.MAINSTREAM, codes.SPECIAL] == 0.002).all()
+    # The stay probability ("rest") follows the override, and rows still sum to one.
+    np.testing.assert_allclose(move.sum(axis=-1), 1.0)
+    np.testing.assert_array_equal(sets[0]["unit_cost"].values, base["unit_cost"].values)  # untouched
+
+
+@pytest.mark.parametrize("frame,message", [
+    (pd.DataFrame({"p_asess": [0.1]}), "unknown parameter"),
+    (pd.DataFrame({"p_assess": [1.5]}), "outside the range"),
+    (pd.DataFrame({"review_cease@age=30": [0.1]}), "age"),
+    (pd.DataFrame({"review_cease@colour=red": [0.1]}), "unknown dimension"),
+    (pd.DataFrame({"draw": [1], "p_assess": [0.1]}), "0, 1, 2"),
+])
+def test_bad_draws_are_clear_errors(tmp_path, frame, message):
+    with pytest.raises(InputError, match=message):
+        load_draws(_draws(tmp_path, frame))
+
+
+def test_run_uses_draw_r_for_run_r(tmp_path):
+    # Two draws far apart in the decision to assess: run 0 and run 1 differ accordingly, and
+    # run 0 equals a run with the same parameters given as a CSV override.
+    path = _draws(tmp_path, pd.DataFrame({"p_assess": [0.05, 0.95]}))
+    out = tmp_path / "draws_out"
+    assert main(["run", "--runs", "2", "--months", "13", "--out", str(out), "--params", str(path), "--quiet",
+                 "--chunk-size", "2"]) == 0
+    flows = pd.read_parquet(out / "flows")
+    agreed = flows[flows.event == "agreed_to_assess"].groupby("run")["count"].sum()
+    assert agreed[1] > 5 * agreed[0]
+    csv = tmp_path / "p.csv"
+    csv.write_text("parameter,value\np_assess,0.05\n")
+    out2 = tmp_path / "csv_out"
+    assert main(["run", "--runs", "1", "--months", "13", "--out", str(out2), "--params", str(csv), "--quiet"]) == 0
+    a = pd.read_parquet(out / "stock").query("run == 0").drop(columns="scenario").reset_index(drop=True)
+    b = pd.read_parquet(out2 / "stock").drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_more_runs_than_draws_is_an_error(tmp_path, capsys):
+    path = _draws(tmp_path, pd.DataFrame({"p_assess": [0.3]}))
+    assert main(["run", "--runs", "2", "--months", "2", "--out", str(tmp_path / "o"), "--params", str(path),
+                 "--quiet"]) == 2
+    assert "run r uses draw r" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
