@@ -97,14 +97,16 @@ def format_summary(aggregates: RunAggregates) -> str:
     ehcps = aggregates.ehcp_frame()
     n_runs = int(ehcps["run"].nunique())
     lines.append(f"EHCPs at each January: median [90% interval] over {n_runs} runs")
-    header = f"{'January':<9}" + "".join(f"{band:>22}" for band in codes.AGE_BANDS) + f"{'total':>24}"
-    lines.append(header)
+    table = [["January"] + list(codes.AGE_BANDS) + ["total"]]
     for date, group in ehcps.groupby("date", sort=True):
-        cells = []
+        row = [str(date)]
         for band in codes.AGE_BANDS:
-            cells.append(f"{interval_text(group.loc[group.age_band == band, 'ehcps'].to_numpy()):>22}")
-        total = group.groupby("run")["ehcps"].sum().to_numpy()
-        lines.append(f"{date:<9}" + "".join(cells) + f"{interval_text(total):>24}")
+            row.append(interval_text(group.loc[group.age_band == band, "ehcps"].to_numpy()))
+        row.append(interval_text(group.groupby("run")["ehcps"].sum().to_numpy()))
+        table.append(row)
+    widths = [max(len(r[c]) for r in table) for c in range(len(table[0]))]
+    for r in table:
+        lines.append("  ".join([r[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(r[1:], widths[1:])]))
     spend = aggregates.spend_frame()
     if len(spend):
         lines.append("")
