@@ -1,0 +1,90 @@
+"""Write the built-in Kent scenarios (inputs/kent/scenarios/*.toml) from the vendored data
+and the derivation's stated assumptions, so that no figure in them is typed in by hand.
+
+Run ``python -m inputs.kent.derive_scenarios``; tests/test_scenarios.py checks that the
+committed files regenerate exactly.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from inputs.kent import derive
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+# Levers take effect from the start of financial year 2024-25 unless the lever has its own
+# dates: the run starts in January 2024, so the first three months are common to every
+# scenario and the paired differences are exactly zero there.
+EFFECTIVE_FROM = "2024-04"
+
+
+def _england_reintegration_annual_rate() -> tuple[float, str]:
+    """England's special -> mainstream moves per special-school plan per year (SEN2 MI)."""
+    table = derive._table(derive.CASELOAD)
+    moves = sum(derive._mi("SitomEHC", y, la="England") for y in derive.MI_YEARS)
+    stock = 0.0
+    for y in derive.MI_YEARS:
+        period = derive._caseload_period_of_mi_year(y)
+        row = table[(table["la_name"] == "England") & (table["time_period"].astype(str) == period)
+                    & (table["breakdown_topic"] == "All EHC plans")].iloc[0]
+        stock += derive._number(row["special_total"])
+    note = (f"SEN2 MI {', '.join(derive.MI_YEARS)}: England SitomEHC {moves:.0f} over special_total "
+            f"{stock:.0f} (January caseloads)")
+    return moves / stock, note
+
+
+def _third_school_openings() -> list[tuple[str, int]]:
+    """A third school like the two approved ones: same size, same phasing (cumulative)."""
+    return [(date, round(derive.NEW_SPECIAL_SCHOOL_PLACES * fraction))
+            for date, fraction in derive.NEW_SPECIAL_SCHOOL_PHASING]
+
+
+def scenario_texts() -> dict[str, str]:
+    """File name -> TOML text of each built-in scenario."""
+    texts: dict[str, str] = {}
+    texts["baseline"] = (
+        'name = "baseline"\n'
+        'description = "The Kent baseline: the defaults in inputs/kent/parameters.csv, with the two approved new '
+        'special schools opening in phases from September 2025."\n')
+    openings = ", ".join(f'{{ from = "{d}", add = {n} }}' for d, n in _third_school_openings())
+    texts["third_special_school"] = (
+        'name = "third_special_school"\n'
+        'description = "All three requested new special schools approved: a third school of '
+        f'{derive.NEW_SPECIAL_SCHOOL_PLACES} places phased like the other two (seed Risk 3: 2 of 3 approved)."\n\n'
+        '[levers.special_places]\n'
+        f'openings = [{openings}]\n')
+    first_opening = derive.NEW_SPECIAL_SCHOOL_PHASING[0][0]
+    commissioned = int(derive.seed("special_places_commissioned"))
+    texts["no_new_special_schools"] = (
+        'name = "no_new_special_schools"\n'
+        'description = "Neither new special school opens: commissioned special places stay at '
+        f'{commissioned} (seed special_places_commissioned)."\n\n'
+        '[levers.special_places]\n'
+        f'openings = [{{ from = "{first_opening}", places = {commissioned} }}]\n')
+    march_2023 = derive.seed("yes_to_assess_2023_03") / 100.0
+    texts["assessment_tightening_reversed"] = (
+        'name = "assessment_tightening_reversed"\n'
+        'description = "The decision to assess goes back to the March 2023 rate '
+        f'({march_2023:.1%}, seed yes_to_assess_2023_03) from April 2024, undoing the tighter panels."\n\n'
+        '[levers.decision_to_assess]\n'
+        f'from = "{EFFECTIVE_FROM}"\n'
+        f'value = {march_2023:.6g}\n')
+    rate, note = _england_reintegration_annual_rate()
+    texts["reintegration_england_rate"] = (
+        'name = "reintegration_england_rate"\n'
+        f'description = "Moves back to mainstream from SRP, special and independent placements at the England rate '
+        f'({rate:.2%} a year; {note}) from April 2024, against Kent\'s own (seed: reintegration rated red)."\n\n'
+        '[levers.reintegration]\n'
+        f'from = "{EFFECTIVE_FROM}"\n'
+        f'annual_rate = {rate:.12g}\n')
+    return texts
+
+
+def main() -> None:
+    SCENARIO_DIR.mkdir(exist_ok=True)
+    for name, text in scenario_texts().items():
+        (SCENARIO_DIR / f"{name}.toml").write_text(text, encoding="utf-8")
+    print(f"wrote {len(scenario_texts())} scenarios to {SCENARIO_DIR}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,377 @@
+"""Scenario files (TOML): a base plus dated overrides, through named policy levers.
+
+A scenario is compiled into parameter rows appended after the base rows (so they win, from
+their effective date on), exactly as if a modeller had added those rows to a parameter file.
+Before a lever's effective date the scenario's parameters equal the base's, so with common
+random numbers every run of the scenario is identical to the baseline's run until then.
+
+Format::
+
+    name = "third_special_school"          # letters, digits, _ . - (the partition key)
+    description = "A third new special school approved, phased like the other two."
+    base = "baseline"                      # optional: a built-in scenario to build on
+
+    [levers.special_places]                # openings by month: places added to the base
+    openings = [ { from = "2025-09", add = 67 }, { from = "2026-09", add = 133 } ]
+
+    [levers.decision_to_assess]
+    from = "2024-04"
+    value = 0.631
+
+    [[parameter]]                          # any parameter, like a row of a parameter CSV
+    parameter = "review_cease"
+    age = "19-24"
+    from = "2025-04"
+    value = 0.4
+
+Levers and their keys are listed in :data:`LEVERS` (``sendsim scenarios --levers`` prints
+them). Unknown keys, unknown levers, values out of range and malformed dates are errors
+naming the file, the key and the rule.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inputs.errors import InputError
+from inputs.files import read_text
+from inputs.parameters import COLUMNS, ParameterRow, build_parameter_set, read_parameter_rows
+from simcore import codes
+from simcore.engine import Calendar
+from simcore.model import ParameterSet
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "kent" / "scenarios"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})$")
+TOP_LEVEL_KEYS = ("name", "description", "base", "levers", "parameter", "finance")
+
+
+@dataclass
+class Scenario:
+    """A compiled scenario: its name, its parameter rows (added to the base's) and finance
+    overrides (interpreted by the money model)."""
+
+    name: str
+    description: str
+    source: str  # file it was read from
+    rows: list[ParameterRow] = field(default_factory=list)
+    finance: dict = field(default_factory=dict)
+    effective_months: list[tuple[int, int]] = field(default_factory=list)  # (year, month) of each override
+
+    def first_effective(self) -> tuple[int, int] | None:
+        return min(self.effective_months) if self.effective_months else None
+
+
+# ---- Building parameter rows -----------------------------------------------------------------
+class _RowMaker:
+    """Builds validated parameter rows for one scenario file, with errors naming the key."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.rows: list[ParameterRow] = []
+        self.months: list[tuple[int, int]] = []
+
+    def add(self, key: str, parameter: str, date: str, value: float | str, **dims: str) -> None:
+        cells = {c: "" for c in COLUMNS}
+        cells.update({"parameter": parameter, "date": date, "value": str(value), "source": f"scenario {key}"})
+        for dim, text in dims.items():
+            cells[dim] = str(text)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerow([cells[c] for c in COLUMNS])
+        try:
+            (row,) = read_parameter_rows(self.file, buffer.getvalue())
+        except InputError as error:
+            raise InputError(self.file, error.rule, key=key) from None
+        self.rows.append(row)
+        if row.year_month is not None:
+            self.months.append(row.year_month)
+
+    def add_from(self, key: str, parameter: str, date: str, value_at: Callable[[int], float | str], base: ParameterSet,
+                 calendar: Calendar, until: str | None = None, **dims: str) -> None:
+        """Add an override from ``date`` that persists: it is written again at every later
+        month where the base changes this parameter (up to ``until``), with
+        ``value_at(month)`` (which may read the base value then, for relative levers).
+        Without this, a later dated row of the base would take over again."""
+        start = _month_index(calendar, date)
+        stop = calendar.n_months if until is None else _month_index(calendar, until)
+        self.add(key, parameter, date, value_at(start), **dims)
+        for month in base[parameter].starts:
+            if start < int(month) < stop:
+                self.add(key, parameter, calendar.label(int(month)), value_at(int(month)), **dims)
+
+
+def _date(file: str, key: str, text) -> str:
+    if not isinstance(text, str) or not _DATE.match(text) or not 1 <= int(text[5:7]) <= 12:
+        raise InputError(file, f"'from' must be a month \"YYYY-MM\", got {text!r}", key=key)
+    return text
+
+
+def _number(file: str, key: str, value, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(file, f"must be a number, got {value!r}", key=key)
+    if not low <= float(value) <= high:
+        raise InputError(file, f"{value!r} is out of range: must lie in [{low:g}, {high:g}]", key=key)
+    return float(value)
+
+
+def _check_keys(file: str, key: str, table: dict, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
+    if not isinstance(table, dict):
+        raise InputError(file, "must be a table of keys", key=key)
+    unknown = [k for k in table if k not in allowed]
+    if unknown:
+        raise InputError(file, f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}",
+                         key=key)
+    missing = [k for k in required if k not in table]
+    if missing:
+        raise InputError(file, f"missing key(s) {', '.join(map(repr, missing))}", key=key)
+
+
+def _month_index(calendar: Calendar, date: str) -> int:
+    return max(0, calendar.month_index(int(date[:4]), int(date[5:7])))
+
+
+# ---- Levers ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lever:
+    name: str
+    keys: tuple[str, ...]
+    required: tuple[str, ...]
+    description: str
+    apply: Callable  # (maker, file, key, table, base_set, calendar) -> None
+
+
+def _simple(parameter: str, low: float, high: float):
+    def apply(maker: _RowMaker, file, key, table, base, calendar):
+        date = _date(file, f"{key}.from", table["from"])
+        value = _number(file, f"{key}.value", table["value"], low, high)
+        maker.add_from(key, parameter, date, lambda month: value, base, calendar)
+    return apply
+
+
+def _places(placement: str):
+    def apply(maker: _RowMaker, file, key, table, base, calendar):
+        openings = table["openings"]
+        if not isinstance(openings, list) or not openings:
+            raise InputError(file, "must be a non-empty list of { from = \"YYYY-MM\", add = N } or "
+                             "{ from = ..., places = N }", key=f"{key}.openings")
+        p = codes.PLACEMENTS.index(placement)
+        dates = []
+        for k, opening in enumerate(openings):
+            okey = f"{key}.openings[{k}]"
+            _check_keys(file, okey, opening, ("from", "add", "places"), ("from",))
+            if ("add" in opening) == ("places" in opening):
+                raise InputError(file, "give exactly one of 'add' (places added to the base) and 'places' "
+                                 "(the total)", key=okey)
+            dates.append(_date(file, f"{okey}.from", opening["from"]))
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise InputError(file, "openings must be in date order, one per month", key=f"{key}.openings")
+        for k, opening in enumerate(openings):
+            okey = f"{key}.openings[{k}]"
+            until = dates[k + 1] if k + 1 < len(dates) else None
+            if "places" in opening:
+                total = _number(file, f"{okey}.places", opening["places"], 0, 1e7)
+                if total != int(total):
+                    raise InputError(file, "places must be a whole number", key=f"{okey}.places")
+                maker.add_from(okey, "places", dates[k], lambda month, t=int(total): t, base, calendar, until,
+                               placement=placement)
+                continue
+            extra = _number(file, f"{okey}.add", opening["add"], -1e7, 1e7)
+            if extra != int(extra):
+                raise InputError(file, "places must be a whole number", key=f"{okey}.add")
+
+            def total_at(month: int, extra=int(extra), okey=okey) -> int:
+                base_places = int(base["places"].at_month(month)[p])
+                if base_places < 0:
+                    raise InputError(file, f"the base has no limit on {placement} places: give 'places'", key=okey)
+                if base_places + extra < 0:
+                    raise InputError(file, f"would leave {base_places + extra} places (below zero)", key=okey)
+                return base_places + extra
+            maker.add_from(okey, "places", dates[k], total_at, base, calendar, until, placement=placement)
+    return apply
+
+
+def _reintegration(maker: _RowMaker, file, key, table, base, calendar):
+    """Scale the monthly probability of moving back to mainstream from SRP, special and
+    independent placements by ``factor``, or set it from an annual rate ``annual_rate``."""
+    date = _date(file, f"{key}.from", table["from"])
+    if ("factor" in table) == ("annual_rate" in table):
+        raise InputError(file, "give exactly one of 'factor' and 'annual_rate'", key=key)
+    if "factor" in table:
+        factor = _number(file, f"{key}.factor", table["factor"], 0, 100)
+    else:
+        monthly = 1.0 - (1.0 - _number(file, f"{key}.annual_rate", table["annual_rate"], 0, 1)) ** (1.0 / 12.0)
+    ms = codes.MAINSTREAM
+    start = _month_index(calendar, date)
+    for p in (codes.SRP, codes.SPECIAL, codes.INDEPENDENT):
+        for a in range(codes.N_AGES):
+            if "factor" not in table and float(base["move"].at_month(start)[a, p, ms]) <= 0:
+                continue  # the annual rate applies where the base has reintegration at all
+
+            def value_at(month: int, a=a, p=p) -> str:
+                current = float(base["move"].at_month(month)[a, p, ms])
+                return f"{current * factor if 'factor' in table else monthly:.10g}"
+            dims = dict(age=str(a), placement=codes.PLACEMENTS[p])
+            maker.add_from(key, "move", date, value_at, base, calendar, to="mainstream", **dims)
+            maker.add_from(key, "move", date, lambda month: "rest", base, calendar, to=codes.PLACEMENTS[p], **dims)
+
+
+def _phase_mix(maker: _RowMaker, file, key, table, base, calendar):
+    """Set the destination mix of a phase transfer (for all needs) from a date."""
+    date = _date(file, f"{key}.from", table["from"])
+    transfer = table["transfer"]
+    if transfer not in codes.TRANSFERS:
+        raise InputError(file, f"unknown transfer {transfer!r}; expected one of {', '.join(codes.TRANSFERS)}",
+                         key=f"{key}.transfer")
+    source = table.get("placement", "all")
+    mix = table["mix"]
+    _check_keys(file, f"{key}.mix", mix, codes.PLACEMENTS)
+    total = sum(_number(file, f"{key}.mix.{q}", v, 0, 1) for q, v in mix.items())
+    if abs(total - 1.0) > 1e-6:
+        raise InputError(file, f"the mix sums to {total:.6g}, not 1", key=f"{key}.mix")
+    for q in codes.PLACEMENTS:
+        share = float(mix.get(q, 0.0))
+        maker.add_from(key, "phase_transfer", date, lambda month, share=share: share, base, calendar,
+                       transfer=transfer, placement=source, need="all", to=q)
+
+
+LEVERS: dict[str, Lever] = {lever.name: lever for lever in (
+    Lever("decision_to_assess", ("from", "value"), ("from", "value"),
+          "probability that a decided request is agreed for assessment (parameter p_assess)",
+          _simple("p_assess", 0, 1)),
+    Lever("decline_to_issue", ("from", "value"), ("from", "value"),
+          "probability that an assessment ends in a decision not to issue (p_decline)", _simple("p_decline", 0, 1)),
+    Lever("request_growth", ("from", "value"), ("from", "value"),
+          "annual growth of requests for assessment (request_growth)", _simple("request_growth", -0.99, 10)),
+    Lever("review_capacity", ("from", "value"), ("from", "value"),
+          "annual reviews completed per month (review_capacity)", _simple("review_capacity", 0, 1e9)),
+    Lever("assessment_capacity", ("from", "value"), ("from", "value"),
+          "assessments completed per month (assessment_capacity)", _simple("assessment_capacity", 0, 1e9)),
+    Lever("reintegration", ("from", "factor", "annual_rate"), ("from",),
+          "moves back to mainstream from SRP, special and independent: x factor, or an annual rate",
+          _reintegration),
+    Lever("special_places", ("openings",), ("openings",),
+          "maintained special places: openings by month (add to the base, or set the total)", _places("special")),
+    Lever("srp_places", ("openings",), ("openings",),
+          "SRP places: openings by month (add to the base, or set the total)", _places("srp")),
+    Lever("phase_transfer_mix", ("from", "transfer", "placement", "mix"), ("from", "transfer", "mix"),
+          "destination mix at a phase transfer (reception, secondary, post16, post19)", _phase_mix),
+)}
+PARAMETER_ROW_KEYS = ("parameter", "from", "age", "need", "placement", "to", "transfer", "reason", "value")
+
+
+# ---- Reading -----------------------------------------------------------------------------------
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def builtin_path(name: str) -> Path:
+    path = BUILTIN_DIR / f"{name}.toml"
+    if not _NAME.match(name) or not path.exists():
+        raise InputError(name, f"no built-in scenario {name!r}; built-in: {', '.join(builtin_names())}")
+    return path
+
+
+def read_scenario_table(path: str | Path) -> dict:
+    """Parse a scenario TOML file (no interpretation yet)."""
+    file = str(path)
+    text = read_text(path)
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(file, f"is not valid TOML: {error}") from None
+    unknown = [k for k in table if k not in TOP_LEVEL_KEYS]
+    if unknown:
+        raise InputError(file, f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: "
+                         f"{', '.join(TOP_LEVEL_KEYS)}", key=unknown[0])
+    if "name" not in table:
+        raise InputError(file, "missing key 'name'", key="name")
+    name = table["name"]
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise InputError(file, "must be 1-64 letters, digits, '_', '.', '-' starting with a letter or digit "
+                         "(it names a folder)", key="name")
+    return table
+
+
+def load_scenario(path: str | Path, base_rows: list[ParameterRow], calendar: Calendar,
+                  finance_validator: Callable[[str, str, dict], dict] | None = None) -> Scenario:
+    """Read a scenario file and compile its levers into parameter rows.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+    base_rows
+        The rows of the parameters the scenario builds on (the Kent baseline plus any
+        ``--params`` files).
+    calendar
+        The run's calendar (relative levers read base values at their effective month).
+    finance_validator
+        Checks the ``[finance]`` table: ``(file, key, table) -> overrides``. Without one a
+        ``[finance]`` table is an error.
+    """
+    return compile_scenario(read_scenario_table(path), str(path), base_rows, calendar, finance_validator)
+
+
+def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], calendar: Calendar,
+                     finance_validator: Callable[[str, str, dict], dict] | None = None,
+                     _seen: tuple = ()) -> Scenario:
+    """Compile a parsed scenario table (see :func:`load_scenario`)."""
+    inherited: list[ParameterRow] = []
+    finance: dict = {}
+    months: list[tuple[int, int]] = []
+    base_name = table.get("base", "baseline")
+    if base_name != "baseline":
+        if base_name in _seen or base_name == table["name"]:
+            raise InputError(file, f"scenario bases form a loop through {base_name!r}", key="base")
+        try:
+            parent_path = builtin_path(str(base_name))
+        except InputError as error:
+            raise InputError(file, error.rule, key="base") from None
+        parent = compile_scenario(read_scenario_table(parent_path), str(parent_path), base_rows, calendar,
+                                  finance_validator, _seen + (table["name"],))
+        inherited, finance, months = list(parent.rows), dict(parent.finance), list(parent.effective_months)
+    base_set: ParameterSet = build_parameter_set(base_rows + inherited, calendar)
+    maker = _RowMaker(file)
+    levers = table.get("levers", {})
+    if not isinstance(levers, dict):
+        raise InputError(file, "must be a table [levers.NAME]", key="levers")
+    for lever_name, lever_table in levers.items():
+        key = f"levers.{lever_name}"
+        if lever_name not in LEVERS:
+            raise InputError(file, f"unknown lever {lever_name!r}; levers: {', '.join(LEVERS)}", key=key)
+        lever = LEVERS[lever_name]
+        _check_keys(file, key, lever_table, lever.keys, lever.required)
+        lever.apply(maker, file, key, lever_table, base_set, calendar)
+    rows_table = table.get("parameter", [])
+    if not isinstance(rows_table, list):
+        raise InputError(file, "must be an array of tables [[parameter]]", key="parameter")
+    for k, row in enumerate(rows_table):
+        key = f"parameter[{k}]"
+        _check_keys(file, key, row, PARAMETER_ROW_KEYS, ("parameter", "value"))
+        date = _date(file, f"{key}.from", row["from"]) if "from" in row else ""
+        dims = {d: str(row[d]) for d in ("age", "need", "placement", "to", "transfer", "reason") if d in row}
+        value = row["value"]
+        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            raise InputError(file, f"value must be a number or \"rest\", got {value!r}", key=f"{key}.value")
+        maker.add(key, str(row["parameter"]), date, value, **dims)
+    if "finance" in table:
+        if finance_validator is None:
+            raise InputError(file, "finance levers need the money model's inputs", key="finance")
+        finance.update(finance_validator(file, "finance", table["finance"]))
+    rows = inherited + maker.rows
+    # Check the whole scenario builds (distributions still sum to one, dates, ...).
+    try:
+        build_parameter_set(base_rows + rows, calendar)
+    except InputError as error:
+        raise InputError(file, f"the scenario's parameters are not valid: {error}") from None
+    return Scenario(name=table["name"], description=str(table.get("description", "")), source=file, rows=rows,
+                    finance=finance, effective_months=months + maker.months)
