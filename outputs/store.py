@@ -80,6 +80,17 @@ class OutputStore:
             self._clear()
         self.partial.mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def attach(cls, root: str | Path) -> "OutputStore":
+        """A store for a worker writing chunks into a run that another process set up (no
+        checks, no clearing): the run's own process created ``root/.partial``."""
+        store = cls.__new__(cls)
+        store.root = Path(root)
+        store.partial = store.root / PARTIAL
+        if not store.partial.is_dir():
+            raise OutputError(f"{store.root} has no run in progress ({PARTIAL} not found)")
+        return store
+
     def _clear(self) -> None:
         """Remove what a previous run wrote here: only in a folder sendsim made (it holds a
         manifest or an unfinished run), never in an arbitrary folder."""
@@ -131,7 +142,12 @@ class OutputStore:
         _write_atomic_bytes(target, data)
 
     def finish(self, manifest: dict) -> None:
-        """Move everything into place, then write the manifest (the completion mark)."""
+        """Move everything into place, then write the manifest (the completion mark).
+
+        Temporary files left by a writer that was killed mid-write (and whose chunk was then
+        written again) are removed first: they are never part of a finished dataset."""
+        for leftover in self.partial.rglob("*.tmp"):
+            leftover.unlink()
         for entry in sorted(self.partial.iterdir()):
             if entry.name == CHUNKS:
                 continue
