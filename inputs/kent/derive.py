@@ -487,6 +487,12 @@ def _unit_counts(labels: dict[str, np.ndarray]) -> list[np.ndarray]:
 @lru_cache(maxsize=None)
 def first_placement() -> list[tuple[tuple[int, int], np.ndarray, str]]:
     """First placement mix by age unit: [(age range, mix [P], note)]."""
+    return [(ages, _mix(counts), note) for ages, counts, note in first_placement_counts()]
+
+
+@lru_cache(maxsize=None)
+def first_placement_counts() -> list[tuple[tuple[int, int], np.ndarray, str]]:
+    """New plans by first placement behind each age unit's mix: [(age range, counts [P], note)]."""
     units = _unit_ages()
     c2023 = _unit_counts(newplans_by_age("2023"))
     c2022 = _unit_counts(newplans_by_age("2022"))
@@ -502,7 +508,7 @@ def first_placement() -> list[tuple[tuple[int, int], np.ndarray, str]]:
                 low, high = max(low - 1, 0), min(high + 1, len(units) - 1)
                 counts = sum(c2023[j] + c2022[j] for j in range(low, high + 1))
                 note = (f"Kent new plans 2022+2023 pooled over ages {units[low][0]}-{units[high][-1]} (thin)")
-        out.append(((ages[0], ages[-1]), _mix(counts), f"{note}: {int(counts.sum())} plans, mapped placements"))
+        out.append(((ages[0], ages[-1]), counts, f"{note}: {int(counts.sum())} plans, mapped placements"))
     return out
 
 
@@ -634,20 +640,39 @@ def _annual_to_monthly(rates: np.ndarray) -> np.ndarray:
 def transition_rates() -> tuple[np.ndarray, np.ndarray]:
     """Annual placement-change probabilities [A, P, P+1] by kind: (escalation/reintegration,
     other moves incl. moving away). The diagonal is zero."""
-    x = crosstab().astype(float)
     rates = mi_rates()
+    return transition_rates_for(rates["escalation"], MAINSTREAM_TO_SRP_RATE, rates["reintegration"],
+                                [rate for _, rate, _, _ in moved_away_rates()])
+
+
+def transition_rates_for(escalation: float, mainstream_to_srp: float, reintegration: float,
+                         moved_away_by_pool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`transition_rates` for given annual rates (calibration draws use this).
+
+    Parameters
+    ----------
+    escalation
+        Annual probability of a move mainstream -> special or independent (school ages).
+    mainstream_to_srp
+        Annual probability of a move mainstream -> SRP (school ages).
+    reintegration
+        Annual probability of a move from SRP, special or independent back to mainstream.
+    moved_away_by_pool
+        Annual probability of moving away, one per age pool of :data:`RATE_POOLS`.
+    """
+    x = crosstab().astype(float)
     change = np.zeros((A, P, P + 1))
     other = np.zeros((A, P, P + 1))
     ms, srp, sp, ind = PL["mainstream"], PL["srp"], PL["special"], PL["independent"]
     for a in SCHOOL_AGES:
         split = _mix(x[a, [sp, ind]])
-        change[a, ms, sp] = rates["escalation"] * split[0]
-        change[a, ms, ind] = rates["escalation"] * split[1]
-        change[a, ms, srp] = MAINSTREAM_TO_SRP_RATE
-        change[a, srp, sp] = rates["escalation"] * SRP_ESCALATION_FACTOR * split[0]
-        change[a, srp, ind] = rates["escalation"] * SRP_ESCALATION_FACTOR * split[1]
+        change[a, ms, sp] = escalation * split[0]
+        change[a, ms, ind] = escalation * split[1]
+        change[a, ms, srp] = mainstream_to_srp
+        change[a, srp, sp] = escalation * SRP_ESCALATION_FACTOR * split[0]
+        change[a, srp, ind] = escalation * SRP_ESCALATION_FACTOR * split[1]
         for p in (srp, sp, ind):
-            change[a, p, ms] = rates["reintegration"]
+            change[a, p, ms] = reintegration
         group = [ms, PL["alternative"], PL["no_place"]]
         target, _ = pooled_age_mix(x[:, group], a)
         for i, p in enumerate(group):
@@ -664,8 +689,7 @@ def transition_rates() -> tuple[np.ndarray, np.ndarray]:
             for j, q in enumerate(group):
                 if p != q:
                     other[a, p, q] = POST16_CHURN_RATE * target[j]
-    pools = moved_away_rates()
-    for (low, high), rate, _, _ in pools:
+    for (low, high), rate in zip(RATE_POOLS, moved_away_by_pool):
         other[low:high + 1, :, codes.MOVED_AWAY] = rate
     return change, other
 
@@ -673,7 +697,11 @@ def transition_rates() -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=None)
 def move_matrix() -> np.ndarray:
     """Monthly between-review transition probabilities [A, P, P+1], stay on the diagonal."""
-    change, other = transition_rates()
+    return move_matrix_for(*transition_rates())
+
+
+def move_matrix_for(change: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """:func:`move_matrix` from given annual rates (see :func:`transition_rates_for`)."""
     out = np.zeros((A, P, P + 1))
     for a in range(A):
         for p in range(P):
@@ -686,7 +714,11 @@ def move_matrix() -> np.ndarray:
 @lru_cache(maxsize=None)
 def review_change_and_move() -> tuple[np.ndarray, np.ndarray]:
     """review_change [A] and review_move [A, P, P] from the review share of changes."""
-    change, _ = transition_rates()
+    return review_change_and_move_for(transition_rates()[0])
+
+
+def review_change_and_move_for(change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`review_change_and_move` from given annual change rates."""
     at_review = REVIEW_SHARE_OF_PLACEMENT_CHANGES * change[:, :, :P]
     p_change = at_review.sum(axis=2).max(axis=1)
     move = np.zeros((A, P, P))
@@ -1230,17 +1262,56 @@ def overdue_probability_by_age() -> np.ndarray:
     return np.divide(eligible * p_eligible, stock, out=np.zeros(A), where=stock > 0)
 
 
-def _birth_months(rng: np.random.Generator, ages: np.ndarray) -> np.ndarray:
-    """Absolute birth month index consistent with academic age on 31 August 2023, uniform over
-    the 12 months of the academic year (September to August)."""
-    august = 2023 * 12 + 7
+def _birth_months(rng: np.random.Generator, ages: np.ndarray, census: Calendar = START) -> np.ndarray:
+    """Absolute birth month index consistent with academic age on the 31 August before the
+    census month, uniform over the 12 months of the academic year (September to August)."""
+    year, month = census.year_month(0)
+    august = (year if month >= 9 else year - 1) * 12 + 7
     return (august - 12 * ages - rng.integers(0, 12, size=ages.shape[0])).astype(np.int64)
 
 
+def pipeline_need_share() -> np.ndarray:
+    """Need mix of open requests by age [A, N]: that of the placements new plans take."""
+    share = np.zeros((A, N))
+    for (low, high), mix, _ in first_placement():
+        share[low:high + 1] = _need_share_by_placement_mix(mix)
+    return share
+
+
 def derive_cohort() -> Cohort:
-    rng = np.random.default_rng(COHORT_SEED)
-    x = crosstab()
-    # ---- Plans: one record per child, exactly the January 2024 cross-tab.
+    """The January 2024 opening cohort (see :func:`build_cohort`)."""
+    pn = pipeline_numbers()
+    return build_cohort(crosstab(), START, overdue_probability_by_age(), int(round(seed("open_cases_2024_01"))),
+                        int(round(pn["pending"])), requests_by_age(), decision_hazard(), pipeline_need_share())
+
+
+def build_cohort(x: np.ndarray, census: Calendar, p_overdue: np.ndarray, n_open: int, n_pending: int,
+                 request_ages: np.ndarray, decision_hazard_monthly: float, pipe_need_share: np.ndarray,
+                 cohort_seed: int = COHORT_SEED) -> Cohort:
+    """An opening cohort reproducing a census cross-tab exactly, plus an opening pipeline.
+
+    Parameters
+    ----------
+    x
+        Plans by single academic age and placement [A, P] (whole numbers) at the census.
+    census
+        The census month (its calendar's month 0).
+    p_overdue
+        Probability that a plan at each age is overdue for its annual review [A].
+    n_open, n_pending
+        Open requests and assessments, of which the first ``n_pending`` await the decision
+        to assess (the rest are assessments in progress).
+    request_ages
+        Relative number of requests by age [A] (ages of the open pipeline records).
+    decision_hazard_monthly
+        Monthly probability that a pending request is decided (months pending are geometric).
+    pipe_need_share
+        Need mix of the open pipeline records by age [A, N].
+    cohort_seed
+        Seed of the synthetic attributes (need, birth month, review timing, pipeline).
+    """
+    rng = np.random.default_rng(cohort_seed)
+    # ---- Plans: one record per child, exactly the census cross-tab.
     ages = np.repeat(np.repeat(np.arange(A), P), x.reshape(-1))
     placements = np.repeat(np.tile(np.arange(P), A), x.reshape(-1))
     order = rng.permutation(ages.shape[0])  # no age or placement order in the record list
@@ -1249,9 +1320,8 @@ def derive_cohort() -> Cohort:
     cdf = np.cumsum(need_mix(), axis=1)
     u = rng.random(n_plans)
     need = np.minimum((u[:, None] >= cdf[placements]).sum(axis=1), N - 1)
-    birth = _birth_months(rng, ages)
+    birth = _birth_months(rng, ages, census)
     # Reviews: exactly round(expected) overdue plans at each age, chosen at random.
-    p_overdue = overdue_probability_by_age()
     months = rng.integers(0, 12, size=n_plans)
     for a in range(A):
         members = np.flatnonzero(ages == a)
@@ -1261,25 +1331,17 @@ def derive_cohort() -> Cohort:
         extra = np.minimum(rng.geometric(1.0 / (mean + 1.0), size=k) - 1, OVERDUE_EXTRA_MONTHS_MAX)
         months[chosen] = 12 + extra
     # ---- Opening pipeline: requests pending a decision and assessments in progress.
-    pn = pipeline_numbers()
-    n_open = int(round(seed("open_cases_2024_01")))
-    n_pending = int(round(pn["pending"]))
-    request_ages = requests_by_age()
     pipe_ages = np.repeat(np.arange(A), largest_remainder(n_open, request_ages))
     pipe_ages = pipe_ages[rng.permutation(n_open)]
     pipe_status = np.full(n_open, codes.ASSESSMENT, dtype=np.int64)
     pipe_status[:n_pending] = codes.REQUEST_PENDING
-    h = decision_hazard()
     stage = np.where(pipe_status == codes.REQUEST_PENDING,
-                     rng.geometric(h, size=n_open) - 1,
+                     rng.geometric(decision_hazard_monthly, size=n_open) - 1,
                      rng.integers(0, ASSESSMENT_OPEN_STAGE_MAX + 1, size=n_open))
-    share = np.zeros((A, N))
-    for (low, high), mix, _ in first_placement():
-        share[low:high + 1] = _need_share_by_placement_mix(mix)
-    pcdf = np.cumsum(share, axis=1)
+    pcdf = np.cumsum(pipe_need_share, axis=1)
     u = rng.random(n_open)
     pipe_need = np.minimum((u[:, None] >= pcdf[pipe_ages]).sum(axis=1), N - 1)
-    pipe_birth = _birth_months(rng, pipe_ages)
+    pipe_birth = _birth_months(rng, pipe_ages, census)
     n = n_plans + n_open
     return Cohort(
         child_key=np.arange(n, dtype=np.int64),
