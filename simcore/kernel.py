@@ -204,8 +204,9 @@ def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_month
 
 
 # A run's records are a tuple of arrays (struct of arrays):
-# rec = (key, stream, age, placement, need, status, cease_reason, months_since_review, stage,
-#        waiting, annual_cost)
+# rec = (stream, age, placement, need, status, cease_reason, months_since_review, stage, waiting,
+#        annual_cost). A record's key (its identity) is needed only to derive its stream, once,
+# when it is created; only the stream is kept.
 # and its running totals: acc = (stock[B,P,N], occupancy[P], cost_sum[P], counts[N_COUNTS]).
 
 
@@ -213,7 +214,7 @@ def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_month
 def _set_placement(i, q, rec, acc, month, unit_cost, cost_spread):
     """Move record i (active) from its placement (or none) to q (possibly the same), keeping
     stock, occupancy and cost sums in step; the placement draws a new annual cost."""
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     stock, occupancy, cost_sum, counts = acc
     p = placement[i]
     band = _BAND[age[i]]
@@ -237,7 +238,7 @@ def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, cap
     ``leaving``: the current placement is ending (new plan, arrival, phase transfer), so a
     child who must wait for a full placement waits with no place.
     """
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     counts = acc[3]
     p = placement[i]
     target = q
@@ -268,7 +269,7 @@ def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, cap
 
 @jit
 def _cease(i, reason_code, event, rec, acc, flows):
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     stock, occupancy, cost_sum, counts = acc
     p = placement[i]
     stock[_BAND[age[i]], p, need[i]] -= 1
@@ -285,7 +286,7 @@ def _cease(i, reason_code, event, rec, acc, flows):
 @jit
 def _close_request(i, rec, acc, flows):
     """A request ends without a plan (refusal not appealed, appeal lost, age limit)."""
-    status = rec[5]
+    status = rec[4]
     counts = acc[3]
     st = status[i]
     if st == REQUEST_PENDING:
@@ -303,7 +304,7 @@ def _september(active, n_active, requests, n_requests, m, s, e, mdl, rec, acc, c
                unit_cost, cost_spread, flows):
     """Step 1: ages up by one; plans and requests at the age limit end; phase transfers.
     Plans are taken in the order of the active list (places are first come, first served)."""
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     stock = acc[0]
     for j in range(n_active):
         i = active[j]
@@ -350,7 +351,7 @@ def _between_reviews(active, n_active, m, rec, acc, stay_table, move_table, p_st
     candidates). A function of its own with the arrays it needs, so that the compiler keeps
     the loop tight.
     """
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     n_due = 0
     n_wait = 0
     n_step = 0
@@ -399,7 +400,7 @@ def _reviews(m, s, e, mdl, rec, acc, due, n_due, histogram, capacity_now, overfl
              cost_spread, flows):
     """Step 3: up to ``review_capacity`` reviews, longest overdue first. ``histogram`` holds the
     due plans by months since review (built during the monthly pass). Returns reviews held."""
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     bins = histogram.shape[0]
     threshold, take = cut_off(histogram, mdl.review_capacity[s, m])
     n_reviews = 0
@@ -438,7 +439,7 @@ def _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, h
             unit_cost, cost_spread, flows):
     """Step 4: free SRP and special places to the waiting list (longest wait first), then to
     independent children who drew a step-down."""
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     occupancy = acc[1]
     counts = acc[3]
     for q in (SRP, SPECIAL):
@@ -481,7 +482,7 @@ def _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, activ
     """Step 5 (capacity part): completed assessments, longest waiting first; then every new
     plan (from an assessment or a tribunal) takes its first placement and joins the active
     list. Returns the length of the active list."""
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     counts = acc[3]
     select_longest_waiting(queue, n_queue, stage, mdl.assessment_capacity[s, m], histogram, selected)
     p_decline = mdl.p_decline[s, e]
@@ -523,9 +524,9 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
     """Step 6: new requests and arrivals, Poisson by academic age. New requests join the list
     of open requests, arrivals the active list. Returns (records, open requests, active
     plans); records is -1 if the preallocated records ran out."""
-    key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     counts = acc[3]
-    cap = key.shape[0]
+    cap = stream.shape[0]
     multiplier = mdl.request_multiplier[s, m]
     for a in range(N_AGES):
         for kind in (KIND_REQUEST, KIND_ARRIVAL):
@@ -541,8 +542,7 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
                     return -1, n_requests, n_active
                 i = n
                 n += 1
-                key[i] = entrant_key(kind, m, a, sequence)
-                stream[i] = child_stream(rkey, key[i])
+                stream[i] = child_stream(rkey, entrant_key(kind, m, a, sequence))
                 age[i] = a
                 reason[i] = codes.REASON_NONE
                 stage[i] = 0
@@ -574,7 +574,7 @@ def _snapshot(m, s, mdl, rec, acc, n, n_due, n_reviews, previous_by_placement, p
               flows, stock_out, cost_out, measures_out, out_row, errors_out) -> bool:
     """Step 7: cost, stock, measures, and the run-time invariants. Returns False (with the
     error written) when an invariant is broken."""
-    status, msr = rec[5], rec[7]
+    status, msr = rec[4], rec[6]
     stock, occupancy, cost_sum, counts = acc
     capacity_now = mdl.place_capacity[s, m]
     for p in range(P_N):
@@ -648,7 +648,6 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     """Simulate one Monte Carlo run, writing row ``out_row`` of every output array."""
     n_open = open_key.shape[0]
     cap = record_capacity
-    key = np.empty(cap, dtype=np.int64)
     stream = np.empty(cap, dtype=np.uint64)
     age = np.empty(cap, dtype=np.int8)
     placement = np.empty(cap, dtype=np.int8)
@@ -659,7 +658,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     stage = np.empty(cap, dtype=np.int16)
     waiting = np.empty(cap, dtype=np.int8)
     annual_cost = np.empty(cap, dtype=np.int32)
-    rec = (key, stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost)
+    rec = (stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost)
     stock = np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64)
     occupancy = np.zeros(P_N, dtype=np.int64)
     cost_sum = np.zeros(P_N, dtype=np.int64)
@@ -669,7 +668,6 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     due = np.empty(cap, dtype=np.int32)
     queue = np.empty(cap, dtype=np.int32)
     waitlist = np.empty(cap, dtype=np.int32)
-    candidates = np.empty(cap, dtype=np.int32)
     step_down_list = np.empty(cap, dtype=np.int32)
     new_plans = np.empty(cap, dtype=np.int32)
     selected = np.empty(cap, dtype=np.bool_)
@@ -687,7 +685,6 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     n_requests = 0
     n_active = 0
     for i in range(n_open):
-        key[i] = open_key[i]
         stream[i] = child_stream(rkey, open_key[i])
         age[i] = open_age[i]
         placement[i] = open_placement[i]
@@ -811,7 +808,8 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
             # ---- Steps 3 to 6.
             n_reviews = _reviews(m, s, e, mdl, rec, acc, due, n_due, due_histogram, capacity_now,
                                  overflow_independent, unit_cost, cost_spread, flows)
-            _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected,
+            # The due list is done with once reviews are held: it holds step 4's candidates.
+            _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, due, histogram, selected,
                     capacity_now, unit_cost, cost_spread, flows)
             n_active = _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, active, n_active,
                                     histogram, selected, capacity_now, overflow_independent, unit_cost, cost_spread,
