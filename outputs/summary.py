@@ -54,6 +54,18 @@ class RunAggregates:
         counts = np.array([(self._fy_of_month == y).sum() for y in self.financial_years])
         return self.financial_years[counts == 12]
 
+    def complete_mask(self) -> np.ndarray:
+        """For each of ``financial_years``, whether all twelve months are simulated."""
+        return np.isin(self.financial_years, self.complete_financial_years())
+
+    def plans_by_financial_year(self) -> np.ndarray:
+        """[R, F] plans at the January census that falls in each financial year (0 if none)."""
+        values = np.concatenate(self.ehcps_by_band).sum(axis=2)
+        out = np.zeros((values.shape[0], self.financial_years.size), dtype=np.int64)
+        for j, m in enumerate(self.january_months):
+            out[:, int(np.searchsorted(self.financial_years, self._fy_of_month[m]))] = values[:, j]
+        return out
+
     def ehcp_frame(self) -> pd.DataFrame:
         """Long table: run, date (January), age_band, ehcps."""
         values = np.concatenate(self.ehcps_by_band)

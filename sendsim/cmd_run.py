@@ -24,6 +24,8 @@ def register(commands) -> argparse.ArgumentParser:
                      help="cohort CSV or Parquet (default: built-in Kent January 2024)")
     run.add_argument("--params", type=Path, action="append", default=[],
                      help="parameter CSV applied on top of the Kent defaults (repeatable)")
+    run.add_argument("--finance", type=Path, action="append", default=[],
+                     help="finance CSV applied on top of the Kent finance inputs (repeatable; see docs/money.md)")
     run.add_argument("--scenario", default="baseline", help="scenario name, the partition key (default baseline)")
     run.add_argument("--chunk-size", type=positive_int, default=64, help="runs per chunk (memory, row groups)")
     run.add_argument("--no-flows", action="store_true", help="do not write the flows table")
@@ -41,7 +43,8 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit(f"sendsim run: error: --start {args.start[0]}-{args.start[1]:02d} is after March 2028; "
                          "give --months")
     spec = RunSpec(out=args.out, runs=args.runs, seed=args.seed, start=args.start, months=months,
-                   cohort=args.cohort or KENT_COHORT, params=list(args.params), scenario=args.scenario,
+                   cohort=args.cohort or KENT_COHORT, params=list(args.params), finance=list(args.finance),
+                   scenario=args.scenario,
                    threads=args.threads, chunk_size=args.chunk_size, overwrite=args.overwrite, resume=args.resume,
                    record_flows=not args.no_flows, progress=not args.quiet)
     result = execute(spec)
@@ -50,4 +53,6 @@ def main(args: argparse.Namespace) -> int:
           f"{m['child_months_per_second'] or 0:,.0f} child-months per second")
     print()
     print(result.summary)
+    print()
+    print(result.deficit_summary)
     return 0

@@ -14,7 +14,9 @@ from inputs.cohort import load_cohort
 from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
 from inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
 from inputs.errors import InputError
+from inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth
 from inputs.parameters import ParameterRow, build_parameter_set, read_parameter_rows
+from outputs.finance import MoneyResult, format_deficit, money_files, run_money
 from outputs.manifest import base_manifest, sha256_file, sha256_model
 from outputs.store import OutputStore, check_scenario_name
 from outputs.summary import RunAggregates, format_summary
@@ -35,6 +37,7 @@ class RunSpec:
     months: int = 51
     cohort: Path = KENT_COHORT
     params: list[Path] = field(default_factory=list)  # CSVs on top of the Kent baseline; one .parquet of draws
+    finance: list[Path] = field(default_factory=list)  # finance CSVs on top of the Kent finance inputs
     scenario: str = "baseline"
     threads: int | None = None
     chunk_size: int = 64
@@ -53,6 +56,8 @@ class RunResult:
     manifest: dict
     aggregates: RunAggregates
     summary: str
+    money: MoneyResult | None = None
+    deficit_summary: str = ""
 
 
 @dataclass
@@ -73,8 +78,10 @@ class Parameters:
         return compile_model(sets, calendar.n_months, calendar.start_calendar_month), np.arange(runs.size)
 
 
-def load_parameters(spec: RunSpec, calendar: Calendar) -> Parameters:
-    """Read and validate every parameter input before anything is written."""
+def load_parameters(spec: RunSpec, calendar: Calendar, finance: FinanceInputs) -> Parameters:
+    """Read and validate every parameter input before anything is written. The engine's
+    price_growth rows are derived from the finance cost types and appended (one definition of
+    cost growth); parameter files and draws may not set price_growth themselves."""
     csv_files = [KENT_PARAMETERS] + [p for p in spec.params if not is_draws_file(p)]
     draw_files = [p for p in spec.params if is_draws_file(p)]
     if len(draw_files) > 1:
@@ -82,11 +89,14 @@ def load_parameters(spec: RunSpec, calendar: Calendar) -> Parameters:
     rows: list[ParameterRow] = []
     for path in csv_files:
         rows.extend(read_parameter_rows(path))
+    reject_price_growth(rows)
+    rows.extend(finance.price_growth_rows(calendar))
     base_set = build_parameter_set(rows, calendar)
     draws = None
     base_model = None
     if draw_files:
         draws = load_draws(draw_files[0])
+        reject_price_growth([], draws.columns, draws.file)
         if draws.n_draws < spec.runs:
             raise InputError(draws.file, f"has {draws.n_draws} draws but --runs is {spec.runs}: run r uses draw r")
         # Check every draw now (a bad draw must not stop a run half way).
@@ -105,7 +115,9 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         raise ValueError("--runs must be at least 1")
     calendar = spec.calendar
     # Inputs are validated completely before anything is written.
-    parameters = load_parameters(spec, calendar)
+    finance_files = [KENT_FINANCE] + list(spec.finance)
+    finance = load_finance(finance_files)
+    parameters = load_parameters(spec, calendar, finance)
     cohort, _ = load_cohort(spec.cohort, calendar)
     store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume)
     runs = np.arange(spec.runs, dtype=np.int64)
@@ -150,6 +162,13 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         while pending:
             bytes_written += pending.pop(0).result()
     aggregates = aggregates.sorted_by_run()
+    # The money model: computed from the per-run aggregates, written through the store so that
+    # it is moved into place with the engine's tables (crash-safe; a resumed run recomputes it).
+    money = run_money(finance, np.concatenate(aggregates.runs), aggregates.financial_years,
+                      aggregates.complete_mask(), np.concatenate(aggregates.spend_by_fy_placement),
+                      aggregates.plans_by_financial_year())
+    for relative, data in money_files(money, spec.scenario).items():
+        store.write_file(relative, data)
     wall = time.perf_counter() - t_start
     manifest = base_manifest()
     manifest.update({
@@ -167,10 +186,13 @@ def execute(spec: RunSpec, log=print) -> RunResult:
             "draws": None if parameters.draws is None else {"path": parameters.draws.file,
                                                             "draws": parameters.draws.n_draws,
                                                             "columns": parameters.draws.columns},
+            "finance": [{"path": str(p), "sha256": sha256_file(p)} for p in finance_files],
             "compiled_parameters_sha256": (sha256_model(parameters.base_model) if parameters.base_model is not None
                                            else None),
         },
-        "tables": sorted(["stock", "cost", "pipeline"] + (["flows"] if spec.record_flows else [])),
+        "tables": sorted(["stock", "cost", "pipeline", "deficit", "finance"]
+                         + (["flows"] if spec.record_flows else [])),
+        "files": ["summary.parquet"],
         "wall_seconds": round(wall, 3),
         "kernel_seconds": round(kernel_seconds, 3),
         "child_months": child_months,
@@ -181,4 +203,5 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         "pid": os.getpid(),
     })
     store.finish(manifest)
-    return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates))
+    return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates), money=money,
+                     deficit_summary=format_deficit(money, finance))

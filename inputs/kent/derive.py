@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from inputs.finance import KENT_FINANCE, load_finance
 from simcore import codes
 from simcore.engine import Calendar, Cohort
 from simcore.model import SCHEMA
@@ -1149,20 +1150,12 @@ def derive_parameters() -> pd.DataFrame:
                        "need mix of the opening cohort at that age" if a == 0 else "", age=a)
 
     # ---- Cost ------------------------------------------------------------------------------------------
-    special_uplift = seed("special_school_funding_uplift_2024_25") / 100.0
-    school_growth = seed("school_budget_growth_2024_25") / 100.0
-    new, old = "unit_cost_independent_2024_25", "unit_cost_independent_2020_21"
-    years = int(_finance_period(new)[:4]) - int(_finance_period(old)[:4])
-    independent_growth = (finance(new) / finance(old)) ** (1 / years) - 1
-    growth = {"special": special_uplift, "srp": special_uplift, "independent": independent_growth,
-              "post16_specialist": independent_growth, "mainstream": school_growth, "fe": school_growth,
-              "early_years": school_growth, "alternative": school_growth, "no_place": school_growth}
-    growth_source = {
-        "special_uplift": "seed_targets.csv:special_school_funding_uplift_2024_25",
-        "school": "seed_targets.csv:school_budget_growth_2024_25",
-        "independent": ("kent_finance_public.csv: unit_cost_independent_2024_25 / unit_cost_independent_2020_21, "
-                        "annualised"),
-    }
+    # Cost growth has one definition: the finance inputs' cost types (inputs/kent/finance.csv).
+    # The 2024-25 values below are deflated to 2023-24 prices (the engine's base year) by each
+    # placement's 2024-25 price growth from there; the engine's price_growth rows are derived
+    # from the same cost types at run time (so parameters.csv has no price_growth rows).
+    price_year = 2024  # the 2024-25 unit costs below
+    growth = dict(zip(codes.PLACEMENTS, load_finance([KENT_FINANCE]).placement_growth(price_year)))
     place_special = finance("national_place_funding_special")
     place_srp = finance("national_place_funding_srp")
     fe_element2 = finance("national_fe_element2")
@@ -1199,21 +1192,12 @@ def derive_parameters() -> pd.DataFrame:
         value_2024, src, how = costs[name]
         g = growth[name]
         r.add("unit_cost", round(value_2024 / (1.0 + g)), src,
-              f"{how}; 2024-25 value {value_2024:,.0f} deflated to 2023-24 prices by this placement's price_growth "
-              f"{g:.4f}", placement=name, need="all")
+              f"{how}; 2024-25 value {value_2024:,.0f} deflated to 2023-24 prices by this placement's 2024-25 price "
+              f"growth {g:.4f} (finance.csv cost types)", placement=name, need="all")
     for name in codes.PLACEMENTS:
         r.add("cost_spread", COST_SPREAD[name],
               "assumption: log-scale spread of individual packages; long upper tail for independent and specialist "
               "post-16", "COST_SPREAD", placement=name)
-    for name in codes.PLACEMENTS:
-        key = ("special_uplift" if name in ("special", "srp") else
-               "independent" if name in ("independent", "post16_specialist") else "school")
-        note = {"special_uplift": "special school funding increase 2024-25 (2%); SRPs funded alike",
-                "independent": "Kent independent cost per pupil 43,734 (2020-21) -> 49,259 (2024-25): 3.0% a year; "
-                               "used for specialist post-16 too (independent providers)",
-                "school": "state-funded school budget growth 2024-25 (1.4%)"}[key]
-        r.add("price_growth", growth[name], growth_source[key], note + "; applied each April from April 2024",
-              placement=name)
     return r.frame()
 
 
