@@ -513,6 +513,52 @@ def first_placement_counts() -> list[tuple[tuple[int, int], np.ndarray, str]]:
     return out
 
 
+def _pooled_reasons(pooled: list) -> list:
+    """Append to each age pool's (ages, p, reasons, n_cease, n_stock) the reason counts its mix
+    is taken from (widened to neighbouring pools until MIN_POOL_COUNT) and how."""
+    out = []
+    for k, ((low, high), p, reasons, n_cease, n_stock) in enumerate(pooled):
+        first = last = k
+        total = reasons.copy()
+        while total.sum() < MIN_POOL_COUNT and (first > 0 or last < len(pooled) - 1):
+            first, last = max(first - 1, 0), min(last + 1, len(pooled) - 1)
+            total = sum(pooled[j][2] for j in range(first, last + 1))
+        if first == last:
+            how = "reasons at these ages"
+        else:
+            how = (f"too few at these ages: reasons at ages {pooled[first][0][0]}-{pooled[last][0][1]} "
+                   f"({int(total.sum())} plans)")
+        out.append(((low, high), p, reasons, n_cease, n_stock, total, how))
+    return out
+
+
+@lru_cache(maxsize=None)
+def review_cease_counts() -> list[tuple[tuple[int, int], float, float, np.ndarray]]:
+    """Per age pool: (ages, plans ceased in 2023 for review reasons, exposure (January 2024 plans
+    + those ceased), reason counts behind the pool's reason mix [R])."""
+    return [(ages, float(n_cease), float(n_stock + n_cease), total)
+            for ages, _, _, n_cease, n_stock, total, _ in _pooled_reasons(_review_cease_pools())]
+
+
+def _review_cease_pools() -> list:
+    ceased = _ceased_by_single_age()
+    stock = crosstab().sum(axis=1)
+    review_cols = [j for j, c in enumerate(CEASED_COLUMNS) if REVIEW_REASON_OF[c] is not None]
+    pooled = []
+    for low, high in RATE_POOLS:
+        rows = ceased[low:high + 1]
+        reasons = np.zeros(codes.N_CEASE_REASONS)
+        for j, c in enumerate(CEASED_COLUMNS):
+            target = REVIEW_REASON_OF[c]
+            if target is not None:
+                reasons[codes.CEASE_REASONS.index(target)] += rows[:, j].sum()
+        n_cease = rows[:, review_cols].sum()
+        exposure = stock[low:high + 1].sum() + n_cease
+        p = n_cease / exposure if exposure > 0 else 0.0
+        pooled.append(((low, high), p, reasons, n_cease, stock[low:high + 1].sum()))
+    return pooled
+
+
 # Age pools for ceasing and moving-away rates (thin single-age counts).
 RATE_POOLS = ((0, 4), (5, 10), (11, 15), (16, 17), (18, 19), (20, 25))
 
@@ -544,34 +590,10 @@ def _ceased_by_single_age() -> np.ndarray:
 @lru_cache(maxsize=None)
 def review_cease_and_reasons() -> list[tuple[tuple[int, int], float, np.ndarray, str]]:
     """Per age pool: (ages, probability a review ceases the plan, reason mix, note)."""
-    ceased = _ceased_by_single_age()
-    stock = crosstab().sum(axis=1)
-    review_cols = [j for j, c in enumerate(CEASED_COLUMNS) if REVIEW_REASON_OF[c] is not None]
     out = []
-    pooled = []
-    for low, high in RATE_POOLS:
-        rows = ceased[low:high + 1]
-        reasons = np.zeros(codes.N_CEASE_REASONS)
-        for j, c in enumerate(CEASED_COLUMNS):
-            target = REVIEW_REASON_OF[c]
-            if target is not None:
-                reasons[codes.CEASE_REASONS.index(target)] += rows[:, j].sum()
-        n_cease = rows[:, review_cols].sum()
-        exposure = stock[low:high + 1].sum() + n_cease
-        p = n_cease / exposure if exposure > 0 else 0.0
-        pooled.append(((low, high), p, reasons, n_cease, stock[low:high + 1].sum()))
-    for k, ((low, high), p, reasons, n_cease, n_stock) in enumerate(pooled):
-        first = last = k
-        total = reasons.copy()
-        while total.sum() < MIN_POOL_COUNT and (first > 0 or last < len(pooled) - 1):
-            first, last = max(first - 1, 0), min(last + 1, len(pooled) - 1)
-            total = sum(pooled[j][2] for j in range(first, last + 1))
+    pooled = _review_cease_pools()
+    for (low, high), p, reasons, n_cease, n_stock, total, how in _pooled_reasons(pooled):
         mix = total / total.sum()
-        if first == last:
-            how = "reasons at these ages"
-        else:
-            how = (f"too few at these ages: reasons at ages {pooled[first][0][0]}-{pooled[last][0][1]} "
-                   f"({int(total.sum())} plans)")
         note = (f"ages {low}-{high}: {int(n_cease)} plans ceased in 2023 for review reasons (needs met, HE, "
                 f"employment, no longer engaging, deceased, not recorded, other; excluding max age, transfer and "
                 f"moved outside England) / ({int(n_stock)} plans in Jan 2024 + those ceased); reason mix: {how}")
