@@ -102,6 +102,9 @@ ITEMS: dict[str, ItemSpec] = {spec.name: spec for spec in (
              "later years grow with the cost type"),
     ItemSpec("hnb_budget", (), "year", "GBP", 0.0, _GBP_MAX,
              "High Needs Block budget: the allocation plus the Schools Block transfer of that year"),
+    ItemSpec("hnb_budget_transfer_share", (), "year", "fraction", 0.0, 0.1,
+             "share of the Schools Block included in that year's hnb_budget figure (fixed by the data, not by a "
+             "scenario's transfer)"),
     ItemSpec("hnb_increase", (), "year", "GBP", -_GBP_MAX, _GBP_MAX,
              "increase of the High Needs Block allocation over the year before"),
     ItemSpec("hnb_growth", (), "from", "fraction", -0.5, 1.0,
@@ -481,7 +484,8 @@ class FinanceInputs:
 
     def hnb_allocation(self, fy: int) -> float:
         """The High Needs Block allocation. Anchor: the latest hnb_budget year, whose budget is
-        the allocation plus that year's Schools Block transfer. Earlier years step back by the
+        the allocation plus the Schools Block transfer it included (hnb_budget_transfer_share,
+        so that a scenario switching the transfer off does not move the allocation). Earlier years step back by the
         hnb_increase of each later year; later years add that year's hnb_increase if given,
         else grow by hnb_growth."""
         budgets = self._of("hnb_budget")
@@ -489,7 +493,11 @@ class FinanceInputs:
             raise self._error("finance item hnb_budget is required (it fixes the High Needs Block)")
         anchor = max(budgets, key=lambda r: r.financial_year)
         a = anchor.financial_year
-        allocation = anchor.value - self.schools_block_transfer_gbp(a)
+        included = self.year_value("hnb_budget_transfer_share", a)
+        if included is None:
+            raise self._error(f"hnb_budget_transfer_share for {fy_label(a)} is required with the hnb_budget row",
+                              [anchor], "name")
+        allocation = anchor.value - included * self.schools_block(a)
         for y in range(a + 1, fy + 1):
             increase = self.year_value("hnb_increase", y)
             allocation = allocation + increase if increase is not None else allocation * (

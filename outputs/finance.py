@@ -273,6 +273,20 @@ def money_files(result: MoneyResult, scenario: str) -> dict[str, bytes]:
             "summary.parquet": parquet_bytes(summary)}
 
 
+def money_context(result: MoneyResult, finance: FinanceInputs) -> dict:
+    """What a reader of the outputs needs beside the tables (kept in the manifest): the opening
+    position, the profile, the council's forecast and the outturns (GBP), the RAG rule."""
+    def series(name: str) -> dict[str, float]:
+        return {fy_label(y): finance.year_value(name, y) for y in finance.years(name)}
+    return {"opening_year": fy_label(result.opening_year), "opening_gbp": result.opening_gbp,
+            "opening_after_contributions_gbp": result.opening_after_contributions_gbp,
+            "years": _labels(result.years), "sv_profile_gbp": series("sv_profile"),
+            "council_forecast_gbp": series("council_forecast"),
+            "outturn_gbp": series("accumulated_deficit_outturn"),
+            "rag_amber_tolerance": finance.scalar("rag_amber_tolerance"),
+            "dfe_instalments_conditional": finance.scalar("dfe_instalments_conditional") == 1.0}
+
+
 def format_deficit(result: MoneyResult, finance: FinanceInputs) -> str:
     """The end-of-run text: per year the median and 90% interval of the accumulated deficit,
     the profile, and the probability of meeting it; and whether the deficit is cleared."""

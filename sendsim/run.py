@@ -16,7 +16,7 @@ from inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_dr
 from inputs.errors import InputError
 from inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth
 from inputs.parameters import ParameterRow, build_parameter_set, read_parameter_rows
-from outputs.finance import MoneyResult, format_deficit, money_files, run_money
+from outputs.finance import MoneyResult, format_deficit, money_context, money_files, run_money
 from outputs.manifest import base_manifest, sha256_file, sha256_model
 from outputs.store import OutputStore, check_scenario_name
 from outputs.summary import RunAggregates, format_summary
@@ -193,6 +193,7 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         "tables": sorted(["stock", "cost", "pipeline", "deficit", "finance"]
                          + (["flows"] if spec.record_flows else [])),
         "files": ["summary.parquet"],
+        "money": money_context(money, finance),
         "wall_seconds": round(wall, 3),
         "kernel_seconds": round(kernel_seconds, 3),
         "child_months": child_months,
