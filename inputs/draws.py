@@ -16,6 +16,8 @@ draw are an error). Optional column ``draw``: the draw number (0, 1, ...), check
 """
 from __future__ import annotations
 
+import csv
+import difflib
 import io
 import re
 from dataclasses import dataclass
@@ -23,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from inputs.errors import InputError
-from inputs.files import PARQUET_MAGIC, read_bytes, read_text
+from inputs.files import TextTable, read_table
 from inputs.parameters import DIMENSION_COLUMNS, ParameterRow, build_parameter_set, read_parameter_rows
 from simcore.engine import Calendar
 from simcore.model import SCHEMA, KIND_RANGES, ParameterSet
@@ -36,16 +40,26 @@ _ALLOWED_KEYS = DIMENSION_COLUMNS + ("date",)
 
 @dataclass
 class Draws:
-    """Parsed draws: the override template of each column and the values, [draws, columns]."""
+    """Parsed draws: the override template of each column and the values, [draws, columns].
+
+    ``rows[d]`` is where draw ``d`` is in the file (a CSV line, or a 1-based Parquet row, as
+    ``row_label`` says), so that an error in a draw names its place in the file.
+    """
 
     file: str
     columns: list[str]
     templates: list[ParameterRow]  # the row each column stands for (value to be filled in)
     values: np.ndarray             # float64 [n_draws, n_columns]
+    rows: np.ndarray | None = None
+    row_label: str = "line"
 
     @property
     def n_draws(self) -> int:
         return int(self.values.shape[0])
+
+    def row_of(self, draw: int) -> int:
+        """Where draw ``draw`` is in the file."""
+        return int(self.rows[draw]) if self.rows is not None else draw + 2
 
 
 def is_draws_file(path: str | Path) -> bool:
@@ -60,11 +74,14 @@ def _template(file: str, column: str) -> ParameterRow:
         raise InputError(file, "a draws column must be PARAMETER or PARAMETER@dim=value,...", column=column)
     name, spec = match.group(1), match.group(2) or ""
     if name not in SCHEMA:
-        raise InputError(file, f"unknown parameter {name!r}", column=column)
+        close = difflib.get_close_matches(name, list(SCHEMA), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError(file, f"unknown parameter {name!r}{hint}", column=column)
     cells = {key: "" for key in ("parameter",) + _ALLOWED_KEYS + ("value", "source", "note")}
     cells["parameter"] = name
     cells["value"] = "0"
     if spec:
+        seen = set()
         for part in spec.split(","):
             if "=" not in part:
                 raise InputError(file, f"{part!r} must be dim=value", column=column)
@@ -72,56 +89,90 @@ def _template(file: str, column: str) -> ParameterRow:
             if key not in _ALLOWED_KEYS:
                 raise InputError(file, f"unknown dimension {key!r}; allowed: {', '.join(_ALLOWED_KEYS)}",
                                  column=column)
+            if key in seen:
+                raise InputError(file, f"dimension {key!r} is given twice", column=column)
+            seen.add(key)
             cells[key] = value
-    header = ",".join(cells)
-    line = ",".join(f'"{v}"' for v in cells.values())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(cells))
+    writer.writerow(list(cells.values()))
     try:
-        (row,) = read_parameter_rows(file, header + "\n" + line + "\n")
+        rows = read_parameter_rows(file, buffer.getvalue())
     except InputError as error:
         raise InputError(file, f"column {column!r}: {error.rule}", column=column) from None
-    return row
+    if len(rows) != 1:
+        raise InputError(file, "a draws column must name one parameter row", column=column)
+    return rows[0]
+
+
+def _numbers(table: TextTable, column: str) -> np.ndarray:
+    """A column of finite numbers (float64)."""
+    values = table.column(column)
+    blank = _mask(pc.equal(values, ""))
+    if blank.any():
+        raise table.error("is blank; every draw needs a value", int(np.flatnonzero(blank)[0]), column)
+    try:
+        numbers = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        for j, cell in enumerate(values.to_pylist()):
+            try:
+                float(cell)
+            except ValueError:
+                raise table.error(f"{cell!r} is not a number", j, column) from None
+        raise table.error("holds a value that is not a number", None, column) from None
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise table.error(f"{values[j].as_py()!r} is not a finite number", j, column)
+    return numbers
+
+
+def _mask(array) -> np.ndarray:
+    return pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def load_draws(path: str | Path) -> Draws:
-    """Read and check a draws table (Parquet, or CSV with the same layout)."""
-    file = str(path)
-    data = read_bytes(path)
-    if Path(path).suffix.lower() == ".parquet":
-        if not data.startswith(PARQUET_MAGIC):
-            raise InputError(file, "is not a Parquet file although its extension says so")
-        import pyarrow.parquet as pq
-        try:
-            frame = pq.read_table(io.BytesIO(data)).to_pandas()
-        except Exception as error:  # pyarrow raises several types for corrupt files
-            raise InputError(file, f"cannot be read as Parquet ({type(error).__name__}: {error})") from None
-    else:
-        frame = pd.read_csv(io.StringIO(read_text(path, data)))
-    if len(frame) == 0:
+    """Read and check a draws table (Parquet, or CSV with the same layout).
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column (an unknown parameter or dimension, a value outside the
+        parameter's range, not a number) and the draw's line (CSV) or row (Parquet).
+    """
+    table = read_table(path, "a draws table")
+    file = table.file
+    if any(name == "" for name in table.header):
+        raise table.header_error(f"column {table.header.index('') + 1} has no name")
+    repeated = sorted({name for name in table.header if table.header.count(name) > 1})
+    if repeated:
+        raise table.header_error(f"column(s) {', '.join(map(repr, repeated))} appear more than once")
+    if table.n == 0:
         raise InputError(file, "has no draws (no rows)")
-    if "draw" in frame.columns:
-        if not np.array_equal(frame["draw"].to_numpy(), np.arange(len(frame))):
-            raise InputError(file, "column 'draw' must number the rows 0, 1, 2, ... in order", column="draw")
-        frame = frame.drop(columns=["draw"])
-    if frame.shape[1] == 0:
+    columns = [name for name in table.header if name != "draw"]
+    if "draw" in table.header:
+        numbers = _numbers(table, "draw")
+        if not np.array_equal(numbers, np.arange(table.n)):
+            j = int(np.flatnonzero(numbers != np.arange(table.n))[0])
+            raise table.error(f"column 'draw' must number the rows 0, 1, 2, ... in order; found "
+                              f"{table.value('draw', j)} where {j} belongs", j, "draw")
+    if not columns:
         raise InputError(file, "has no parameter columns")
-    columns = [str(c) for c in frame.columns]
     templates = [_template(file, c) for c in columns]
-    values = np.empty(frame.shape, dtype=np.float64)
+    values = np.empty((table.n, len(columns)), dtype=np.float64)
     for k, (column, template) in enumerate(zip(columns, templates)):
-        try:
-            values[:, k] = pd.to_numeric(frame[column], errors="raise").to_numpy(dtype=np.float64)
-        except (ValueError, TypeError):
-            raise InputError(file, "holds a value that is not a number", column=column) from None
+        values[:, k] = _numbers(table, column)
         spec = SCHEMA[template.parameter]
         low, high, integer = KIND_RANGES[spec.kind]
-        bad = ~np.isfinite(values[:, k]) | (values[:, k] < low) | (values[:, k] > high)
+        bad = (values[:, k] < low) | (values[:, k] > high)
         if integer:
             bad |= values[:, k] != np.round(values[:, k])
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise InputError(file, f"draw {r}: value {values[r, k]!r} is outside the range of a {spec.kind} "
-                             f"[{low:g}, {high:g}]", row=r + 2, column=column)
-    return Draws(file, columns, templates, values)
+            raise table.error(f"draw {r}: value {values[r, k]!r} is outside the range of a {spec.kind} "
+                              f"[{low:g}, {high:g}]" + (" or not a whole number" if integer else ""), r, column)
+    return Draws(file, columns, templates, values, table.rows.copy(), table.row_label)
 
 
 def parameter_sets_for_draws(base_rows: list[ParameterRow], draws: Draws, draw_numbers: np.ndarray,
@@ -149,7 +200,8 @@ def parameter_sets_for_draws(base_rows: list[ParameterRow], draws: Draws, draw_n
             try:
                 parameter_set[name] = build_parameter_set(rows, calendar, only=(name,))[name]
             except InputError as error:
-                raise InputError(draws.file, f"draw {d}: {error.rule}", row=d + 2) from None
+                raise InputError(draws.file, f"draw {d}: {error.rule}", row=draws.row_of(d),
+                                 row_label=draws.row_label) from None
         out.append(parameter_set)
     return out
 

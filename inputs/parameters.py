@@ -7,9 +7,8 @@ the line, the column and the rule.
 """
 from __future__ import annotations
 
-import csv
+import difflib
 import hashlib
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from inputs.errors import InputError
-from inputs.files import read_text
+from inputs.files import check_header, parse_csv_text, read_csv_table
 from simcore import codes
 from simcore.engine import Calendar
 from simcore.model import DIMENSION_LABELS, KIND_RANGES, SCHEMA, ParameterSet, ParameterValues, parameter_shape
@@ -30,6 +29,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("parameter", "value")
 _DATE = re.compile(r"^(\d{4})-(\d{2})$")
 _AGE_RANGE = re.compile(r"^(\d{1,2})\s*-\s*(\d{1,2})$")
 REST = "rest"
+NO_LIMIT = -1.0  # the value of `places` meaning "no limit"
 DISTRIBUTION_TOLERANCE = 1e-6
 
 
@@ -87,6 +87,13 @@ def _parse_selector(text: str, dimension: str, file: str, line: int, column: str
 def read_parameter_rows(path: str | Path, text: str | None = None) -> list[ParameterRow]:
     """Parse and check a parameter CSV row by row.
 
+    Parameters
+    ----------
+    path
+        The file (named in errors).
+    text
+        The file's text, if already read (otherwise it is read from ``path``).
+
     Raises
     ------
     InputError
@@ -94,34 +101,20 @@ def read_parameter_rows(path: str | Path, text: str | None = None) -> list[Param
         values outside the parameter's range, a dimension given that the parameter lacks.
     """
     file = str(path)
-    if text is None:
-        text = read_text(path)
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(file, "the file is empty (expected a header row and parameter rows)") from None
-    header = [h.strip() for h in header]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise InputError(file, f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(COLUMNS)}",
-                         row=1)
-    for required in REQUIRED_COLUMNS:
-        if required not in header:
-            raise InputError(file, f"missing required column {required!r}", row=1)
-    if len(set(header)) != len(header):
-        raise InputError(file, "a column appears twice in the header", row=1)
-    position = {name: header.index(name) for name in header}
+    table = read_csv_table(path) if text is None else parse_csv_text(file, text)
+    check_header(table, REQUIRED_COLUMNS, COLUMNS)
+    if table.n == 0:
+        raise InputError(file, "the file has a header but no parameter rows")
+    columns = {name: table.cells[name].to_pylist() for name in table.header}
     rows: list[ParameterRow] = []
-    for line_number, record in enumerate(reader, start=2):
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        if len(record) != len(header):
-            raise InputError(file, f"has {len(record)} fields, the header has {len(header)}", row=line_number)
-        cell = {name: record[position[name]].strip() for name in header}
+    for j in range(table.n):
+        line_number = int(table.rows[j])
+        cell = {name: values[j] for name, values in columns.items()}
         name = cell["parameter"]
         if name not in SCHEMA:
-            raise InputError(file, f"unknown parameter {name!r} (see docs/parameters.md or `sendsim params`)",
+            close = difflib.get_close_matches(name, list(SCHEMA), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(file, f"unknown parameter {name!r}{hint} (see docs/parameters.md or `sendsim params`)",
                              row=line_number, column="parameter")
         spec = SCHEMA[name]
         year_month = None
@@ -129,17 +122,15 @@ def read_parameter_rows(path: str | Path, text: str | None = None) -> list[Param
         if date_text:
             match = _DATE.match(date_text)
             if not match or not 1 <= int(match.group(2)) <= 12:
-                raise InputError(file, f"date {date_text!r} must be YYYY-MM", row=line_number, column="date")
+                raise InputError(file, f"date {date_text!r} must be a month YYYY-MM", row=line_number,
+                                 column="date")
             year_month = (int(match.group(1)), int(match.group(2)))
-        selectors = []
         for column in DIMENSION_COLUMNS:
             text_value = cell.get(column, "")
-            dimension = _column_dimension(name, column)
-            if dimension is None:
-                if text_value and text_value.lower() != "all":
-                    raise InputError(file, f"parameter {name} has no {column} dimension; leave the column blank",
-                                     row=line_number, column=column)
-                continue
+            if _column_dimension(name, column) is None and text_value and text_value.lower() != "all":
+                raise InputError(file, f"parameter {name} has no {column} dimension; leave the column blank",
+                                 row=line_number, column=column)
+        selectors = []
         for dimension in spec.dims:
             column = "to" if dimension in ("to", "to_move") else dimension
             selectors.append(_parse_selector(cell.get(column, ""), dimension, file, line_number, column))
@@ -153,23 +144,55 @@ def read_parameter_rows(path: str | Path, text: str | None = None) -> list[Param
                                  column="to" if spec.dims[-1] in ("to", "to_move") else spec.dims[-1])
             value = math.nan
         else:
-            try:
-                value = float(raw)
-            except ValueError:
-                raise InputError(file, f"value {raw!r} is not a number", row=line_number, column="value") from None
-            if not math.isfinite(value):
-                raise InputError(file, f"value {raw!r} must be finite", row=line_number, column="value")
-            low, high, integer = KIND_RANGES[spec.kind]
-            if not low <= value <= high:
-                raise InputError(file, f"{name} is a {spec.kind}: value {raw} must lie in [{low:g}, {high:g}]",
-                                 row=line_number, column="value")
-            if integer and value != int(value):
-                raise InputError(file, f"{name} must be a whole number, got {raw}", row=line_number, column="value")
+            value = _parse_value(raw, name, file, line_number)
+        if name == "places" and value != NO_LIMIT:
+            # The engine keeps waiting lists (and checks capacity) for srp and special only: a
+            # limit elsewhere would strand children with no way to a place.
+            others = [codes.PLACEMENTS[p] for p in selectors[0] if p not in codes.CAPACITY_LIMITED]
+            if others:
+                limited = ", ".join(codes.PLACEMENTS[p] for p in codes.CAPACITY_LIMITED)
+                raise InputError(file, f"places can be limited only for {limited}; this row sets "
+                                 f"{', '.join(others)} to {raw} (use -1, no limit, or name the placement)",
+                                 row=line_number, column="placement")
         rows.append(ParameterRow(file, line_number, name, year_month, tuple(selectors), value,
                                  cell.get("source", "")))
-    if not rows:
-        raise InputError(file, "the file has a header but no parameter rows")
     return rows
+
+
+def _parse_value(raw: str, name: str, file: str, line: int) -> float:
+    """A parameter value: a finite number in the range of the parameter's kind."""
+    spec = SCHEMA[name]
+    if raw == "":
+        raise InputError(file, "is blank; a number (or 'rest' in a distribution) is required", row=line,
+                         column="value")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(file, f"value {raw!r} is not a number", row=line, column="value") from None
+    if not math.isfinite(value):
+        raise InputError(file, f"value {raw!r} must be a finite number", row=line, column="value")
+    low, high, integer = KIND_RANGES[spec.kind]
+    if not low <= value <= high:
+        what = {"probability": "a probability", "gbp": "a cost in GBP", "count": "a count",
+                "places": "a number of places (-1: no limit)", "rate": "a rate"}.get(spec.kind, f"a {spec.kind}")
+        raise InputError(file, f"{name} is {what}: value {raw} must lie in [{low:g}, {high:g}]", row=line,
+                         column="value")
+    if integer and value != int(value):
+        raise InputError(file, f"{name} must be a whole number, got {raw}", row=line, column="value")
+    return value
+
+
+def check_dates_in_run(rows: list[ParameterRow], calendar: Calendar) -> None:
+    """A row dated after the last month of the run would have no effect: for a modeller's own
+    file that is almost always a typing error (2205-04 for 2025-04) or a run too short for
+    the change it studies, so it is an error. (Rows dated before the start apply from the
+    start, as docs/parameters.md says.)"""
+    last = calendar.label(calendar.n_months - 1)
+    for row in rows:
+        if row.year_month is not None and calendar.month_index(*row.year_month) >= calendar.n_months:
+            raise InputError(row.file, f"date {row.year_month[0]:04d}-{row.year_month[1]:02d} is after the end of "
+                             f"the run ({calendar.label(0)} to {last}): the row would have no effect; correct the "
+                             "date or run more --months", row=row.line, column="date")
 
 
 def _month_of(row: ParameterRow, calendar: Calendar) -> int:
