@@ -133,7 +133,7 @@ def ehcp_chart(table: pd.DataFrame) -> bytes:
     axes.set_ylabel("children and young people with an EHCP")
     axes.set_title("EHCPs by placement, month end: median and 90% of runs", fontsize=11)
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8, ncol=3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return _png(figure)
 
 
@@ -165,7 +165,7 @@ def spend_chart(summary: pd.DataFrame) -> bytes:
     axes.plot(years, income.to_numpy(), color="black", marker="o", lw=2, label="high-needs income")
     axes.set_ylabel("GBP m a year (median over runs)")
     axes.set_title("High-needs spend by placement and income, by financial year", fontsize=11)
-    axes.legend(loc="upper left", fontsize=8, ncol=3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     axes.grid(axis="y", alpha=0.3)
     return _png(figure)
 
