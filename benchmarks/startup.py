@@ -1,0 +1,54 @@
+"""Engine start-up in a fresh process: imports, then the first call of the compiled engine.
+
+Run as ``python -m benchmarks.startup`` (the benchmarks run it in a subprocess, with the numba
+cache warm or, with ``NUMBA_CACHE_DIR`` pointing at an empty folder, cold). It prints one JSON
+object: seconds spent importing numpy and numba, importing the engine, and in the first
+``simulate`` call on a one-child cohort with the Kent parameters (loading, or compiling, the
+kernel: the run itself takes microseconds), and the kernel's numba cache hits and misses in
+this process (a miss with a warm cache means the cache was not reused).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+_T0 = time.perf_counter()
+
+
+def main() -> None:
+    import numpy as np
+    import numba  # noqa: F401  (timed on its own: numba's import is a large part of start-up)
+
+    t_numba = time.perf_counter()
+    from simcore import codes
+    from simcore.engine import Calendar, Cohort, simulate
+    from simcore.kernel import simulate_chunk
+    from simcore.model import compile_model
+    from inputs.defaults import KENT_PARAMETERS
+    from inputs.parameters import build_parameter_set, read_parameter_rows
+
+    t_engine = time.perf_counter()
+    calendar = Calendar(2024, 1, 2)
+    model = compile_model([build_parameter_set(read_parameter_rows(KENT_PARAMETERS), calendar)],
+                          calendar.n_months, calendar.start_calendar_month)
+    cohort = Cohort(child_key=np.array([1]), birth_month=np.array([2014 * 12]), placement=np.array([codes.MAINSTREAM]),
+                    need=np.array([0]), status=np.array([codes.ACTIVE]), months_since_review=np.array([0]),
+                    stage_months=np.array([0]), waiting_for=np.array([codes.NO_WAIT]), annual_cost_gbp=np.array([-1]))
+    t_inputs = time.perf_counter()
+    (chunk,) = simulate(cohort, model, calendar, seed=1, runs=np.arange(1))
+    t_first = time.perf_counter()
+    stats = simulate_chunk.stats
+    print(json.dumps({
+        "import_numpy_numba_seconds": t_numba - _T0,
+        "import_engine_seconds": t_engine - t_numba,
+        "parameters_seconds": t_inputs - t_engine,
+        "first_call_seconds": t_first - t_inputs,
+        "engine_ready_seconds": (t_numba - _T0) + (t_engine - t_numba) + (t_first - t_inputs),
+        "cache_hits": int(sum(stats.cache_hits.values())),
+        "cache_misses": int(sum(stats.cache_misses.values())),
+        "child_months": int(chunk.child_months),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""What the benchmarks run: the built-in Kent baseline, and England-shaped cohorts of any size.
+
+A :class:`Workload` holds validated engine inputs (cohort, compiled model, calendar), so that a
+benchmark times the simulation and nothing else. ``kent_baseline()`` is exactly what
+``sendsim run`` runs by default (January 2024 to March 2028, 51 months, seed 1);
+``england_like(size)`` is the team's synthetic England cohort (``inputs/england.py``) scaled to
+``size`` plans, with Kent's parameters and the size-dependent ones (requests, arrivals, review and
+assessment capacity, places) scaled with it.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from inputs.cohort import load_cohort
+from inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
+from inputs.parameters import build_parameter_set, read_parameter_rows
+from simcore.engine import Calendar, ChunkResult, Cohort, simulate
+from simcore.model import ModelArrays, compile_model
+
+BENCHMARK_SEED = 1  # the default seed of `sendsim run`
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Validated engine inputs for one benchmark."""
+
+    name: str
+    cohort: Cohort
+    model: ModelArrays
+    calendar: Calendar
+
+    @property
+    def records(self) -> int:
+        return self.cohort.n
+
+
+@functools.lru_cache(maxsize=1)
+def kent_baseline() -> Workload:
+    """The default run of ``sendsim run``: the Kent January 2024 cohort and parameters, to March 2028."""
+    calendar = Calendar(DEFAULT_START[0], DEFAULT_START[1], months_until(DEFAULT_START, DEFAULT_END))
+    parameter_set = build_parameter_set(read_parameter_rows(KENT_PARAMETERS), calendar)
+    cohort, _ = load_cohort(KENT_COHORT, calendar)
+    model = compile_model([parameter_set], calendar.n_months, calendar.start_calendar_month)
+    return Workload("kent_baseline", cohort, model, calendar)
+
+
+@functools.lru_cache(maxsize=4)
+def england_like(size: int) -> Workload:
+    """The synthetic England cohort scaled to ``size`` plans, with size-scaled Kent parameters."""
+    from inputs import england
+    from inputs.kent import derive
+
+    calendar = kent_baseline().calendar
+    cohort = england.england_cohort(size)
+    ratio = cohort.n / int(derive.crosstab().sum())
+    scale_csv = england.scale_rows(ratio).to_csv(index=False, lineterminator="\n")
+    rows = read_parameter_rows(KENT_PARAMETERS) + read_parameter_rows(f"<england scale x{ratio:.3f}>", scale_csv)
+    parameter_set = build_parameter_set(rows, calendar)
+    model = compile_model([parameter_set], calendar.n_months, calendar.start_calendar_month)
+    return Workload(f"england_like_{size}", cohort, model, calendar)
+
+
+@dataclass
+class EngineTiming:
+    """One timed call of the engine."""
+
+    runs: int
+    threads: int
+    seconds: float         # wall time of the whole call (validation, allocation, kernel)
+    kernel_seconds: float  # time inside the compiled kernel
+    child_months: int      # active child-months simulated (stock summed over months and runs)
+    chunks: list[ChunkResult]
+
+    @property
+    def child_months_per_second(self) -> float:
+        return self.child_months / self.seconds
+
+
+def run_engine(workload: Workload, runs: int, threads: int, *, first_run: int = 0, chunk_size: int | None = None,
+               record_flows: bool = True, keep: bool = False) -> EngineTiming:
+    """Simulate ``runs`` runs of ``workload`` on ``threads`` numba threads and time it.
+
+    The default chunk holds every run (one kernel call); ``keep`` keeps the chunks (outputs).
+    """
+    previous = numba.get_num_threads()
+    chunks: list[ChunkResult] = []
+    child_months = 0
+    kernel_seconds = 0.0
+    try:
+        t0 = time.perf_counter()
+        for chunk in simulate(workload.cohort, workload.model, workload.calendar, seed=BENCHMARK_SEED,
+                              runs=np.arange(first_run, first_run + runs), chunk_size=chunk_size or runs,
+                              threads=threads, record_flows=record_flows):
+            child_months += chunk.child_months
+            kernel_seconds += chunk.seconds
+            if keep:
+                chunks.append(chunk)
+        seconds = time.perf_counter() - t0
+    finally:
+        numba.set_num_threads(previous)
+    return EngineTiming(runs, threads, seconds, kernel_seconds, child_months, chunks)
