@@ -1,0 +1,263 @@
+"""Check input files without running anything: the engine of ``sendsim validate FILE...``.
+
+Each kind of input is an :class:`InputKind`: the extensions it comes in, how to recognise it
+from its header (CSV, Parquet) or top-level keys (TOML), and a check that applies exactly the
+loader ``sendsim run`` uses, in the same layering (a parameter file on top of the Kent
+baseline, a finance file on top of the Kent finance inputs, a scenario on top of the Kent
+parameters), for the run's calendar. A check returns a one-line summary or raises
+:class:`~inputs.errors.InputError`; nothing is written.
+
+Adding a kind (say, calibration targets) means writing its loader and appending one
+``InputKind`` to the tuple passed to :func:`validate_file` (``sendsim/cmd_validate.py`` does
+this for kinds defined outside ``inputs``).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inputs.cohort import load_cohort
+from inputs.defaults import KENT_PARAMETERS
+from inputs.draws import load_draws, parameter_sets_for_draws
+from inputs.errors import InputError
+from inputs.files import PARQUET_MAGIC, read_bytes, read_text, sniff_binary
+from inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, rows_from_table, with_rows
+from inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
+from inputs.scenarios import compile_scenario, load_scenario
+from inputs.sweeps import load_sweep
+from simcore import codes
+from simcore.engine import Calendar
+from simcore.model import SCHEMA
+
+_DRAWS_COLUMN = re.compile(r"^([a-z_]+)(?:@.*)?$")
+DRAWS_PER_BLOCK = 256  # draws expanded at a time when checking a draws file (memory stays flat)
+# A sweep's points are each a scenario; checking one costs about as much as building a
+# parameter set (a tenth of a second), so a large sweep is checked at its corners.
+SWEEP_POINTS_CHECKED = 20
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What can be seen of a file without loading it: its extension, and its column names
+    (CSV header, Parquet schema) or top-level keys (TOML)."""
+
+    suffix: str
+    columns: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """A kind of input file that ``sendsim validate`` can check.
+
+    Attributes
+    ----------
+    name
+        The kind's name (``--kind``).
+    description
+        One line for the help text.
+    extensions
+        File extensions it comes in (lower case, with the dot).
+    recognise
+        True if a file with these columns / keys is of this kind.
+    check
+        ``check(path, calendar) -> summary``: load and validate like ``sendsim run`` does.
+    """
+
+    name: str
+    description: str
+    extensions: tuple[str, ...]
+    recognise: Callable[[Sniffed], bool]
+    check: Callable[[Path, Calendar], str]
+
+
+def sniff(path: str | Path) -> Sniffed:
+    """Read just enough of a file to tell its kind (the header, the schema, the keys)."""
+    file = str(path)
+    suffix = Path(file).suffix.lower()
+    data = read_bytes(path)
+    if suffix == ".parquet":
+        if not data.startswith(PARQUET_MAGIC) or not data.endswith(PARQUET_MAGIC) or len(data) < 12:
+            kind = sniff_binary(data)
+            what = f"it is {kind}" if kind and kind != "a Parquet file" else "no PAR1 signature at both ends"
+            raise InputError(file, f"is not a Parquet file ({what}) although its extension says so")
+        import pyarrow.parquet as pq
+        try:
+            schema = pq.read_schema(io.BytesIO(data))
+        except Exception as error:  # pyarrow raises several types for damaged files
+            raise InputError(file, f"cannot be read as Parquet, the file is damaged ({type(error).__name__})") from None
+        return Sniffed(suffix, columns=tuple(str(n).strip() for n in schema.names))
+    text = read_text(path, data)
+    if suffix == ".toml":
+        try:
+            table = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise InputError(file, f"is not valid TOML: {error}") from None
+        return Sniffed(suffix, keys=tuple(table))
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as error:
+        raise InputError(file, f"is not a well-formed CSV ({error})", row=1) from None
+    return Sniffed(suffix, columns=tuple(h.strip() for h in header))
+
+
+# ---- The checks ------------------------------------------------------------------------------------
+def _base_rows(calendar: Calendar) -> list[ParameterRow]:
+    """The rows every run starts from: the Kent baseline, and the price growth the money
+    model derives from the Kent finance inputs (as ``sendsim run`` appends them)."""
+    rows = read_parameter_rows(KENT_PARAMETERS)
+    rows.extend(load_finance([KENT_FINANCE]).price_growth_rows(calendar))
+    return rows
+
+
+def check_cohort(path: Path, calendar: Calendar) -> str:
+    cohort, _ = load_cohort(path, calendar)
+    plans = int(np.count_nonzero(cohort.status == codes.ACTIVE))
+    ages = np.clip(calendar.academic_age(cohort.birth_month), 0, codes.MAX_AGE)
+    return (f"cohort: {cohort.n:,} records ({plans:,} plans, {cohort.n - plans:,} open requests), "
+            f"ages {int(ages.min())}-{int(ages.max())} at {calendar.label(0)}")
+
+
+def check_parameters(path: Path, calendar: Calendar) -> str:
+    rows = read_parameter_rows(path)
+    check_dates_in_run(rows, calendar)
+    reject_price_growth(rows)
+    build_parameter_set(_base_rows(calendar) + rows, calendar)
+    names = sorted({row.parameter for row in rows})
+    return f"parameters: {len(rows):,} rows setting {len(names)} parameters, valid on top of the Kent baseline"
+
+
+def check_draws(path: Path, calendar: Calendar) -> str:
+    draws = load_draws(path)
+    reject_price_growth([], draws.columns, draws.file)
+    rows = _base_rows(calendar)
+    base = build_parameter_set(rows, calendar)
+    for start in range(0, draws.n_draws, DRAWS_PER_BLOCK):
+        parameter_sets_for_draws(rows, draws, np.arange(start, min(draws.n_draws, start + DRAWS_PER_BLOCK)),
+                                 calendar, base)
+    return f"draws: {draws.n_draws:,} draws of {len(draws.columns)} columns, each valid on top of the Kent baseline"
+
+
+def check_finance(path: Path, calendar: Calendar) -> str:
+    rows = read_finance_rows(path)
+    load_finance([KENT_FINANCE, path])
+    return f"finance: {len(rows):,} rows, valid on top of the Kent finance inputs"
+
+
+def check_scenario(path: Path, calendar: Calendar) -> str:
+    kent_finance = load_finance([KENT_FINANCE])
+    finance_rows = []
+
+    def finance_overrides(file: str, key: str, table: dict) -> dict:
+        rows = rows_from_table(file, key, table)
+        with_rows(kent_finance, rows)  # the layered finance inputs must still hold together
+        finance_rows.extend(rows)
+        return {}
+
+    scenario = load_scenario(path, _base_rows(calendar), calendar, finance_overrides)
+    return (f"scenario {scenario.name!r}: {len(scenario.rows):,} parameter rows"
+            + (f" and {len(finance_rows)} finance rows" if finance_rows else "") + ", valid on the Kent baseline")
+
+
+def check_sweep(path: Path, calendar: Calendar) -> str:
+    """A sweep's design, and the scenarios of its points: all of them when there are at most
+    :data:`SWEEP_POINTS_CHECKED`, else the two corners with every factor at its lowest and at
+    its highest value (a lever's checks are per value, so the corners bound the rest)."""
+    sweep = load_sweep(path)
+    rows = _base_rows(calendar)
+    tables = list(sweep.scenario_tables()) if sweep.n_scenarios <= SWEEP_POINTS_CHECKED else [
+        {"name": f"{sweep.name}-{corner}", "base": sweep.base,
+         "levers": {f.lever: f.lever_table(v) for f, v in zip(sweep.factors, values)}}
+        for corner, values in (("lowest", sweep.points.min(axis=0)), ("highest", sweep.points.max(axis=0)))]
+    for table in tables:
+        compile_scenario(table, str(path), rows, calendar)
+    checked = "every point" if sweep.n_scenarios <= SWEEP_POINTS_CHECKED else "its lowest and highest corners"
+    return f"sweep {sweep.name!r}: {sweep.n_scenarios:,} scenarios, {checked} valid on the Kent baseline"
+
+
+def _is_draws(sniffed: Sniffed) -> bool:
+    names = [c for c in sniffed.columns if c != "draw"]
+    if not names:
+        return False
+    for column in names:
+        match = _DRAWS_COLUMN.match(column)
+        if not match or match.group(1) not in SCHEMA:
+            return False
+    return True
+
+
+KINDS: tuple[InputKind, ...] = (
+    InputKind("cohort", "cohort: one row per child or open request (child_id, birth_month, ...)",
+              (".csv", ".parquet"), lambda s: "child_id" in s.columns, check_cohort),
+    InputKind("parameters", "parameter file: parameter, value, dimensions (docs/parameters.md)",
+              (".csv",), lambda s: "parameter" in s.columns and "value" in s.columns, check_parameters),
+    InputKind("finance", "finance file: name, financial_year, value, unit, source",
+              (".csv",), lambda s: "name" in s.columns and "unit" in s.columns, check_finance),
+    InputKind("draws", "parameter draws: one row per draw, columns like review_cease@age=16-19",
+              (".parquet", ".csv"), _is_draws, check_draws),
+    InputKind("sweep", "sweep file (TOML): design and [[factor]] tables",
+              (".toml",), lambda s: "design" in s.keys or "factor" in s.keys, check_sweep),
+    InputKind("scenario", "scenario file (TOML): name, levers, [[parameter]] rows",
+              (".toml",), lambda s: True, check_scenario),
+)
+
+
+def detect_kind(path: str | Path, kinds: tuple[InputKind, ...] = KINDS) -> InputKind:
+    """The kind of an input file, from its extension and its header or keys (first match)."""
+    file = str(path)
+    sniffed = sniff(path)
+    candidates = [k for k in kinds if sniffed.suffix in k.extensions]
+    if not candidates:
+        known = sorted({e for k in kinds for e in k.extensions})
+        raise InputError(file, f"unsupported extension {sniffed.suffix!r}: inputs are {', '.join(known)} files")
+    for kind in candidates:
+        if kind.recognise(sniffed):
+            return kind
+    seen = ", ".join(sniffed.columns[:8]) or "(none)"
+    raise InputError(file, f"cannot tell what kind of input this is from its columns ({seen}); "
+                     + "; ".join(f"{k.name}: {k.description}" for k in candidates) + "; or give --kind")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The result of checking one file: its kind and a one-line summary."""
+
+    path: str
+    kind: str
+    summary: str
+
+
+def validate_file(path: str | Path, calendar: Calendar, kind: str | None = None,
+                  kinds: tuple[InputKind, ...] = KINDS) -> Checked:
+    """Check one input file as ``sendsim run`` would read it; raise InputError if it is bad.
+
+    Parameters
+    ----------
+    path
+        The file.
+    calendar
+        The run's calendar (ages, dated rows and scenario dates are checked against it).
+    kind
+        The kind's name, or None to detect it.
+    kinds
+        The kinds known (:data:`KINDS` plus any the caller adds).
+    """
+    by_name = {k.name: k for k in kinds}
+    if kind is None:
+        chosen = detect_kind(path, kinds)
+    else:
+        if kind not in by_name:
+            raise InputError(str(path), f"unknown kind {kind!r}; kinds: {', '.join(by_name)}")
+        chosen = by_name[kind]
+        suffix = Path(str(path)).suffix.lower()
+        if suffix not in chosen.extensions:
+            raise InputError(str(path), f"unsupported extension {suffix!r}: a {chosen.name} file is "
+                             f"{' or '.join(chosen.extensions)}")
+    return Checked(str(path), chosen.name, chosen.check(Path(path), calendar))
