@@ -39,14 +39,20 @@ class Workload:
         return self.cohort.n
 
 
-@functools.lru_cache(maxsize=1)
 def kent_baseline() -> Workload:
     """The default run of ``sendsim run``: the Kent January 2024 cohort and parameters, to March 2028."""
-    calendar = Calendar(DEFAULT_START[0], DEFAULT_START[1], months_until(DEFAULT_START, DEFAULT_END))
+    return kent(months_until(DEFAULT_START, DEFAULT_END))
+
+
+@functools.lru_cache(maxsize=4)
+def kent(n_months: int) -> Workload:
+    """The Kent January 2024 cohort and parameters, for ``n_months`` months from January 2024."""
+    calendar = Calendar(DEFAULT_START[0], DEFAULT_START[1], n_months)
     parameter_set = build_parameter_set(read_parameter_rows(KENT_PARAMETERS), calendar)
     cohort, _ = load_cohort(KENT_COHORT, calendar)
     model = compile_model([parameter_set], calendar.n_months, calendar.start_calendar_month)
-    return Workload("kent_baseline", cohort, model, calendar)
+    name = "kent_baseline" if n_months == months_until(DEFAULT_START, DEFAULT_END) else f"kent_{n_months}_months"
+    return Workload(name, cohort, model, calendar)
 
 
 @functools.lru_cache(maxsize=4)
