@@ -196,6 +196,21 @@ def run_money(finance: FinanceInputs, runs: np.ndarray, financial_years: np.ndar
                        opening_after_contributions_gbp=opening_after)
 
 
+def modelled(financial_years: np.ndarray, complete: np.ndarray) -> bool:
+    """Whether a run's months hold a complete financial year after its opening year."""
+    return bool(np.asarray(complete, dtype=bool).any())
+
+
+def check_money_inputs(finance: FinanceInputs, financial_years: np.ndarray, complete: np.ndarray) -> None:
+    """Check, before anything is simulated, that the finance inputs give every number the money
+    model will ask for (an opening outturn, each year's lines): a dry run on zero spend."""
+    if not modelled(financial_years, complete):
+        return
+    zeros = np.zeros((1, len(financial_years), codes.N_PLACEMENTS))
+    run_money(finance, np.zeros(1, dtype=np.int64), financial_years, complete, zeros,
+              np.zeros((1, len(financial_years)), dtype=np.int64))
+
+
 # ---- Tables ---------------------------------------------------------------------------------------------
 def _labels(years: np.ndarray) -> list[str]:
     return [fy_label(int(y)) for y in years]

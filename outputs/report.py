@@ -57,7 +57,7 @@ def load_run(out: Path) -> tuple[dict, pd.DataFrame]:
     if not manifest_path.exists():
         raise ReportError(f"{out} is not a finished sendsim run (no manifest.json)")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if "money" not in manifest or not (out / "summary.parquet").exists():
+    if not manifest.get("money") or not (out / "summary.parquet").exists():
         raise ReportError(f"{out} has no money outputs (summary.parquet, deficit/): run it with this version of "
                           "sendsim run")
     return manifest, pd.read_parquet(out / "summary.parquet")

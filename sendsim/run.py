@@ -16,7 +16,8 @@ from inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_dr
 from inputs.errors import InputError
 from inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth
 from inputs.parameters import ParameterRow, build_parameter_set, read_parameter_rows
-from outputs.finance import MoneyResult, format_deficit, money_context, money_files, run_money
+from outputs.finance import (MoneyResult, check_money_inputs, format_deficit, modelled, money_context, money_files,
+                             run_money)
 from outputs.manifest import base_manifest, sha256_file, sha256_model
 from outputs.store import OutputStore, check_scenario_name
 from outputs.summary import RunAggregates, format_summary
@@ -117,6 +118,9 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     # Inputs are validated completely before anything is written.
     finance_files = [KENT_FINANCE] + list(spec.finance)
     finance = load_finance(finance_files)
+    fy_all = np.unique(calendar.financial_years())
+    fy_complete = np.array([(calendar.financial_years() == y).sum() == 12 for y in fy_all])
+    check_money_inputs(finance, fy_all, fy_complete)
     parameters = load_parameters(spec, calendar, finance)
     cohort, _ = load_cohort(spec.cohort, calendar)
     store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume)
@@ -164,10 +168,13 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     aggregates = aggregates.sorted_by_run()
     # The money model: computed from the per-run aggregates, written through the store so that
     # it is moved into place with the engine's tables (crash-safe; a resumed run recomputes it).
-    money = run_money(finance, np.concatenate(aggregates.runs), aggregates.financial_years,
-                      aggregates.complete_mask(), np.concatenate(aggregates.spend_by_fy_placement),
-                      aggregates.plans_by_financial_year())
-    for relative, data in money_files(money, spec.scenario).items():
+    # Runs shorter than a financial year have no money outputs.
+    money = None
+    if modelled(fy_all, fy_complete):
+        money = run_money(finance, np.concatenate(aggregates.runs), aggregates.financial_years,
+                          aggregates.complete_mask(), np.concatenate(aggregates.spend_by_fy_placement),
+                          aggregates.plans_by_financial_year())
+    for relative, data in (money_files(money, spec.scenario) if money else {}).items():
         store.write_file(relative, data)
     wall = time.perf_counter() - t_start
     manifest = base_manifest()
@@ -190,10 +197,10 @@ def execute(spec: RunSpec, log=print) -> RunResult:
             "compiled_parameters_sha256": (sha256_model(parameters.base_model) if parameters.base_model is not None
                                            else None),
         },
-        "tables": sorted(["stock", "cost", "pipeline", "deficit", "finance"]
+        "tables": sorted(["stock", "cost", "pipeline"] + (["deficit", "finance"] if money else [])
                          + (["flows"] if spec.record_flows else [])),
-        "files": ["summary.parquet"],
-        "money": money_context(money, finance),
+        "files": ["summary.parquet"] if money else [],
+        "money": money_context(money, finance) if money else None,
         "wall_seconds": round(wall, 3),
         "kernel_seconds": round(kernel_seconds, 3),
         "child_months": child_months,
@@ -205,4 +212,5 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     })
     store.finish(manifest)
     return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates), money=money,
-                     deficit_summary=format_deficit(money, finance))
+                     deficit_summary=format_deficit(money, finance) if money else
+                     "No complete financial year (April to March) in the run: no money outputs.")
