@@ -15,7 +15,7 @@ from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
 from inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
 from inputs.errors import InputError
 from inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth
-from inputs.parameters import ParameterRow, build_parameter_set, read_parameter_rows
+from inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
 from outputs.finance import (MoneyResult, check_money_inputs, format_deficit, modelled, money_context, money_files,
                              run_money)
 from outputs.manifest import base_manifest, sha256_file, sha256_model
@@ -89,7 +89,10 @@ def load_parameters(spec: RunSpec, calendar: Calendar, finance: FinanceInputs) -
         raise InputError(str(draw_files[1]), "only one draws file (Parquet) can be given with --params")
     rows: list[ParameterRow] = []
     for path in csv_files:
-        rows.extend(read_parameter_rows(path))
+        file_rows = read_parameter_rows(path)
+        if path != KENT_PARAMETERS:  # a modeller's row dated after the run would silently do nothing
+            check_dates_in_run(file_rows, calendar)
+        rows.extend(file_rows)
     reject_price_growth(rows)
     rows.extend(finance.price_growth_rows(calendar))
     base_set = build_parameter_set(rows, calendar)
