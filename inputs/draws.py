@@ -170,7 +170,7 @@ def load_draws(path: str | Path) -> Draws:
             bad |= values[:, k] != np.round(values[:, k])
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise table.error(f"draw {r}: value {values[r, k]!r} is outside the range of a {spec.kind} "
+            raise table.error(f"draw {r}: value {float(values[r, k]):g} is outside the range of a {spec.kind} "
                               f"[{low:g}, {high:g}]" + (" or not a whole number" if integer else ""), r, column)
     return Draws(file, columns, templates, values, table.rows.copy(), table.row_label)
 

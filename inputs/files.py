@@ -195,13 +195,16 @@ def parse_csv_text(file: str, text: str) -> TextTable:
 
 
 def _read_csv_fast(file: str, text: str) -> TextTable | None:
-    """Parse with pyarrow's CSV reader (fast for large cohorts). Returns None when the line
-    of each record cannot be known (a quoted cell spanning lines) or the file has a problem:
-    then the exact reader parses it and reports the problem with its line."""
+    """Parse with pyarrow's CSV reader (fast for large cohorts) a file without quotes, in which
+    each line is one record. Returns None for anything else (quotes, which pyarrow reads more
+    leniently than a strict reader, or a problem in the file): then the exact reader parses it
+    and reports any problem with its line."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
+    if '"' in text:
+        return None
     header_record = next(csv.reader(io.StringIO(text.split("\n", 1)[0], newline="")), None)
-    if not header_record or not "".join(header_record).strip() or '"' in text.split("\n", 1)[0]:
+    if not header_record or not "".join(header_record).strip():
         return None
     width = len(header_record)
     try:
@@ -217,7 +220,7 @@ def _read_csv_fast(file: str, text: str) -> TextTable | None:
     nonempty = np.flatnonzero(np.fromiter((len(line) > 0 for line in physical), dtype=bool, count=len(physical)))
     lines = nonempty[1:] + 1  # the first non-empty line is the header
     if lines.shape[0] != parsed.num_rows:
-        return None  # a record spans lines: its line is not known here
+        return None  # not one record per line after all: let the exact reader say why
     header = [h.strip() for h in header_record]
     cells = {}
     for name, column in zip(header, parsed.columns):
@@ -226,8 +229,9 @@ def _read_csv_fast(file: str, text: str) -> TextTable | None:
 
 
 def _read_csv_exact(file: str, text: str) -> TextTable:
-    """Parse with the standard library's reader, following each record's first line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Parse with the standard library's reader, following each record's first line. Strict:
+    a quote left open or a stray quote inside a cell is an error, not a silently merged cell."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records, starts, previous_end = [], [], 0
     try:
         for record in reader:

@@ -232,20 +232,22 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
         values = np.empty((len(starts),) + shape)
         for k, start in enumerate(starts):
             grid = np.full(shape, np.nan if spec.optional_default is None else spec.optional_default)
-            setter = np.zeros(shape, dtype=np.int64)  # line of the row that set each cell (0: none)
-            rest_cells: list[tuple[ParameterRow, tuple[int, ...]]] = []
-            for row in ordered:
+            # Which row set each cell: 1 + its index in ``ordered`` (0: none). Rows may come from
+            # several files (baseline, overrides), so errors name the file of the row at fault.
+            setter = np.zeros(shape, dtype=np.int64)
+            for k_row, row in enumerate(ordered):
                 if _month_of(row, calendar) > start:
                     break
                 index = np.ix_(*row.selectors) if row.selectors else ()
                 grid[index] = row.value
-                setter[index] = row.line
+                setter[index] = k_row + 1
             if np.isnan(grid).any() and spec.optional_default is None and not spec.distribution:
                 missing = tuple(int(i) for i in np.argwhere(np.isnan(grid))[0])
-                raise InputError(own[0].file, f"parameter {name}: no value for {_describe(name, missing)} "
+                files = ", ".join(sorted({r.file for r in own}))
+                raise InputError(files, f"parameter {name}: no value for {_describe(name, missing)} "
                                  f"in force from {calendar.label(start)}; add a row covering it")
             if spec.distribution:
-                grid = _resolve_distribution(name, grid, setter, own[0].file, calendar.label(start))
+                grid = _resolve_distribution(name, grid, setter, ordered, calendar.label(start))
             values[k] = grid
         parameter_set[name] = ParameterValues(np.array(starts, dtype=np.int64), values)
     return parameter_set
@@ -257,38 +259,49 @@ def _describe(name: str, cell: tuple[int, ...]) -> str:
     return ", ".join(parts) if parts else "the value"
 
 
-def _resolve_distribution(name: str, grid: np.ndarray, setter: np.ndarray, file: str, when: str) -> np.ndarray:
-    """Fill 'rest' cells and check that every row over the last axis sums to 1."""
+def _lines(rows: list[ParameterRow]) -> str:
+    """Where rows are: "lines 2, 3" in one file, "a.csv line 2, b.csv line 5" across files."""
+    if len({r.file for r in rows}) == 1:
+        return "line" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r.line) for r in rows)
+    return ", ".join(f"{r.file} line {r.line}" for r in rows)
+
+
+def _resolve_distribution(name: str, grid: np.ndarray, setter: np.ndarray, ordered: list[ParameterRow],
+                          when: str) -> np.ndarray:
+    """Fill 'rest' cells and check that every row over the last axis sums to 1. ``setter``
+    holds, per cell, 1 + the index in ``ordered`` of the row that set it (0: none)."""
     flat = grid.reshape(-1, grid.shape[-1])
-    lines = setter.reshape(-1, grid.shape[-1])
+    set_by = setter.reshape(-1, grid.shape[-1])
     row_shape = grid.shape[:-1]
     dims = SCHEMA[name].dims
+    files = ", ".join(sorted({r.file for r in ordered}))
     for r in range(flat.shape[0]):
         cell = np.unravel_index(r, row_shape) if row_shape else ()
         row = flat[r]
-        rest = np.flatnonzero(np.isnan(row) & (lines[r] > 0))
-        unset = np.flatnonzero(lines[r] == 0)
+        rest = np.flatnonzero(np.isnan(row) & (set_by[r] > 0))
+        unset = np.flatnonzero(set_by[r] == 0)
         where = _describe(name, tuple(int(c) for c in cell) + (0,)).rsplit(", ", 1)[0] if dims[:-1] else "the value"
         if unset.size == row.size:
-            raise InputError(file, f"parameter {name}: no values for {where} in force from {when}; "
+            raise InputError(files, f"parameter {name}: no values for {where} in force from {when}; "
                              f"add rows covering it")
         row[unset] = 0.0
         if rest.size > 1:
-            raise InputError(file, f"parameter {name}: more than one 'rest' cell for {where} "
-                             f"(lines {', '.join(str(lines[r][j]) for j in rest)})", row=int(lines[r][rest[0]]),
-                             column="value")
+            rest_rows = [ordered[set_by[r][j] - 1] for j in rest]
+            raise InputError(rest_rows[-1].file, f"parameter {name}: more than one 'rest' cell for {where} "
+                             f"({_lines(rest_rows)})", row=rest_rows[-1].line, column="value")
         known = np.nansum(row)
         if rest.size == 1:
             remainder = 1.0 - known
+            rest_row = ordered[set_by[r][rest[0]] - 1]
             if remainder < -DISTRIBUTION_TOLERANCE:
-                raise InputError(file, f"parameter {name}: the other cells for {where} already sum to {known:.6g} "
-                                 f"> 1, so 'rest' would be negative", row=int(lines[r][rest[0]]), column="value")
+                raise InputError(rest_row.file, f"parameter {name}: the other cells for {where} already sum to "
+                                 f"{known:.6g} > 1, so 'rest' would be negative", row=rest_row.line, column="value")
             row[rest[0]] = max(remainder, 0.0)
         elif abs(known - 1.0) > DISTRIBUTION_TOLERANCE:
-            contributing = sorted({int(x) for x in lines[r] if x > 0})
-            raise InputError(file, f"parameter {name}: values for {where} sum to {known:.6g}, not 1 "
-                             f"(set on lines {', '.join(map(str, contributing))})", row=contributing[-1],
-                             column="value")
+            contributing = [ordered[k - 1] for k in sorted({int(x) for x in set_by[r] if x > 0})]
+            last = contributing[-1]
+            raise InputError(last.file, f"parameter {name}: values for {where} sum to {known:.6g}, not 1 "
+                             f"(set on {_lines(contributing)})", row=last.line, column="value")
     return flat.reshape(grid.shape)
 
 

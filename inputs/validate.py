@@ -212,11 +212,12 @@ KINDS: tuple[InputKind, ...] = (
 def detect_kind(path: str | Path, kinds: tuple[InputKind, ...] = KINDS) -> InputKind:
     """The kind of an input file, from its extension and its header or keys (first match)."""
     file = str(path)
-    sniffed = sniff(path)
-    candidates = [k for k in kinds if sniffed.suffix in k.extensions]
+    suffix = Path(file).suffix.lower()
+    candidates = [k for k in kinds if suffix in k.extensions]
     if not candidates:
         known = sorted({e for k in kinds for e in k.extensions})
-        raise InputError(file, f"unsupported extension {sniffed.suffix!r}: inputs are {', '.join(known)} files")
+        raise InputError(file, f"unsupported extension {suffix!r}: inputs are {', '.join(known)} files")
+    sniffed = sniff(path)
     for kind in candidates:
         if kind.recognise(sniffed):
             return kind
