@@ -1,0 +1,336 @@
+"""From fitted parameters and directly observed rates to the engine's parameter sets.
+
+A *proposal* is one row of fitted parameters (:mod:`calibration.space`) plus one joint draw
+of the directly observed rates (:mod:`calibration.direct`). It gives two parameter sets:
+
+* the **forecast** set, on top of ``inputs/kent/parameters.csv`` from the January 2024
+  cohort: exactly what the shipped draws file encodes (:mod:`calibration.draws_file`);
+* the **hindcast** set, from an earlier January (the origin) to January 2024: the same rates,
+  except the flows SEN2 observed year by year (requests, decisions to assess, assessments
+  completed, declines to issue), which are set from each calendar year's counts, review
+  capacity (a fitted share of the plans), and maintained special and SRP places (no limit:
+  the 2024 commissioned places were only reached in 2023-24). In a backtest, years from the
+  cutoff on are forecast (last known rates, requests growing at the trend fitted so far).
+
+Parameter sets are built by replacing the values of the baseline set's arrays (same
+effective dates), so every proposal compiles together with the others.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration import space
+from calibration.direct import BetaRate, Rate, kent_direct_rates
+from calibration.kent_targets import placement_history
+from inputs.kent import derive
+from inputs.parameters import ParameterRow, build_parameter_set
+from simcore import codes
+from simcore.engine import Calendar
+from simcore.model import ParameterSet, ParameterValues
+
+# A review-cease probability is capped below one (a multiplier must not make ceasing certain).
+MAX_REVIEW_CEASE = 0.95
+# Capacity-limited placements: no limit in the hindcast (see the module docstring).
+UNLIMITED = -1.0
+BAND_OF_CEASE_MULTIPLIER = {"cease_0_15": range(0, 16), "cease_16_19": range(16, 20), "cease_20_25": range(20, 26)}
+SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
+MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
+POST16_TRANSFER = codes.TRANSFERS.index("post16")
+POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
+# The year the annual-review backlog team ceased post-19 plans in bulk (seed, Condition 3 and
+# the SEN2 ceased-plans series break): the hindcast's ages 20-25 ceasing changes in its January.
+BACKLOG_TEAM_YEAR = 2023
+YOUNG_REQUEST_AGES = range(0, 5)
+# Bisection steps on log(c) over [-30, 30]: 60 halvings leave an error below 1e-16.
+BISECTION_STEPS = 60
+
+
+@dataclass(frozen=True)
+class YearFlows:
+    """The flows of one calendar year in the hindcast, observed or forecast."""
+
+    year: int
+    requests: float
+    p_assess: str | float     # id of a direct rate (observed year) or a value (forecast year)
+    p_decline: str | float
+    assessments_completed: float
+    plans_in_january: float
+    observed: bool
+
+
+def _year_rates(year: int) -> tuple[BetaRate, BetaRate]:
+    """Beta posteriors of the year's decision to assess and decline to issue (SEN2)."""
+    row = derive._kent(derive.REQUESTS, str(year), "All requests for EHC needs assessments").iloc[0]
+    requests = derive._number(row["requests_received_in_year"])
+    refused = derive._number(row["requests_decided_not_to_assess"])
+    agreed = derive._number(row["requests_decided_to_assess"])
+    if agreed > 0:
+        decided, how = agreed + refused, "requests_decided_to_assess + requests_decided_not_to_assess"
+    else:  # before 2023 SEN2 has no count of decisions: every request counts as decided
+        decided, how = requests, "requests_received_in_year (decisions not counted before 2023)"
+    issued = derive._assessments_all(str(year), "assess_issued")
+    not_issued = derive._assessments_all(str(year), "assess_not_issued")
+    assess = BetaRate(f"p_assess_{year}", f"decision to assess, {year}", decided - refused, decided,
+                      f"sen2_2025release_requests.csv: 1 - requests_decided_not_to_assess / {how}, Kent {year}")
+    decline = BetaRate(f"p_decline_{year}", f"decline to issue after assessment, {year}", not_issued,
+                       issued + not_issued, f"sen2_2025release_assessments.csv: assess_not_issued / (assess_issued + "
+                       f"assess_not_issued), Kent {year}")
+    return assess, decline
+
+
+def history_plan(origin: int, census: int, cutoff: int) -> tuple[list[YearFlows], dict[str, Rate]]:
+    """The hindcast's years ``origin .. census - 1``: observed before ``cutoff``, forecast from it.
+
+    A forecast year takes the last observed year's rates and completions, requests growing at
+    the log-linear trend of the observed years (none with a single year), and January plans
+    growing at the observed trend (for review capacity).
+    """
+    if not origin < cutoff <= census:
+        raise ValueError(f"cutoff {cutoff} must lie after the origin {origin} and not after {census}")
+    plans = {year: float(v.sum()) for year, v in placement_history().items()}
+    rates: dict[str, Rate] = {}
+    years: list[YearFlows] = []
+    observed_years = list(range(origin, cutoff))
+    for year in observed_years:
+        assess, decline = _year_rates(year)
+        rates[assess.id] = assess
+        rates[decline.id] = decline
+        completed = (derive._assessments_all(str(year), "assess_issued")
+                     + derive._assessments_all(str(year), "assess_not_issued"))
+        years.append(YearFlows(year, derive._requests_total(str(year)), assess.id, decline.id, completed, plans[year],
+                               True))
+    known_requests = np.array([y.requests for y in years])
+    request_trend = (math.exp(np.polyfit(np.arange(len(years)), np.log(known_requests), 1)[0])
+                     if len(years) > 1 else 1.0)
+    known_plans = [plans[y] for y in range(origin, cutoff + 1)]
+    plans_trend = (known_plans[-1] / known_plans[0]) ** (1.0 / (len(known_plans) - 1))
+    last = years[-1]
+    for year in range(cutoff, census):
+        k = year - last.year
+        years.append(YearFlows(year, last.requests * request_trend ** k, last.p_assess, last.p_decline,
+                               last.assessments_completed, known_plans[-1] * plans_trend ** (year - cutoff), False))
+    return years, rates
+
+
+def _replace(values: ParameterValues, new_values: np.ndarray) -> ParameterValues:
+    return ParameterValues(values.starts, np.asarray(new_values, dtype=np.float64))
+
+
+class KentModel:
+    """Parameter sets of proposals for the Kent forecast (from the cohort month) and hindcast.
+
+    Parameters
+    ----------
+    base_rows
+        Rows of ``inputs/kent/parameters.csv`` (and any overrides) under every proposal.
+    forecast
+        Calendar of the forecast segment (starts at the cohort month).
+    hindcast
+        Calendar of the hindcast (starts at the origin January, ends at the cohort month), or
+        None for a forecast-only model.
+    cutoff
+        First calendar year of the hindcast that is forecast rather than observed (the
+        cohort year for a calibration; earlier for a backtest).
+    """
+
+    def __init__(self, base_rows: list[ParameterRow], forecast: Calendar, hindcast: Calendar | None = None,
+                 cutoff: int | None = None) -> None:
+        self.base_rows = base_rows
+        self.forecast = forecast
+        self.hindcast = hindcast
+        self.rates: dict[str, Rate] = kent_direct_rates()
+        self.forecast_base = build_parameter_set(base_rows, forecast)
+        self.years: list[YearFlows] = []
+        self.hindcast_base: ParameterSet | None = None
+        if hindcast is not None:
+            census = forecast.start_year
+            self.years, year_rates = history_plan(hindcast.start_year, census,
+                                                  census if cutoff is None else cutoff)
+            self.rates.update(year_rates)
+            self.hindcast_base = self._hindcast_base(build_parameter_set(base_rows, hindcast))
+        x = derive.crosstab().astype(float)
+        self._post16_weights = x[POST16_AGE_BEFORE] / x[POST16_AGE_BEFORE].sum()
+
+    # ---- the hindcast's own effective dates --------------------------------------------------
+    def _year_starts(self) -> np.ndarray:
+        calendar = self.hindcast
+        return np.array([calendar.month_index(y.year, 1) for y in self.years], dtype=np.int64)
+
+    def _hindcast_base(self, base: ParameterSet) -> ParameterSet:
+        starts = self._year_starts()
+        n = starts.shape[0]
+        out = dict(base)
+        shape_requests = base["request_rate"].values[0]
+        for name, shape in (("request_rate", shape_requests.shape), ("p_assess", ()), ("p_decline", ()),
+                            ("assessment_capacity", ()), ("review_capacity", ())):
+            out[name] = ParameterValues(starts, np.zeros((n,) + shape))
+        out["request_growth"] = ParameterValues(np.array([0]), np.zeros(1))
+        backlog = self.hindcast.month_index(BACKLOG_TEAM_YEAR, 1)
+        if 0 < backlog < self.hindcast.n_months:
+            cease = base["review_cease"].values[:1]
+            out["review_cease"] = ParameterValues(np.array([0, backlog]), np.concatenate([cease, cease]))
+        places = base["places"].values[:1].copy()
+        for name in ("srp", "special"):
+            places[0, codes.PLACEMENTS.index(name)] = UNLIMITED
+        out["places"] = ParameterValues(np.array([0]), places)
+        return out
+
+    # ---- proposals -> parameter sets -------------------------------------------------------------
+    def _shared(self, base: ParameterSet, theta: dict[str, float], phi: dict[str, np.ndarray]) -> ParameterSet:
+        """Overrides common to the forecast and the hindcast: the rates that do not change by year."""
+        ps = dict(base)
+        cease = base["review_cease"].values.copy()
+        for (low, high), *_ in derive.review_cease_counts():
+            multiplier = next(theta[name] for name, ages in BAND_OF_CEASE_MULTIPLIER.items() if low in ages)
+            cease[:, low:high + 1] = min(float(phi[f"review_cease_{low}_{high}"]) * multiplier, MAX_REVIEW_CEASE)
+        ps["review_cease"] = _replace(base["review_cease"], cease)
+        reasons = base["cease_reason"].values.copy()
+        for (low, high), *_ in derive.review_cease_counts():
+            reasons[:, low:high + 1] = phi[f"cease_reason_{low}_{high}"]
+        ps["cease_reason"] = _replace(base["cease_reason"], reasons)
+        moved = [float(phi[f"moved_away_{low}_{high}"]) for low, high in derive.RATE_POOLS]
+        escalation = float(phi["escalation_mi"]) * theta["escalation"]
+        change, other = derive.transition_rates_for(escalation, derive.MAINSTREAM_TO_SRP_RATE * theta["escalation"],
+                                                    float(phi["reintegration"]), moved)
+        move = derive.move_matrix_for(change, other)
+        review_change, review_move = derive.review_change_and_move_for(change)
+        ps["move"] = _replace(base["move"], np.broadcast_to(move, base["move"].values.shape))
+        ps["review_change"] = _replace(base["review_change"],
+                                       np.broadcast_to(review_change, base["review_change"].values.shape))
+        ps["review_move"] = _replace(base["review_move"], np.broadcast_to(review_move, base["review_move"].values.shape))
+        ps["arrival_rate"] = _replace(base["arrival_rate"], base["arrival_rate"].values * theta["arrivals"])
+        first = base["first_placement"].values.copy()
+        for (low, high), _, _ in derive.first_placement_counts():
+            first[:, low:high + 1, :, :] = phi[f"first_placement_{low}_{high}"]
+        ps["first_placement"] = _replace(base["first_placement"], first)
+        ps["phase_transfer"] = _replace(base["phase_transfer"],
+                                        self._post16_transfer(base["phase_transfer"].values,
+                                                              float(phi["post16_mainstream_fe"])))
+        ps["assessment_min_months"] = _replace(base["assessment_min_months"], np.full(
+            base["assessment_min_months"].values.shape, float(round(theta["assessment_min_months"]))))
+        ps["p_appeal_refusal"] = _replace(base["p_appeal_refusal"],
+                                          np.full(base["p_appeal_refusal"].values.shape, float(phi["p_appeal_refusal"])))
+        appeal_decline = float(phi["assessment_appeals_per_decline"]) * derive.DECLINE_SHARE_OF_ASSESSMENT_APPEALS
+        ps["p_appeal_decline"] = _replace(base["p_appeal_decline"],
+                                          np.full(base["p_appeal_decline"].values.shape, min(appeal_decline, 1.0)))
+        return ps
+
+    @staticmethod
+    def request_age_mix(shape: np.ndarray, young_weight: float) -> np.ndarray:
+        """The request age mix with ages 0-4 weighted by ``young_weight`` (sums to 1)."""
+        mix = np.asarray(shape, dtype=float).copy()
+        mix[list(YOUNG_REQUEST_AGES)] *= young_weight
+        return mix / mix.sum()
+
+    def _post16_transfer(self, values: np.ndarray, share: float) -> np.ndarray:
+        """The post-16 phase-transfer rows rescaled so that, over the placements at 15, the share
+        of mainstream/SRP/FE among mainstream/SRP/FE and specialist destinations is ``share``.
+
+        Each row keeps its mass to alternative and no place and its mass to mainstream-type plus
+        specialist destinations; the mainstream-type cells are multiplied by one factor (found
+        by bisection) and the specialist cells take the rest of that mass.
+        """
+        out = values.copy()
+        mainstream = [codes.PLACEMENTS.index(p) for p in MAINSTREAM_FE_DESTINATIONS]
+        specialist = [codes.PLACEMENTS.index(p) for p in SPECIALIST_DESTINATIONS]
+        weights = self._post16_weights
+        rows = values[:, POST16_TRANSFER]                       # [E, N, P, P]
+        g = rows[..., mainstream].sum(axis=-1)                   # [E, N, P]
+        s = rows[..., specialist].sum(axis=-1)
+        mass = (weights * (g + s)).sum(axis=-1)                  # [E, N]
+
+        def scale_of(c: np.ndarray) -> np.ndarray:
+            denominator = c[..., None] * g + s
+            return np.divide(g + s, denominator, out=np.zeros_like(g), where=denominator > 0)
+
+        # Bisection on log c, all epochs and needs at once (the aggregate rises with c).
+        low = np.full(mass.shape, -30.0)
+        high = np.full(mass.shape, 30.0)
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (low + high)
+            c = np.exp(mid)
+            aggregate = np.divide((weights * c[..., None] * g * scale_of(c)).sum(axis=-1), mass,
+                                  out=np.zeros_like(mass), where=mass > 0)
+            below = aggregate < share
+            low = np.where(below, mid, low)
+            high = np.where(below, high, mid)
+        c = np.exp(0.5 * (low + high))
+        scale = scale_of(c)
+        new = rows.copy()
+        new[..., mainstream] = rows[..., mainstream] * (c[..., None] * scale)[..., None]
+        new[..., specialist] = rows[..., specialist] * scale[..., None]
+        out[:, POST16_TRANSFER] = new
+        return out
+
+    def post16_share(self, values: np.ndarray) -> float:
+        """The aggregate post-16 mainstream/FE share of phase-transfer values (first epoch, first need)."""
+        rows = values[0, POST16_TRANSFER, 0]
+        mainstream = [codes.PLACEMENTS.index(p) for p in MAINSTREAM_FE_DESTINATIONS]
+        specialist = [codes.PLACEMENTS.index(p) for p in SPECIALIST_DESTINATIONS]
+        g = (self._post16_weights * rows[:, mainstream].sum(axis=1)).sum()
+        s = (self._post16_weights * rows[:, specialist].sum(axis=1)).sum()
+        return float(g / (g + s))
+
+    def forecast_set(self, theta: dict[str, float], phi: dict[str, np.ndarray]) -> ParameterSet:
+        """The forecast parameter set of one proposal (what the draws file encodes)."""
+        base = self.forecast_base
+        ps = self._shared(base, theta, phi)
+        ps["request_growth"] = _replace(base["request_growth"],
+                                        np.full(base["request_growth"].values.shape, theta["request_growth"]))
+        rates = base["request_rate"].values
+        totals = rates.sum(axis=-1, keepdims=True)
+        ps["request_rate"] = _replace(base["request_rate"], np.stack(
+            [self.request_age_mix(r, theta["young_requests"]) for r in rates]) * totals)
+        capacity = base["assessment_capacity"].values.copy()
+        capacity[0] = capacity[0] * theta["assessment_capacity"]
+        ps["assessment_capacity"] = _replace(base["assessment_capacity"], capacity)
+        ps["review_capacity"] = _replace(base["review_capacity"], base["review_capacity"].values
+                                         * theta["review_capacity"])
+        for name in ("p_assess", "p_decline"):
+            ps[name] = _replace(base[name], np.full(base[name].values.shape, float(phi[name])))
+        return ps
+
+    def hindcast_set(self, theta: dict[str, float], phi: dict[str, np.ndarray]) -> ParameterSet:
+        """The hindcast parameter set of one proposal."""
+        if self.hindcast_base is None:
+            raise ValueError("this model has no hindcast")
+        base = self.hindcast_base
+        ps = self._shared(base, theta, phi)
+        requests_shape = self.request_age_mix(self.forecast_base["request_rate"].values[0], theta["young_requests"])
+        n = len(self.years)
+        if ps["review_cease"].values.shape[0] > 1:  # ages 20-25 before the backlog team's year
+            cease = ps["review_cease"].values.copy()
+            ages = list(BAND_OF_CEASE_MULTIPLIER["cease_20_25"])
+            cease[0, ages] = np.minimum(cease[0, ages] * theta["cease_20_25_before_2023"], MAX_REVIEW_CEASE)
+            ps["review_cease"] = _replace(ps["review_cease"], cease)
+        ps["request_rate"] = _replace(base["request_rate"],
+                                      np.stack([requests_shape * y.requests / 12.0 for y in self.years]))
+        ps["p_assess"] = _replace(base["p_assess"], np.array([_value(y.p_assess, phi) for y in self.years]))
+        ps["p_decline"] = _replace(base["p_decline"], np.array([_value(y.p_decline, phi) for y in self.years]))
+        ps["assessment_capacity"] = _replace(base["assessment_capacity"],
+                                             np.array([y.assessments_completed / 12.0 for y in self.years]))
+        ps["review_capacity"] = _replace(base["review_capacity"], np.array(
+            [theta["history_review_capacity"] * y.plans_in_january / 12.0 for y in self.years]))
+        assert ps["request_rate"].values.shape[0] == n
+        return ps
+
+    def sample_rates(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        """``n`` joint draws of the directly observed rates (this model's, incl. yearly ones)."""
+        return {key: rate.sample(rng, n) for key, rate in self.rates.items()}
+
+
+def _value(reference: str | float, phi: dict[str, np.ndarray]) -> float:
+    return float(phi[reference]) if isinstance(reference, str) else float(reference)
+
+
+def theta_dict(values: np.ndarray) -> dict[str, float]:
+    """A row of fitted-parameter values as a name -> value dict."""
+    return {name: float(v) for name, v in zip(space.NAMES, values)}
+
+
+def phi_row(phi: dict[str, np.ndarray], d: int) -> dict[str, np.ndarray]:
+    """Draw ``d`` of every directly observed rate."""
+    return {key: values[d] for key, values in phi.items()}

@@ -1,0 +1,95 @@
+"""The rates fitted by simulation (seen only through stocks): their ranges and meaning.
+
+Each fitted parameter is a scalar with a range (the history-matching prior: uniform on its
+scale, ``log`` for multipliers) and says where it acts: in the forecast (from the January
+2024 cohort, and so in the shipped draws), in the hindcast (from an earlier January to
+January 2024) or both. Multipliers scale a rate whose centre is observed directly (the 2023
+ceasing rates, the 2019-2021 escalation rate, the January 2024 capacities).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FittedParameter:
+    """One scalar fitted by simulation."""
+
+    name: str
+    description: str
+    low: float
+    high: float
+    scale: str      # "log" (uniform in log) or "linear"
+    acts_in: str    # "both", "forecast" or "hindcast"
+    why_range: str
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map points of [0, 1] to the parameter's range (uniform on its scale)."""
+        u = np.asarray(u, dtype=float)
+        if self.scale == "log":
+            return np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+    def to_unit(self, value: np.ndarray) -> np.ndarray:
+        value = np.asarray(value, dtype=float)
+        if self.scale == "log":
+            return (np.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+
+_MULTIPLIER_RANGE = ("a factor of four either way around the directly observed centre: wide enough for the 2023 "
+                     "figures to be an unusual year")
+SPACE: tuple[FittedParameter, ...] = (
+    FittedParameter("cease_0_15", "multiplier of the 2023 probability that a review ceases a plan, ages 0-15",
+                    0.25, 4.0, "log", "both", _MULTIPLIER_RANGE),
+    FittedParameter("cease_16_19", "multiplier of the 2023 probability that a review ceases a plan, ages 16-19",
+                    0.25, 4.0, "log", "both", _MULTIPLIER_RANGE),
+    FittedParameter("cease_20_25", "multiplier of the 2023 probability that a review ceases a plan, ages 20-25",
+                    0.25, 4.0, "log", "both", _MULTIPLIER_RANGE),
+    FittedParameter("escalation", "multiplier of the 2019-2021 escalation rate (mainstream to SRP, special or "
+                    "independent, and SRP to special or independent; school ages)", 0.25, 4.0, "log", "both",
+                    _MULTIPLIER_RANGE),
+    FittedParameter("arrivals", "arrivals of plans from other authorities, relative to the 2023 transfers out",
+                    0.0, 3.0, "linear", "both", "no inflow data: from none to three times the outflow (Kent is a "
+                    "net importer of looked-after children)"),
+    FittedParameter("request_growth", "annual growth of requests for assessment from January 2024",
+                    -0.05, 0.20, "linear", "forecast", "2019-2023 requests grew 7.2% a year (log-linear), with "
+                    "a fall in 2022; from a fall of 5% to a rise of 20% a year"),
+    FittedParameter("assessment_capacity", "multiplier of the assessments completed a month from February to "
+                    "April 2024", 0.5, 2.0, "log", "forecast", "the default is derived from two approximate "
+                    "open-case counts; a factor of two either way"),
+    FittedParameter("review_capacity", "multiplier of the annual reviews held a month from January 2024",
+                    0.5, 2.0, "log", "forecast", "the default is derived from the overdue counts; a factor of two "
+                    "either way"),
+    FittedParameter("cease_20_25_before_2023", "multiplier of the ages 20-25 ceasing before January 2023, "
+                    "relative to the fitted rate from 2023 (the backlog team ceased post-19 plans in bulk in 2023)",
+                    0.1, 2.0, "log", "hindcast", "from a tenth of the 2023 rate (almost no post-19 ceasing before "
+                    "the backlog team) to twice it"),
+    FittedParameter("young_requests", "weight of requests at ages 0-4 in the age mix of requests, relative to "
+                    "SEN2 2023 (the total is kept)", 0.5, 3.0, "log", "both", "SEN2 2023 puts 16% of requests at "
+                    "age 3; the seed says 25% of new requests in Q1 2024 were Nursery 2; ages at request and at "
+                    "plan start are recorded differently"),
+    FittedParameter("assessment_min_months", "months from the decision to assess before an assessment can be "
+                    "completed (whole months)", 2.0, 9.0, "linear", "both", "the statutory 14 weeks is 3 months; "
+                    "SEN2 2023: only 18% of Kent's plans within 20 weeks, 70% within a year"),
+    FittedParameter("history_review_capacity", "annual reviews held a month before 2024, as a share of the "
+                    "plans in January of that year / 12", 0.5, 1.5, "linear", "hindcast",
+                    "from half of the reviews falling due to half as many again (the seed: 12,136 overdue in "
+                    "March 2023, 9,402 in March 2024)"),
+)
+NAMES = tuple(p.name for p in SPACE)
+BY_NAME = {p.name: p for p in SPACE}
+
+
+def from_unit(u: np.ndarray) -> np.ndarray:
+    """Points of the unit cube [n, k] to parameter values [n, k]."""
+    u = np.atleast_2d(u)
+    return np.column_stack([p.from_unit(u[:, j]) for j, p in enumerate(SPACE)])
+
+
+def to_unit(values: np.ndarray) -> np.ndarray:
+    values = np.atleast_2d(values)
+    return np.column_stack([p.to_unit(values[:, j]) for j, p in enumerate(SPACE)])
