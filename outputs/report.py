@@ -26,6 +26,7 @@ matplotlib.use("Agg")  # files only, no display (must precede pyplot)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
 
 from outputs.finance import LINE_KINDS, RAG_LEVELS  # noqa: E402
@@ -41,14 +42,6 @@ FAN_COLOUR = "#2c7fb8"
 
 class ReportError(RuntimeError):
     """The folder is not a finished run with money outputs."""
-
-
-def _read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    frame = ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=columns).to_pandas()
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(str)
-    return frame
 
 
 def load_run(out: Path) -> tuple[dict, pd.DataFrame]:
@@ -117,8 +110,12 @@ def fan_chart(summary: pd.DataFrame, money: dict, scenario: str, runs: int) -> b
 
 def ehcps_by_placement(out: Path) -> pd.DataFrame:
     """Plans by placement each month: median and 90% interval over runs (from ``stock/``)."""
-    stock = _read_dataset(out / "stock", ["run", "date", "placement", "count"])
-    per_run = stock.groupby(["run", "date", "placement"], observed=True)["count"].sum().unstack(fill_value=0)
+    # Summed in Arrow first: the stock table has a row per age band and need, millions of rows.
+    table = ds.dataset(out / "stock", format="parquet", partitioning="hive").to_table(
+        columns=["run", "date", "placement", "count"])
+    table = table.set_column(2, "placement", table.column("placement").cast(pa.string()))
+    summed = table.group_by(["run", "date", "placement"]).aggregate([("count", "sum")]).to_pandas()
+    per_run = summed.pivot_table(index=["run", "date"], columns="placement", values="count_sum", fill_value=0)
     per_run = per_run.reindex(columns=list(codes.PLACEMENTS), fill_value=0)
     grouped = per_run.groupby(level="date")
     return pd.concat({"p05": grouped.quantile(0.05), "p50": grouped.median(), "p95": grouped.quantile(0.95)}, axis=1)
