@@ -8,6 +8,10 @@ order):
 - the NumPy reference's child-months per second (``benchmarks.numpy_reference``; one thread);
 - the limit's draw-and-lookup operations per second on one thread (``benchmarks.limit``);
 
+each per CPU-second of the process (``time.process_time``): on one thread that is the speed
+of one core, and time spent waiting while other processes have the CPU is not counted (the
+wall-clock rates are recorded too);
+
 and from each round the two ratios:
 
 - **speed-up over the NumPy reference** = engine rate / reference rate;
@@ -107,12 +111,7 @@ def measure(config: GateConfig = GateConfig(), engine: EngineRunner = run_engine
     # Warm-up: load the compiled code (and fill caches) before anything is timed.
     engine(workload, 1, 1, first_run=10_000, keep=False)
     simulate_numpy(workload.cohort, workload.model, workload.calendar, seed=BENCHMARK_SEED, runs=np.array([10_000]))
-    previous_threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        run_limit(limit_inputs, np.arange(2))
-    finally:
-        numba.set_num_threads(previous_threads)
+    run_limit(limit_inputs, np.arange(2), threads=1)
 
     draws_total = 0
     draws_by_kind: dict[str, int] = {}
@@ -124,7 +123,8 @@ def measure(config: GateConfig = GateConfig(), engine: EngineRunner = run_engine
         def time_engine() -> None:
             nonlocal draws_total, engine_child_months
             timing = engine(workload, config.engine_runs, 1, first_run=k * config.engine_runs, keep=True)
-            figures["engine"] = timing.child_months / timing.seconds
+            figures["engine"] = timing.child_months / timing.cpu_seconds
+            figures["engine_wall"] = timing.child_months / timing.seconds
             for chunk in timing.chunks:
                 for kind, per_run in engine_draw_counts(chunk, workload.cohort, workload.model,
                                                         workload.calendar).items():
@@ -136,15 +136,13 @@ def measure(config: GateConfig = GateConfig(), engine: EngineRunner = run_engine
             runs = np.arange(k * config.reference_runs, (k + 1) * config.reference_runs)
             result = simulate_numpy(workload.cohort, workload.model, workload.calendar, seed=BENCHMARK_SEED,
                                     runs=runs)
-            figures["reference"] = result.child_months / result.seconds
+            figures["reference"] = result.child_months / result.cpu_seconds
+            figures["reference_wall"] = result.child_months / result.seconds
 
         def time_limit() -> None:
-            numba.set_num_threads(1)
-            try:
-                operations, seconds, _ = run_limit(limit_inputs, np.arange(config.limit_runs) + k * config.limit_runs)
-            finally:
-                numba.set_num_threads(previous_threads)
-            figures["limit"] = operations / seconds
+            timing = run_limit(limit_inputs, np.arange(config.limit_runs) + k * config.limit_runs, threads=1)
+            figures["limit"] = timing.operations / timing.cpu_seconds
+            figures["limit_wall"] = timing.operations / timing.seconds
 
         steps = [time_engine, time_reference, time_limit]
         for step in (steps if k % 2 == 0 else steps[::-1]):

@@ -91,26 +91,27 @@ def limit_workload(cohort: Cohort, model: ModelArrays, calendar: Calendar) -> Li
                          n_months=max(calendar.n_months - 1, 1))
 
 
-def run_limit(workload: LimitWorkload, runs: np.ndarray, seed: int = 1) -> tuple[int, float, np.ndarray]:
-    """Run the limit loop for ``runs`` on the current numba thread count.
+@dataclass
+class LimitTiming:
+    """One timed call of the limit loop."""
 
-    Returns (draw-and-lookup operations, seconds, destination counts per run).
-    """
+    operations: int          # draw-and-lookup operations
+    seconds: float           # wall time
+    cpu_seconds: float       # CPU time of the process, all threads
+    destinations: np.ndarray  # [runs, P+1] moves drawn, by destination
+
+
+def run_limit(workload: LimitWorkload, runs: np.ndarray, threads: int = 1, seed: int = 1) -> LimitTiming:
+    """Run the limit loop for ``runs`` on ``threads`` numba threads and time it."""
     runs = np.asarray(runs, dtype=np.int64)
     destinations = np.zeros((runs.shape[0], codes.N_PLACEMENTS + 1), dtype=np.int64)
-    t0 = time.perf_counter()
-    limit_chunk(runs, np.uint64(seed), workload.keys, workload.age, workload.placement, workload.stay_table,
-                workload.move_table, workload.n_months, destinations)
-    seconds = time.perf_counter() - t0
-    return workload.operations_per_run * int(runs.shape[0]), seconds, destinations
-
-
-def limit_rate(workload: LimitWorkload, runs: int, threads: int = 1, seed: int = 1) -> float:
-    """Draw-and-lookup operations per second with ``threads`` numba threads."""
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        operations, seconds, _ = run_limit(workload, np.arange(runs), seed)
+        t0, c0 = time.perf_counter(), time.process_time()
+        limit_chunk(runs, np.uint64(seed), workload.keys, workload.age, workload.placement, workload.stay_table,
+                    workload.move_table, workload.n_months, destinations)
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     finally:
         numba.set_num_threads(previous)
-    return operations / seconds
+    return LimitTiming(workload.operations_per_run * int(runs.shape[0]), seconds, cpu_seconds, destinations)

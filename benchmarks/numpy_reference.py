@@ -103,6 +103,7 @@ class ReferenceResult:
     cost: np.ndarray       # [R,T,P]
     measures: np.ndarray   # [R,T,M]
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     child_months: int = 0
     draws_by_kind: dict[str, int] = field(default_factory=dict)
     lookups: int = 0       # inverse-CDF searches
@@ -571,13 +572,14 @@ def simulate_numpy(cohort: Cohort, model: ModelArrays, calendar: Calendar, *, se
     draws = {kind: 0 for kind in DRAW_KINDS}
     lookups = 0
     child_months = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for row, (run, s) in enumerate(zip(runs.tolist(), sets.tolist())):
         rng = np.random.default_rng([seed, run])
         one = _Run(model, s, calendar, cohort, ages, capacity, rng, draws, out, record_flows)
         child_months += one.run(row)
         lookups += one.lookups
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     return ReferenceResult(runs=runs, stock=out["stock"], flows=out["flows"], cost=out["cost"],
-                           measures=out["measures"], seconds=seconds, child_months=child_months,
+                           measures=out["measures"], seconds=seconds, cpu_seconds=cpu_seconds,
+                           child_months=child_months,
                            draws_by_kind=draws, lookups=lookups)
