@@ -111,6 +111,15 @@ def load_parameters(spec: RunSpec, calendar: Calendar, finance: FinanceInputs) -
     return Parameters(csv_files + draw_files, rows, base_set, draws, base_model)
 
 
+def run_identity(spec: RunSpec, calendar: Calendar, input_files: list[Path]) -> dict:
+    """What makes two runs write the same tables: kept in the output folder while a run is
+    written, so that --resume refuses to finish a run with different options or inputs."""
+    from simcore.rng import RNG_SCHEME_VERSION
+    return {"scenario": spec.scenario, "seed": spec.seed, "runs": spec.runs, "chunk_size": spec.chunk_size,
+            "start": calendar.label(0), "months": calendar.n_months, "flows": spec.record_flows,
+            "inputs_sha256": [sha256_file(p) for p in input_files], "rng_scheme_version": RNG_SCHEME_VERSION}
+
+
 def execute(spec: RunSpec, log=print) -> RunResult:
     """Run a simulation as ``spec`` says and write its output folder."""
     t_start = time.perf_counter()
@@ -126,7 +135,8 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     check_money_inputs(finance, fy_all, fy_complete)
     parameters = load_parameters(spec, calendar, finance)
     cohort, _ = load_cohort(spec.cohort, calendar)
-    store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume)
+    store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume,
+                        identity=run_identity(spec, calendar, [spec.cohort] + parameters.files + finance_files))
     runs = np.arange(spec.runs, dtype=np.int64)
     chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
     aggregates = RunAggregates(calendar)
