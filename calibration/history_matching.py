@@ -10,14 +10,19 @@ proposal's replicates with mean ``m`` and variance ``s2``::
 
     I = |z - m| / sqrt((tol / 3)^2 + s2 / replicates)
 
-A proposal is not implausible when the ``k``-th largest ``I`` over the fitted targets is at
-most 3 (Pukelsheim's three-sigma rule; ``k`` > 1 lets a few targets miss, as is usual with
-many targets). Each wave samples a Latin hypercube design (:mod:`scipy.stats.qmc`) in the
+Classic history matching rules a proposal out when the largest (or ``k``-th largest) ``I``
+exceeds 3 (Pukelsheim's three-sigma rule). Here some targets are missed by every proposal
+(structural discrepancy: the engine's age bands against school years, SEN2's age conventions
+for early-years plans), so the largest ``I`` is nearly the same for all proposals and cannot
+tell them apart. The default distance is therefore the root mean square of ``I`` over the
+fitted targets (``distance="rms"``: a proposal within three standard deviations on average
+passes at 3); ``distance="kth"`` gives the classic rule. Each wave samples a Latin hypercube design (:mod:`scipy.stats.qmc`) in the
 box that encloses the previous wave's non-implausible points (widened by a margin), so the
-waves refocus on the non-implausible region. Within a box the prior (uniform on each
-parameter's scale) has constant density, so the non-implausible points of the last wave are
-draws from the prior restricted to the non-implausible region: the calibrated draws. This is
-rejection ABC with the implausibility as the distance and 3 as the tolerance. Where no
+waves refocus on the non-implausible region. The population is every proposal, of every
+wave, within the last cut-off, weighted by prior / (mixture of the waves' uniform proposal
+densities): an importance sample of the prior restricted to the non-implausible region, from
+which the calibrated draws are resampled. This is rejection ABC with the implausibility as
+the distance and 3 as the tolerance, sampled in refocusing waves. Where no
 proposal reaches 3 (the model cannot meet every target at once), the cut-off rises to the
 quantile that keeps ``min_keep`` of the wave, and the report says which cut-off was reached.
 
@@ -52,7 +57,7 @@ class Wave:
     phi: dict[str, np.ndarray]       # directly observed rates, id -> [n, ...]
     simulated: np.ndarray            # [n, replicates, targets] (the fitted targets)
     implausibility: np.ndarray       # [n, targets]
-    score: np.ndarray                # [n] k-th largest implausibility
+    score: np.ndarray                # [n] distance (root mean square or k-th largest implausibility)
     cutoff: float
     accepted: np.ndarray             # [n] bool
     seconds: float
@@ -65,6 +70,8 @@ class HistoryMatch:
     targets: list[Target]
     waves: list[Wave] = field(default_factory=list)
     theta: np.ndarray | None = None            # accepted [m, k]
+    weights: np.ndarray | None = None          # accepted proposals' importance weights (sum 1)
+    score: np.ndarray | None = None            # accepted proposals' distances
     phi: dict[str, np.ndarray] | None = None   # accepted rates
     simulated: np.ndarray | None = None        # accepted [m, replicates, targets]
     cutoff: float = SIGMA_RULE
@@ -88,10 +95,23 @@ def kth_largest(values: np.ndarray, k: int) -> np.ndarray:
     return -np.partition(-values, k - 1, axis=1)[:, k - 1]
 
 
+DISTANCES = ("rms", "kth")
+
+
+def distance(implausibilities: np.ndarray, kind: str, kth: int) -> np.ndarray:
+    """A proposal's distance from the targets: root mean square or k-th largest implausibility."""
+    if kind == "rms":
+        return np.sqrt(np.mean(implausibilities ** 2, axis=1))
+    if kind == "kth":
+        return kth_largest(implausibilities, kth)
+    raise ValueError(f"unknown distance {kind!r}; expected one of {', '.join(DISTANCES)}")
+
+
 def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         sample_rates: Callable[[np.random.Generator, int], dict[str, np.ndarray]],
         targets: list[Target], *, proposals_per_wave: int, waves: int, final_accepted: int,
-        max_final_proposals: int, seed: int, kth: int = 3, min_keep: float = 0.1, margin: float = 0.1,
+        max_final_proposals: int, seed: int, kind: str = "rms", kth: int = 3, min_keep: float = 0.1,
+        margin: float = 0.1,
         log: Callable[[str], None] = print) -> HistoryMatch:
     """Run the waves and collect the final population.
 
@@ -106,12 +126,13 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
     proposals_per_wave, waves
         Size and number of refocusing waves.
     final_accepted, max_final_proposals
-        After the waves, proposals are drawn in the last box until this many are accepted (at
-        the last cut-off) or the budget of proposals is spent.
+        After the waves, proposals of all waves within the last cut-off form the population;
+        while fewer than ``final_accepted``, more are drawn in the last box (at most
+        ``max_final_proposals``).
     seed
         Seeds the designs and the rate draws (the simulations' own seed is separate).
-    kth
-        The k-th largest implausibility decides (1 = all targets).
+    kind, kth
+        Distance: ``rms`` (root mean square implausibility) or ``kth`` (the k-th largest).
     min_keep
         Share of a wave kept at least (the cut-off rises above 3 when fewer pass).
     margin
@@ -122,7 +143,7 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
     low, high = np.zeros(k), np.ones(k)
     result = HistoryMatch(targets)
     for w in range(waves):
-        wave = _wave(w, low, high, proposals_per_wave, evaluate, sample_rates, targets, rng, kth, min_keep, None)
+        wave = _wave(w, low, high, proposals_per_wave, evaluate, sample_rates, targets, rng, kind, kth, min_keep, None)
         result.waves.append(wave)
         result.proposals += wave.theta.shape[0]
         result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
@@ -132,33 +153,45 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         high = np.clip(kept.max(axis=0) + margin * width, 0.0, 1.0)
         log(f"wave {w + 1}: {wave.theta.shape[0]} proposals, {int(wave.accepted.sum())} kept at cut-off "
             f"{wave.cutoff:.2f} (best {wave.score.min():.2f}) in {wave.seconds:.0f} s")
-    cutoff = result.waves[-1].cutoff if result.waves else SIGMA_RULE
-    # Final population: proposals in the last box, accepted at the last cut-off.
-    accepted: list[Wave] = []
-    n_accepted = 0
+    cutoff = result.waves[-1].cutoff
+    # Final population: every proposal of every wave within the last cut-off, weighted by the
+    # prior over the mixture of the waves' proposal densities (each wave uniform on its box),
+    # so that points from the wide early boxes do not count as much as those of the narrow
+    # later ones. More proposals in the last box are drawn while too few are accepted.
     spent = 0
-    batch = proposals_per_wave
-    while n_accepted < final_accepted and spent < max_final_proposals:
-        size = min(batch, max_final_proposals - spent)
-        wave = _wave(len(result.waves), low, high, size, evaluate, sample_rates, targets, rng, kth, 0.0, cutoff)
+    while _pooled_count(result.waves, cutoff) < final_accepted and spent < max_final_proposals:
+        size = min(proposals_per_wave, max_final_proposals - spent)
+        wave = _wave(len(result.waves), low, high, size, evaluate, sample_rates, targets, rng, kind, kth, 0.0,
+                     cutoff)
         result.waves.append(wave)
         result.proposals += wave.theta.shape[0]
         result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
         spent += size
-        accepted.append(wave)
-        n_accepted += int(wave.accepted.sum())
-        log(f"final sampling: {n_accepted} accepted of {spent} proposals at cut-off {cutoff:.2f}")
-    if n_accepted == 0:  # nothing passed in the final box: keep the last waves' accepted
-        accepted = [w for w in result.waves if w.accepted.any()]
+        log(f"more proposals in the last box: {_pooled_count(result.waves, cutoff)} within cut-off {cutoff:.2f}")
     result.cutoff = cutoff
-    result.theta = np.concatenate([w.theta[w.accepted] for w in accepted])
-    result.simulated = np.concatenate([w.simulated[w.accepted] for w in accepted])
-    result.phi = {key: np.concatenate([w.phi[key][w.accepted] for w in accepted]) for key in accepted[0].phi}
+    unit = np.concatenate([w.unit for w in result.waves])
+    score = np.concatenate([w.score for w in result.waves])
+    keep = score <= cutoff
+    density = np.zeros(unit.shape[0])
+    total = sum(w.unit.shape[0] for w in result.waves)
+    for w in result.waves:
+        inside = np.all((unit >= w.box_low - 1e-12) & (unit <= w.box_high + 1e-12), axis=1)
+        volume = float(np.prod(np.maximum(w.box_high - w.box_low, 1e-300)))
+        density += inside * (w.unit.shape[0] / total) / volume
+    result.weights = (1.0 / density[keep]) / np.sum(1.0 / density[keep])
+    result.theta = np.concatenate([w.theta for w in result.waves])[keep]
+    result.simulated = np.concatenate([w.simulated for w in result.waves])[keep]
+    result.phi = {key: np.concatenate([w.phi[key] for w in result.waves])[keep] for key in result.waves[0].phi}
+    result.score = score[keep]
     return result
 
 
-def _wave(index: int, low: np.ndarray, high: np.ndarray, n: int, evaluate, sample_rates, targets, rng, kth: int,
-          min_keep: float, cutoff: float | None) -> Wave:
+def _pooled_count(waves: list[Wave], cutoff: float) -> int:
+    return int(sum((w.score <= cutoff).sum() for w in waves))
+
+
+def _wave(index: int, low: np.ndarray, high: np.ndarray, n: int, evaluate, sample_rates, targets, rng, kind: str,
+          kth: int, min_keep: float, cutoff: float | None) -> Wave:
     t0 = time.perf_counter()
     design = qmc.LatinHypercube(d=low.shape[0], seed=rng)
     unit = low + design.random(n) * (high - low)
@@ -166,7 +199,7 @@ def _wave(index: int, low: np.ndarray, high: np.ndarray, n: int, evaluate, sampl
     phi = sample_rates(rng, n)
     simulated = evaluate(theta, phi)
     implaus = implausibility(simulated, targets)
-    score = kth_largest(implaus, kth)
+    score = distance(implaus, kind, kth)
     if cutoff is None:
         cutoff = max(SIGMA_RULE, float(np.quantile(score, min_keep))) if min_keep > 0 else SIGMA_RULE
     accepted = score <= cutoff

@@ -8,9 +8,9 @@ of the directly observed rates (:mod:`calibration.direct`). It gives two paramet
 * the **hindcast** set, from an earlier January (the origin) to January 2024: the same rates,
   except the flows SEN2 observed year by year (requests, decisions to assess, assessments
   completed, declines to issue), which are set from each calendar year's counts, review
-  capacity (a fitted share of the plans), and maintained special and SRP places (no limit:
-  the 2024 commissioned places were only reached in 2023-24). In a backtest, years from the
-  cutoff on are forecast (last known rates, requests growing at the trend fitted so far).
+  capacity (a fitted share of the plans), and maintained special and SRP places (those SEN2
+  found filled the next January). In a backtest, years from the cutoff on are forecast (last
+  known rates, requests, plans and places growing at the trends seen so far).
 
 Parameter sets are built by replacing the values of the baseline set's arrays (same
 effective dates), so every proposal compiles together with the others.
@@ -33,8 +33,11 @@ from simcore.model import ParameterSet, ParameterValues
 
 # A review-cease probability is capped below one (a multiplier must not make ceasing certain).
 MAX_REVIEW_CEASE = 0.95
-# Capacity-limited placements: no limit in the hindcast (see the module docstring).
-UNLIMITED = -1.0
+# Capacity-limited placements. In the hindcast their places in a calendar year are the children
+# SEN2 counted in them the next January (the capacity that was in fact filled; the commissioned
+# places of earlier years are not in the data), so demand beyond what was filled overflows to
+# independent placements or waits, as the parameters say.
+CAPACITY_PLACEMENTS = ("srp", "special")
 BAND_OF_CEASE_MULTIPLIER = {"cease_0_15": range(0, 16), "cease_16_19": range(16, 20), "cease_20_25": range(20, 26)}
 SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
 MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
@@ -59,6 +62,7 @@ class YearFlows:
     assessments_completed: float
     plans_in_january: float
     observed: bool
+    places: dict[str, float]  # capacity-limited placement -> places in the year
 
 
 def _year_rates(year: int) -> tuple[BetaRate, BetaRate]:
@@ -90,7 +94,10 @@ def history_plan(origin: int, census: int, cutoff: int) -> tuple[list[YearFlows]
     """
     if not origin < cutoff <= census:
         raise ValueError(f"cutoff {cutoff} must lie after the origin {origin} and not after {census}")
-    plans = {year: float(v.sum()) for year, v in placement_history().items()}
+    history = placement_history()
+    plans = {year: float(v.sum()) for year, v in history.items()}
+    filled = {name: {year: float(v[codes.PLACEMENTS.index(name)]) for year, v in history.items()}
+              for name in CAPACITY_PLACEMENTS}
     rates: dict[str, Rate] = {}
     years: list[YearFlows] = []
     observed_years = list(range(origin, cutoff))
@@ -101,17 +108,21 @@ def history_plan(origin: int, census: int, cutoff: int) -> tuple[list[YearFlows]
         completed = (derive._assessments_all(str(year), "assess_issued")
                      + derive._assessments_all(str(year), "assess_not_issued"))
         years.append(YearFlows(year, derive._requests_total(str(year)), assess.id, decline.id, completed, plans[year],
-                               True))
+                               True, {name: filled[name][year + 1] for name in CAPACITY_PLACEMENTS}))
     known_requests = np.array([y.requests for y in years])
     request_trend = (math.exp(np.polyfit(np.arange(len(years)), np.log(known_requests), 1)[0])
                      if len(years) > 1 else 1.0)
     known_plans = [plans[y] for y in range(origin, cutoff + 1)]
     plans_trend = (known_plans[-1] / known_plans[0]) ** (1.0 / (len(known_plans) - 1))
     last = years[-1]
+    span = cutoff - origin
+    places_trend = {name: (filled[name][cutoff] / filled[name][origin]) ** (1.0 / span) for name in CAPACITY_PLACEMENTS}
     for year in range(cutoff, census):
         k = year - last.year
         years.append(YearFlows(year, last.requests * request_trend ** k, last.p_assess, last.p_decline,
-                               last.assessments_completed, known_plans[-1] * plans_trend ** (year - cutoff), False))
+                               last.assessments_completed, known_plans[-1] * plans_trend ** (year - cutoff), False,
+                               {name: round(filled[name][cutoff] * places_trend[name] ** (year - cutoff + 1))
+                                for name in CAPACITY_PLACEMENTS}))
     return years, rates
 
 
@@ -172,10 +183,14 @@ class KentModel:
         if 0 < backlog < self.hindcast.n_months:
             cease = base["review_cease"].values[:1]
             out["review_cease"] = ParameterValues(np.array([0, backlog]), np.concatenate([cease, cease]))
-        places = base["places"].values[:1].copy()
-        for name in ("srp", "special"):
-            places[0, codes.PLACEMENTS.index(name)] = UNLIMITED
-        out["places"] = ParameterValues(np.array([0]), places)
+        places = np.repeat(base["places"].values[:1], n, axis=0)
+        ceiling = np.repeat(base["max_occupancy"].values[:1], n, axis=0)
+        for name in CAPACITY_PLACEMENTS:
+            p = codes.PLACEMENTS.index(name)
+            places[:, p] = [y.places[name] for y in self.years]
+            ceiling[:, p] = 1.0
+        out["places"] = ParameterValues(starts, places)
+        out["max_occupancy"] = ParameterValues(starts, ceiling)
         return out
 
     # ---- proposals -> parameter sets -------------------------------------------------------------
@@ -193,7 +208,7 @@ class KentModel:
         ps["cease_reason"] = _replace(base["cease_reason"], reasons)
         moved = [float(phi[f"moved_away_{low}_{high}"]) for low, high in derive.RATE_POOLS]
         escalation = float(phi["escalation_mi"]) * theta["escalation"]
-        change, other = derive.transition_rates_for(escalation, derive.MAINSTREAM_TO_SRP_RATE * theta["escalation"],
+        change, other = derive.transition_rates_for(escalation, derive.MAINSTREAM_TO_SRP_RATE * theta["srp_entry"],
                                                     float(phi["reintegration"]), moved)
         move = derive.move_matrix_for(change, other)
         review_change, review_move = derive.review_change_and_move_for(change)
@@ -313,7 +328,8 @@ class KentModel:
         ps["assessment_capacity"] = _replace(base["assessment_capacity"],
                                              np.array([y.assessments_completed / 12.0 for y in self.years]))
         ps["review_capacity"] = _replace(base["review_capacity"], np.array(
-            [theta["history_review_capacity"] * y.plans_in_january / 12.0 for y in self.years]))
+            [(theta["history_review_capacity"] + (theta["backlog_team_reviews"] if y.year == BACKLOG_TEAM_YEAR else 0.0))
+             * y.plans_in_january / 12.0 for y in self.years]))
         assert ps["request_rate"].values.shape[0] == n
         return ps
 

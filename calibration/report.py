@@ -67,11 +67,15 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                    f"{spec.origin} (raked from January 2024's age-by-placement shape to that January's SEN2 "
                    "totals) to January 2024 with the year-by-year SEN2 flows (requests, decisions, assessments), "
                    "and from the January 2024 cohort onwards for the targets after it. A proposal is "
-                   "implausible when, for more than "
-                   f"{spec.kth - 1} targets, |observed - simulated mean| exceeds three standard deviations of "
-                   "(tolerance / 3)^2 + Monte Carlo variance / replicates. Waves refocus Latin hypercube designs "
-                   "(scipy.stats.qmc) on the box of the non-implausible points; the last wave's non-implausible "
-                   "points are the draws. Every proposal is simulated with the same seed and run numbers "
+                   "scored by the implausibility of each fitted target, |observed - simulated mean| / sqrt((tolerance "
+                   "/ 3)^2 + Monte Carlo variance / replicates), and " + (
+                       "the root mean square of these over the targets is its distance (some targets are missed by "
+                       "every proposal, so their maximum cannot tell proposals apart)" if spec.distance == "rms" else
+                       f"its {spec.kth}-th largest implausibility is its distance") + "; at most 3 is not "
+                   "implausible. Waves refocus Latin hypercube designs "
+                   "(scipy.stats.qmc) on the box of the non-implausible points; the non-implausible points of all "
+                   "waves, weighted by prior / mixture of the waves' proposal densities, are resampled into the "
+                   "draws. Every proposal is simulated with the same seed and run numbers "
                    f"(common random numbers) and {spec.replicates} replicates, and draws its directly observed "
                    "rates afresh from their posteriors."))
     add(Block("table", header=["wave", "proposals", "kept", "cut-off", "best score", "seconds"],
@@ -79,13 +83,13 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                      f"{w['seconds']:.0f}"] for w in manifest["waves"]]))
     reached = manifest["cutoff"]
     add(Block("p", f"Final cut-off: {reached:.2f} (3 is the three-sigma rule"
-                   + ("" if reached <= 3.0 + 1e-9 else "; no proposal met it for all but "
-                      f"{spec.kth - 1} targets, so the cut-off rose to keep the best share of each wave: the model "
-                      "cannot meet every target at once, see the targets outside their tolerance")
+                   + ("" if reached <= 3.0 + 1e-9 else "; too few proposals met it, so the cut-off rose to keep "
+                      "the best tenth of each wave: the model cannot meet every target at once, see the targets "
+                      "outside their tolerance")
                    + f"). Accepted: {manifest['accepted']} proposals of {manifest['proposals']} "
-                   f"({manifest['runs']['history_matching']} simulations); draws shipped: {manifest['draws']}"
-                   + (" (resampled with replacement from the accepted population)" if manifest["draws_resampled"]
-                      else " (a random subset of the accepted population)") + "."))
+                   f"({manifest['runs']['history_matching']} simulations), effective sample size "
+                   f"{manifest['effective_sample_size']:.0f}; draws shipped: {manifest['draws']}, resampled in "
+                   f"proportion to the importance weights ({manifest['distinct_draws']} distinct)."))
     add(Block("p", f"Timings (seconds): history matching {t['history_matching']:.0f}, posterior predictive "
                    f"{t['posterior_predictive']:.0f}, draws file {t['draws_file']:.0f}, backtest {t['backtest']:.0f}, "
                    f"variance split {t['variance_split']:.0f}."))

@@ -56,14 +56,15 @@ class CalibrationSpec:
     replicates: int = 3
     proposals_per_wave: int = 512
     waves: int = 4
-    final_accepted: int = 600
-    max_final_proposals: int = 3072
+    final_accepted: int = 200
+    max_final_proposals: int = 1024
     draws: int = 1000
+    distance: str = "rms"              # "rms" or "kth" (see calibration.history_matching)
     kth: int = 3
     backtest_cutoffs: tuple[int, ...] = (2021, 2022, 2023)
     backtest_proposals_per_wave: int = 256
     backtest_waves: int = 3
-    backtest_final_accepted: int = 200
+    backtest_final_accepted: int = 60
     backtest_draws: int = 200
     variance_draws: int = 100
     variance_seeds: int = 10
@@ -94,14 +95,13 @@ def _prepare_out(spec: CalibrationSpec) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def choose_draws(accepted: int, wanted: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of the accepted population to use as draws: a random subset when there are
-    enough, otherwise every one and the rest resampled with replacement (as an SMC population
-    is resampled)."""
-    if accepted >= wanted:
-        return np.sort(rng.choice(accepted, size=wanted, replace=False))
-    extra = rng.choice(accepted, size=wanted - accepted, replace=True)
-    return np.concatenate([np.arange(accepted), extra])
+def choose_draws(weights: np.ndarray, wanted: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the weighted population to use as draws: resampled with replacement in
+    proportion to the importance weights (systematic resampling, as an SMC population is
+    resampled), in a random order."""
+    positions = (rng.random() + np.arange(wanted)) / wanted
+    index = np.searchsorted(np.cumsum(weights), positions)
+    return rng.permutation(np.minimum(index, weights.size - 1))
 
 
 def _take(phi: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
@@ -139,7 +139,7 @@ def _history_match(model: KentModel, segments: list[Segment], spec: CalibrationS
     return history_matching.run(evaluator(fitted, seed=spec.seed, replicates=spec.replicates, threads=spec.threads),
                                 model.sample_rates, targets, proposals_per_wave=proposals, waves=waves,
                                 final_accepted=final, max_final_proposals=max_final,
-                                seed=spec.design_seed + seed_offset, kth=spec.kth, log=log)
+                                seed=spec.design_seed + seed_offset, kind=spec.distance, kth=spec.kth, log=log)
 
 
 def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
@@ -167,7 +167,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
                         final=spec.final_accepted, max_final=spec.max_final_proposals, seed_offset=0, log=log)
     timings["history_matching"] = time.perf_counter() - t0
     rng = np.random.default_rng(spec.design_seed + 1)
-    chosen = choose_draws(hm.theta.shape[0], spec.draws, rng)
+    chosen = choose_draws(hm.weights, spec.draws, rng)
     theta = hm.theta[chosen]
     phi = _take(hm.phi, chosen)
 
@@ -216,10 +216,10 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
             continue
         bt = _history_match(cut_model, cut_segments, spec, proposals=spec.backtest_proposals_per_wave,
                             waves=spec.backtest_waves, final=spec.backtest_final_accepted,
-                            max_final=4 * spec.backtest_proposals_per_wave, seed_offset=100 * (c + 1),
+                            max_final=spec.backtest_proposals_per_wave, seed_offset=100 * (c + 1),
                             log=lambda text, cutoff=cutoff: log(f"backtest {cutoff}: {text}"))
         backtest_runs += bt.runs
-        pick = choose_draws(bt.theta.shape[0], spec.backtest_draws, rng)
+        pick = choose_draws(bt.weights, spec.backtest_draws, rng)
         later = [t for t in targets if backtest.is_forecast_target(t) and t.year > cutoff
                  and t.month_index <= hindcast_calendar.start_index + hindcast_calendar.n_months - 1]
         forecast_segment = Segment("backtest", origin, hindcast_calendar, cut_model.hindcast_set, later)
@@ -270,7 +270,8 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
         "cutoff": hm.cutoff,
         "accepted": int(hm.theta.shape[0]),
         "draws": int(theta.shape[0]),
-        "draws_resampled": bool(hm.theta.shape[0] < spec.draws),
+        "distinct_draws": int(np.unique(chosen).size),
+        "effective_sample_size": float(1.0 / np.sum(hm.weights ** 2)),
         "proposals": hm.proposals,
         "runs": {"history_matching": hm.runs, "backtest": backtest_runs},
         "draws_file": {"path": "draws.parquet", "columns": int(frame.shape[1] - 1), "sha256":

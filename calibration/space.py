@@ -40,18 +40,22 @@ class FittedParameter:
         return (value - self.low) / (self.high - self.low)
 
 
-_MULTIPLIER_RANGE = ("a factor of four either way around the directly observed centre: wide enough for the 2023 "
-                     "figures to be an unusual year")
+_MULTIPLIER_RANGE = ("from a quarter to eight times the 2023 rate per plan-year: with reviews in arrears (64% "
+                     "overdue in March 2023) a review is rarer than yearly, so the chance it ceases a plan is higher")
 SPACE: tuple[FittedParameter, ...] = (
     FittedParameter("cease_0_15", "multiplier of the 2023 probability that a review ceases a plan, ages 0-15",
-                    0.25, 4.0, "log", "both", _MULTIPLIER_RANGE),
+                    0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
     FittedParameter("cease_16_19", "multiplier of the 2023 probability that a review ceases a plan, ages 16-19",
-                    0.25, 4.0, "log", "both", _MULTIPLIER_RANGE),
+                    0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
     FittedParameter("cease_20_25", "multiplier of the 2023 probability that a review ceases a plan, ages 20-25",
-                    0.25, 4.0, "log", "both", _MULTIPLIER_RANGE),
+                    0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
     FittedParameter("escalation", "multiplier of the 2019-2021 escalation rate (mainstream to SRP, special or "
-                    "independent, and SRP to special or independent; school ages)", 0.25, 4.0, "log", "both",
-                    _MULTIPLIER_RANGE),
+                    "independent, and SRP to special or independent; school ages)", 0.25, 8.0, "log", "both",
+                    "from a quarter to eight times the 2019-2021 rate of transfers to special schools (SEN2 MI "
+                    "counts transfers to special schools only, not to units or via phase transfers)"),
+    FittedParameter("srp_entry", "multiplier of the mainstream to SRP rate (school ages; the default, 1% a year, "
+                    "is an assumption: SEN2 counts no moves into units)", 0.25, 8.0, "log", "both",
+                    "from a quarter to eight times the assumed 1% a year"),
     FittedParameter("arrivals", "arrivals of plans from other authorities, relative to the 2023 transfers out",
                     0.0, 3.0, "linear", "both", "no inflow data: from none to three times the outflow (Kent is a "
                     "net importer of looked-after children)"),
@@ -75,9 +79,13 @@ SPACE: tuple[FittedParameter, ...] = (
     FittedParameter("assessment_min_months", "months from the decision to assess before an assessment can be "
                     "completed (whole months)", 2.0, 9.0, "linear", "both", "the statutory 14 weeks is 3 months; "
                     "SEN2 2023: only 18% of Kent's plans within 20 weeks, 70% within a year"),
+    FittedParameter("backlog_team_reviews", "extra annual reviews a month in 2023 (the backlog team), as a share "
+                    "of the plans in January 2023 / 12", 0.0, 1.0, "linear", "hindcast",
+                    "from none to twice the usual reviews; the seed: the overdue count fell by 2,734 in the year to "
+                    "March 2024 and the 20-25 band by 687 in the two years to January 2024"),
     FittedParameter("history_review_capacity", "annual reviews held a month before 2024, as a share of the "
-                    "plans in January of that year / 12", 0.5, 1.5, "linear", "hindcast",
-                    "from half of the reviews falling due to half as many again (the seed: 12,136 overdue in "
+                    "plans in January of that year / 12", 0.25, 1.0, "linear", "hindcast",
+                    "from a quarter of the reviews falling due to all of them (the seed: 12,136 overdue in "
                     "March 2023, 9,402 in March 2024)"),
 )
 NAMES = tuple(p.name for p in SPACE)

@@ -47,8 +47,10 @@ def register(commands) -> argparse.ArgumentParser:
                      help=f"most proposals spent seeking them (default {defaults.max_final_proposals})")
     cal.add_argument("--draws", type=positive_int, default=defaults.draws,
                      help=f"rows of draws.parquet (default {defaults.draws}: sendsim run's default runs)")
+    cal.add_argument("--distance", choices=("rms", "kth"), default=defaults.distance,
+                     help="distance of a proposal: root mean square implausibility (default) or the k-th largest")
     cal.add_argument("--kth", type=positive_int, default=defaults.kth,
-                     help=f"the k-th largest implausibility decides (default {defaults.kth})")
+                     help=f"k for --distance kth (default {defaults.kth})")
     cal.add_argument("--backtest", type=_years, default=defaults.backtest_cutoffs,
                      help="backtest cutoff years, comma-separated, or none (default 2021,2022,2023)")
     cal.add_argument("--backtest-proposals", type=positive_int, default=defaults.backtest_proposals_per_wave,
@@ -66,13 +68,15 @@ def register(commands) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from calibration.run import CalibrationSpec, calibrate
 
+    defaults = CalibrationSpec(out=args.out)
     spec = CalibrationSpec(out=args.out, targets=args.targets, origin=args.origin, seed=args.seed,
                            design_seed=args.design_seed, replicates=args.replicates,
                            proposals_per_wave=args.proposals, waves=args.waves, final_accepted=args.accepted,
-                           max_final_proposals=args.max_final, draws=args.draws, kth=args.kth,
+                           max_final_proposals=args.max_final, draws=args.draws, distance=args.distance,
+                           kth=args.kth,
                            backtest_cutoffs=args.backtest, backtest_proposals_per_wave=args.backtest_proposals,
                            backtest_waves=args.backtest_waves,
-                           backtest_final_accepted=max(2, args.backtest_proposals // 2),
+                           backtest_final_accepted=min(defaults.backtest_final_accepted, args.backtest_proposals),
                            backtest_draws=min(args.draws, CalibrationSpec.backtest_draws),
                            variance_draws=min(args.variance_draws, args.draws), variance_seeds=args.variance_seeds,
                            threads=args.threads, overwrite=args.overwrite)
