@@ -267,6 +267,13 @@ CASES: tuple[Case, ...] = (
          "sweep_key.toml, key 'factor[0]': unknown key(s) 'step'", exact=False),
     Case("non-UTF-8 file", "scenario", "scenario_latin1.toml", 'name = "café"\n'.encode("latin-1"),
          "scenario_latin1.toml, line 1: is not valid UTF-8 (byte 0xe9 at offset 11); save it as UTF-8"),
+    # ---- Calibration targets (loader: calibration/targets.py) --------------------------------
+    Case("unknown key", "targets", "targets_measure.csv",
+         b"id,measure,date,value,tolerance,role,source\nx,plants,2024-01,100,10,fit,test\n",
+         "targets_measure.csv, line 2, column 'measure'", exact=False),
+    Case("negative capacity", "targets", "targets_tolerance.csv",
+         b"id,measure,date,value,tolerance,role,source\nx,plans,2024-01,100,-10,fit,test\n",
+         "targets_tolerance.csv, line 2, column 'tolerance'", exact=False),
     # ---- Any input ---------------------------------------------------------------------------
     Case("not what its extension says", "cohort", "picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(20),
          "picture.csv: is a PNG image, not a text file as its extension '.csv' says"),
@@ -334,9 +341,11 @@ def test_valid_inputs_pass(capsys):
     from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
     from inputs.finance import KENT_FINANCE
     from inputs.scenarios import builtin_path
-    files = [KENT_COHORT, KENT_PARAMETERS, KENT_FINANCE, builtin_path("third_special_school")]
+    files = [KENT_COHORT, KENT_PARAMETERS, KENT_FINANCE, builtin_path("third_special_school"),
+             KENT_COHORT.parent / "targets.csv"]
     assert main(["validate"] + [str(f) for f in files]) == 0
     out = capsys.readouterr().out
-    for kind in ("cohort: 21,607 records", "parameters:", "finance:", "scenario 'third_special_school'"):
+    for kind in ("cohort: 21,607 records", "parameters:", "finance:", "scenario 'third_special_school'",
+                 "calibration targets:"):
         assert kind in out
-    assert "4 files: 4 valid, 0 with errors" in out
+    assert "5 files: 5 valid, 0 with errors" in out
