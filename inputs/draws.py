@@ -195,8 +195,10 @@ def parameter_sets_for_draws(base_rows: list[ParameterRow], draws: Draws, draw_n
             rows = list(base_by_parameter[name])
             for k, template in enumerate(draws.templates):
                 if template.parameter == name:
-                    rows.append(ParameterRow(template.file, template.line, name, template.year_month,
-                                             template.selectors, float(draws.values[d, k]), f"draw {d}"))
+                    # Where the value is: the draw's row and the column (line 0: not a file line).
+                    where = f"{draws.file} {draws.row_label} {draws.row_of(d)} column {draws.columns[k]!r}"
+                    rows.append(ParameterRow(where, 0, name, template.year_month, template.selectors,
+                                             float(draws.values[d, k]), f"draw {d}"))
             try:
                 parameter_set[name] = build_parameter_set(rows, calendar, only=(name,))[name]
             except InputError as error:

@@ -261,9 +261,10 @@ def _describe(name: str, cell: tuple[int, ...]) -> str:
 
 def _lines(rows: list[ParameterRow]) -> str:
     """Where rows are: "lines 2, 3" in one file, "a.csv line 2, b.csv line 5" across files."""
-    if len({r.file for r in rows}) == 1:
+    if len({r.file for r in rows}) == 1 and all(r.line > 0 for r in rows):
         return "line" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r.line) for r in rows)
-    return ", ".join(f"{r.file} line {r.line}" for r in rows)
+    # Line 0: a row that is not a line of a file (a draw's value): the file names the place.
+    return ", ".join(f"{r.file} line {r.line}" if r.line > 0 else r.file for r in rows)
 
 
 def _resolve_distribution(name: str, grid: np.ndarray, setter: np.ndarray, ordered: list[ParameterRow],
