@@ -310,9 +310,15 @@ def read_parquet_table(path: str | Path, data: bytes | None = None) -> TextTable
                 text = pa.chunked_array([pa.array([""] * len(column), type=pa.string())])
             else:
                 text = pc.cast(column, pa.string())
-            values = pc.utf8_trim_whitespace(pc.fill_null(text, "").combine_chunks())
+            values = pc.fill_null(text, "").combine_chunks()
             if values.type != pa.string():
                 values = values.cast(pa.string())
+            try:  # pyarrow does not check text it reads; a damaged file may hold invalid UTF-8
+                values.validate(full=True)
+            except pa.ArrowInvalid:
+                raise InputError(file, "holds text that is not valid UTF-8 (is the file damaged?)",
+                                 column=name) from None
+            values = pc.utf8_trim_whitespace(values)
         except InputError:
             raise
         except Exception as error:  # pyarrow: a type it cannot turn into text

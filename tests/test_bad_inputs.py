@@ -151,6 +151,11 @@ CASES: tuple[Case, ...] = (
          "cost.csv, line 2, column 'annual_cost_gbp': -5000 is negative; a cost in GBP is 0 or more"),
     Case("non-UTF-8 file", "cohort", "latin1.csv", cohort_csv("1,2015-03,mainstream,asd,3") + "# £\n".encode("latin-1"),
          "latin1.csv, line 3: is not valid UTF-8 (byte 0xa3 at offset 85); save it as UTF-8"),
+    Case("non-UTF-8 file", "cohort", "bad_text.parquet",
+         lambda: (lambda data: data.replace(b"mainstream", b"\x80ainstream", 1))(
+             parquet(pd.DataFrame({"child_id": [1], "birth_month": ["2015-03"], "placement": ["mainstream"],
+                                   "need": ["asd"], "months_since_review": [3]}))),
+         "bad_text.parquet, column 'placement': holds text that is not valid UTF-8 (is the file damaged?)"),
     Case("non-UTF-8 file", "cohort", "utf16.csv", cohort_csv("1,2015-03,mainstream,asd,3").decode().encode("utf-16"),
          "utf16.csv: is a UTF-16 text file; save it as UTF-8 (in Excel: 'CSV UTF-8')"),
     Case("not what its extension says", "cohort", "workbook.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(40),
