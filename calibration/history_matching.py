@@ -16,9 +16,10 @@ exceeds 3 (Pukelsheim's three-sigma rule). Here some targets are missed by every
 for early-years plans), so the largest ``I`` is nearly the same for all proposals and cannot
 tell them apart. The default distance is therefore the root mean square of ``I`` over the
 fitted targets (``distance="rms"``: a proposal within three standard deviations on average
-passes at 3); ``distance="kth"`` gives the classic rule. Each wave samples a Latin hypercube design (:mod:`scipy.stats.qmc`) in the
-box that encloses the previous wave's non-implausible points (widened by a margin), so the
-waves refocus on the non-implausible region. The population is every proposal, of every
+passes at 3); ``distance="kth"`` gives the classic rule. Each wave samples a Latin
+hypercube design (:mod:`scipy.stats.qmc`) in the box that encloses the previous
+wave's non-implausible points (widened by a margin), so the waves refocus on the
+non-implausible region. The population is every proposal, of every
 wave, within the last cut-off, weighted by prior / (mixture of the waves' uniform proposal
 densities): an importance sample of the prior restricted to the non-implausible region, from
 which the calibrated draws are resampled. This is rejection ABC with the implausibility as
@@ -111,7 +112,7 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         sample_rates: Callable[[np.random.Generator, int], dict[str, np.ndarray]],
         targets: list[Target], *, proposals_per_wave: int, waves: int, final_accepted: int,
         max_final_proposals: int, seed: int, kind: str = "rms", kth: int = 3, min_keep: float = 0.1,
-        margin: float = 0.1,
+        margin: float = 0.1, focus: float = 0.0,
         log: Callable[[str], None] = print) -> HistoryMatch:
     """Run the waves and collect the final population.
 
@@ -135,8 +136,13 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         Distance: ``rms`` (root mean square implausibility) or ``kth`` (the k-th largest).
     min_keep
         Share of a wave kept at least (the cut-off rises above 3 when fewer pass).
-    margin
-        Widening of the refocused box, as a share of its width on each side.
+    margin, focus
+        The next box spans the ``focus`` to ``1 - focus`` quantiles of the kept points on each
+        parameter (default: all of them), widened by ``margin`` of that width on each side.
+        Points outside it stay possible: the first wave covers the whole prior and the
+        population is weighted by the mixture of all the waves' proposal densities. A box cut
+        inside the kept points (``focus`` > 0) gives the points left outside large weights
+        (a small effective sample), so the default keeps them all.
     """
     rng = np.random.default_rng(seed)
     k = len(space.SPACE)
@@ -148,9 +154,10 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         result.proposals += wave.theta.shape[0]
         result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
         kept = wave.unit[wave.accepted]
-        width = kept.max(axis=0) - kept.min(axis=0)
-        low = np.clip(kept.min(axis=0) - margin * width, 0.0, 1.0)
-        high = np.clip(kept.max(axis=0) + margin * width, 0.0, 1.0)
+        inner_low, inner_high = np.quantile(kept, [focus, 1.0 - focus], axis=0)
+        width = inner_high - inner_low
+        low = np.clip(inner_low - margin * width, 0.0, 1.0)
+        high = np.clip(inner_high + margin * width, 0.0, 1.0)
         log(f"wave {w + 1}: {wave.theta.shape[0]} proposals, {int(wave.accepted.sum())} kept at cut-off "
             f"{wave.cutoff:.2f} (best {wave.score.min():.2f}) in {wave.seconds:.0f} s")
     cutoff = result.waves[-1].cutoff
