@@ -288,10 +288,14 @@ def read_parquet_table(path: str | Path, data: bytes | None = None) -> TextTable
     except Exception as error:  # pyarrow raises several types (ArrowInvalid, OSError, ...) for damaged files
         raise InputError(file, f"cannot be read as Parquet, the file is damaged ({type(error).__name__}: "
                          f"{str(error)[:200]})") from None
+    try:  # pyarrow decodes column names only when asked; a damaged schema may hold invalid UTF-8
+        names = list(table.column_names)
+    except UnicodeDecodeError:
+        raise InputError(file, "has column names that are not valid UTF-8 (is the file damaged?)") from None
     # pandas writes a non-default index as extra columns: they are not data.
-    keep = [k for k, name in enumerate(table.column_names) if not _PANDAS_INDEX.fullmatch(str(name))]
+    keep = [k for k, name in enumerate(names) if not _PANDAS_INDEX.fullmatch(str(name))]
     table = table.select(keep)
-    header = [str(name).strip() for name in table.column_names]
+    header = [str(names[k]).strip() for k in keep]
     cells = {}
     for name, column in zip(header, table.columns):
         kind = column.type
