@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from inputs.errors import InputError
 from inputs.files import read_text
-from inputs.parameters import COLUMNS, ParameterRow, build_parameter_set, read_parameter_rows
+from inputs.finance import COST_TYPES, FinanceRow, parse_fy, reject_price_growth, rows_from_table
+from inputs.parameters import (COLUMNS, ParameterRow, build_parameter_set, overlay_parameter_set,
+                               read_parameter_rows)
 from simcore import codes
 from simcore.engine import Calendar
 from simcore.model import ParameterSet
@@ -61,8 +61,8 @@ class Scenario:
     name: str
     description: str
     source: str  # file it was read from
-    rows: list[ParameterRow] = field(default_factory=list)
-    finance: dict = field(default_factory=dict)
+    rows: list[ParameterRow] = field(default_factory=list)            # engine parameter rows
+    finance_rows: list[FinanceRow] = field(default_factory=list)      # money-model rows
     effective_months: list[tuple[int, int]] = field(default_factory=list)  # (year, month) of each override
 
     def first_effective(self) -> tuple[int, int] | None:
@@ -76,6 +76,7 @@ class _RowMaker:
     def __init__(self, file: str):
         self.file = file
         self.rows: list[ParameterRow] = []
+        self.finance: list[FinanceRow] = []
         self.months: list[tuple[int, int]] = []
 
     def add(self, key: str, parameter: str, date: str, value: float | str, **dims: str) -> None:
@@ -94,6 +95,15 @@ class _RowMaker:
         self.rows.append(row)
         if row.year_month is not None:
             self.months.append(row.year_month)
+
+    def add_finance(self, key: str, entries: list[dict]) -> None:
+        """Money-model rows (the finance CSV's columns), checked by the finance reader; a row
+        of financial year YYYY-YY takes effect in April YYYY."""
+        rows = rows_from_table(self.file, key, {"rows": entries})
+        self.finance.extend(rows)
+        for row in rows:
+            if row.financial_year is not None:
+                self.months.append((int(row.financial_year), 4))
 
     def add_from(self, key: str, parameter: str, date: str, value_at: Callable[[int], float | str], base: ParameterSet,
                  calendar: Calendar, until: str | None = None, **dims: str) -> None:
@@ -243,6 +253,35 @@ def _phase_mix(maker: _RowMaker, file, key, table, base, calendar):
                        transfer=transfer, placement=source, need="all", to=q)
 
 
+def _financial_year(file: str, key: str, text) -> str:
+    if not isinstance(text, str) or parse_fy(text) is None:
+        raise InputError(file, f"'from' must be a financial year \"YYYY-YY\" (e.g. \"2025-26\"), got {text!r}",
+                         key=key)
+    return text
+
+
+def _cost_growth(cost_type: str | None):
+    """A cost type's price growth from a financial year on (feeds the engine's price index)."""
+    def apply(maker: _RowMaker, file, key, table, base, calendar):
+        kind = cost_type if cost_type is not None else table["cost_type"]
+        if kind not in COST_TYPES:
+            raise InputError(file, f"unknown cost type {kind!r}; expected one of {', '.join(COST_TYPES)}",
+                             key=f"{key}.cost_type")
+        year = _financial_year(file, f"{key}.from", table["from"])
+        value = _number(file, f"{key}.value", table["value"], -0.5, 1.0)
+        maker.add_finance(key, [{"name": "cost_growth", "financial_year": year, "cost_type": kind, "value": value,
+                                 "unit": "fraction", "source": f"scenario {key}"}])
+    return apply
+
+
+def _block_transfer(maker: _RowMaker, file, key, table, base, calendar):
+    """The share of the Schools Block transferred to high needs, from a financial year on."""
+    year = _financial_year(file, f"{key}.from", table["from"])
+    share = _number(file, f"{key}.share", table["share"], 0.0, 0.1)
+    maker.add_finance(key, [{"name": "schools_block_transfer_share", "financial_year": year, "value": share,
+                             "unit": "fraction", "source": f"scenario {key}"}])
+
+
 LEVERS: dict[str, Lever] = {lever.name: lever for lever in (
     Lever("decision_to_assess", ("from", "value"), ("from", "value"),
           "probability that a decided request is agreed for assessment (parameter p_assess)",
@@ -264,6 +303,15 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in (
           "SRP places: openings by month (add to the base, or set the total)", _places("srp")),
     Lever("phase_transfer_mix", ("from", "transfer", "placement", "mix"), ("from", "transfer", "mix"),
           "destination mix at a phase transfer (reception, secondary, post16, post19)", _phase_mix),
+    Lever("independent_fee_uplift", ("from", "value"), ("from", "value"),
+          "annual growth of independent and specialist post-16 fees from a financial year (cost type "
+          "independent_fees)", _cost_growth("independent_fees")),
+    Lever("cost_growth", ("cost_type", "from", "value"), ("cost_type", "from", "value"),
+          "annual price growth of a cost type (support_staff_pay, special_school_funding, la_top_up_rates, "
+          "independent_fees) from a financial year", _cost_growth(None)),
+    Lever("block_transfer", ("from", "share"), ("from", "share"),
+          "share of the Schools Block transferred to the High Needs Block from a financial year (0: none)",
+          _block_transfer),
 )}
 PARAMETER_ROW_KEYS = ("parameter", "from", "age", "need", "placement", "to", "transfer", "reason", "value")
 
@@ -301,8 +349,7 @@ def read_scenario_table(path: str | Path) -> dict:
     return table
 
 
-def load_scenario(path: str | Path, base_rows: list[ParameterRow], calendar: Calendar,
-                  finance_validator: Callable[[str, str, dict], dict] | None = None) -> Scenario:
+def load_scenario(path: str | Path, base_rows: list[ParameterRow], calendar: Calendar) -> Scenario:
     """Read a scenario file and compile its levers into parameter rows.
 
     Parameters
@@ -314,19 +361,23 @@ def load_scenario(path: str | Path, base_rows: list[ParameterRow], calendar: Cal
         ``--params`` files).
     calendar
         The run's calendar (relative levers read base values at their effective month).
-    finance_validator
-        Checks the ``[finance]`` table: ``(file, key, table) -> overrides``. Without one a
-        ``[finance]`` table is an error.
+
+    Finance levers and a ``[finance]`` table (``rows = [{name = ..., financial_year = ...,
+    value = ..., ...}]`` with the finance CSV's columns, docs/money.md) give money-model rows,
+    layered over the run's finance inputs; cost growth among them also changes the engine's
+    price index (derived from the finance inputs when the scenario runs).
     """
-    return compile_scenario(read_scenario_table(path), str(path), base_rows, calendar, finance_validator)
+    return compile_scenario(read_scenario_table(path), str(path), base_rows, calendar)
 
 
 def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], calendar: Calendar,
-                     finance_validator: Callable[[str, str, dict], dict] | None = None,
-                     _seen: tuple = ()) -> Scenario:
-    """Compile a parsed scenario table (see :func:`load_scenario`)."""
+                     base_set: ParameterSet | None = None, _seen: tuple = ()) -> Scenario:
+    """Compile a parsed scenario table (see :func:`load_scenario`). ``base_set``: the parameter
+    set of ``base_rows`` if the caller has it (sweeps compile many scenarios on one base)."""
+    if base_set is None:
+        base_set = build_parameter_set(base_rows, calendar)
     inherited: list[ParameterRow] = []
-    finance: dict = {}
+    finance: list[FinanceRow] = []
     months: list[tuple[int, int]] = []
     base_name = table.get("base", "baseline")
     if base_name != "baseline":
@@ -337,9 +388,9 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
         except InputError as error:
             raise InputError(file, error.rule, key="base") from None
         parent = compile_scenario(read_scenario_table(parent_path), str(parent_path), base_rows, calendar,
-                                  finance_validator, _seen + (table["name"],))
-        inherited, finance, months = list(parent.rows), dict(parent.finance), list(parent.effective_months)
-    base_set: ParameterSet = build_parameter_set(base_rows + inherited, calendar)
+                                  base_set, _seen + (table["name"],))
+        inherited, finance, months = list(parent.rows), list(parent.finance_rows), list(parent.effective_months)
+    lever_base = overlay_parameter_set(base_set, base_rows, inherited, calendar)
     maker = _RowMaker(file)
     levers = table.get("levers", {})
     if not isinstance(levers, dict):
@@ -350,7 +401,7 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
             raise InputError(file, f"unknown lever {lever_name!r}; levers: {', '.join(LEVERS)}", key=key)
         lever = LEVERS[lever_name]
         _check_keys(file, key, lever_table, lever.keys, lever.required)
-        lever.apply(maker, file, key, lever_table, base_set, calendar)
+        lever.apply(maker, file, key, lever_table, lever_base, calendar)
     rows_table = table.get("parameter", [])
     if not isinstance(rows_table, list):
         raise InputError(file, "must be an array of tables [[parameter]]", key="parameter")
@@ -364,14 +415,14 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
             raise InputError(file, f"value must be a number or \"rest\", got {value!r}", key=f"{key}.value")
         maker.add(key, str(row["parameter"]), date, value, **dims)
     if "finance" in table:
-        if finance_validator is None:
-            raise InputError(file, "finance levers need the money model's inputs", key="finance")
-        finance.update(finance_validator(file, "finance", table["finance"]))
+        maker.add_finance("finance", table["finance"].get("rows") if isinstance(table["finance"], dict)
+                          and set(table["finance"]) == {"rows"} else table["finance"])
+    reject_price_growth(maker.rows)
     rows = inherited + maker.rows
     # Check the whole scenario builds (distributions still sum to one, dates, ...).
     try:
-        build_parameter_set(base_rows + rows, calendar)
+        overlay_parameter_set(base_set, base_rows, rows, calendar)
     except InputError as error:
         raise InputError(file, f"the scenario's parameters are not valid: {error}") from None
     return Scenario(name=table["name"], description=str(table.get("description", "")), source=file, rows=rows,
-                    finance=finance, effective_months=months + maker.months)
+                    finance_rows=finance + maker.finance, effective_months=months + maker.months)

@@ -28,7 +28,7 @@ from inputs.defaults import KENT_PARAMETERS
 from inputs.draws import load_draws, parameter_sets_for_draws
 from inputs.errors import InputError
 from inputs.files import PARQUET_MAGIC, read_bytes, read_text, sniff_binary
-from inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, rows_from_table, with_rows
+from inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, with_rows
 from inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
 from inputs.scenarios import compile_scenario, load_scenario
 from inputs.sweeps import load_sweep
@@ -152,18 +152,12 @@ def check_finance(path: Path, calendar: Calendar) -> str:
 
 
 def check_scenario(path: Path, calendar: Calendar) -> str:
-    kent_finance = load_finance([KENT_FINANCE])
-    finance_rows = []
-
-    def finance_overrides(file: str, key: str, table: dict) -> dict:
-        rows = rows_from_table(file, key, table)
-        with_rows(kent_finance, rows)  # the layered finance inputs must still hold together
-        finance_rows.extend(rows)
-        return {}
-
-    scenario = load_scenario(path, _base_rows(calendar), calendar, finance_overrides)
+    scenario = load_scenario(path, _base_rows(calendar), calendar)
+    if scenario.finance_rows:  # the layered finance inputs must still hold together
+        with_rows(load_finance([KENT_FINANCE]), scenario.finance_rows)
     return (f"scenario {scenario.name!r}: {len(scenario.rows):,} parameter rows"
-            + (f" and {len(finance_rows)} finance rows" if finance_rows else "") + ", valid on the Kent baseline")
+            + (f" and {len(scenario.finance_rows)} finance rows" if scenario.finance_rows else "")
+            + ", valid on the Kent baseline")
 
 
 def check_sweep(path: Path, calendar: Calendar) -> str:

@@ -20,13 +20,14 @@ import numpy as np
 
 from inputs.cohort import load_cohort
 from inputs.draws import load_draws, parameter_sets_for_draws
-from inputs.parameters import ParameterRow, build_parameter_set, read_parameter_rows
-from inputs.scenarios import compile_scenario
+from inputs.finance import FinanceInputs, load_finance, with_rows
+from inputs.parameters import ParameterRow, build_parameter_set, overlay_parameter_set, read_parameter_rows
+from inputs.scenarios import Scenario, compile_scenario
 from outputs.store import OutputStore
 from outputs.summary import RunAggregates
 from outputs.tables import chunk_tables
 from simcore.engine import Calendar, ChunkResult, Cohort, simulate
-from simcore.model import ModelArrays, compile_model
+from simcore.model import ModelArrays, ParameterSet, compile_model
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class RunInputs:
     out: str
     cohort: str
     parameter_files: tuple[str, ...]   # CSVs: the Kent baseline, then --params overrides
+    finance_files: tuple[str, ...]     # finance CSVs: the Kent inputs, then --finance overrides
     draws: str | None                  # a draws Parquet (run r uses draw r), or None
     start: tuple[int, int]
     months: int
@@ -82,10 +84,19 @@ def _cohort(path: str, calendar: Calendar) -> Cohort:
 
 
 @lru_cache(maxsize=4)
-def _base_rows(files: tuple[str, ...]) -> tuple[ParameterRow, ...]:
+def _finance(files: tuple[str, ...]) -> FinanceInputs:
+    return load_finance(list(files))
+
+
+@lru_cache(maxsize=4)
+def _base_rows(files: tuple[str, ...], finance_files: tuple[str, ...], calendar: Calendar
+               ) -> tuple[ParameterRow, ...]:
+    """Parameter rows of the run: the files in order, then the engine's price_growth rows
+    derived from the finance inputs (cost growth has one definition, the finance cost types)."""
     rows: list[ParameterRow] = []
     for path in files:
         rows.extend(read_parameter_rows(path))
+    rows.extend(_finance(finance_files).price_growth_rows(calendar))
     return tuple(rows)
 
 
@@ -94,30 +105,50 @@ def _draws(path: str):
     return load_draws(path)
 
 
+def scenario_rows(base: list[ParameterRow], scenario: Scenario, finance: FinanceInputs,
+                  calendar: Calendar) -> list[ParameterRow]:
+    """The parameter rows a scenario runs with: the base rows, the scenario's own, and, when the
+    scenario changes the money inputs, the price_growth rows of its finance (they come last, so
+    its cost growth replaces the base's in the engine's price index)."""
+    rows = list(base) + list(scenario.rows)
+    if scenario.finance_rows:
+        rows.extend(with_rows(finance, scenario.finance_rows).price_growth_rows(calendar))
+    return rows
+
+
+@lru_cache(maxsize=4)
+def _base_set(inputs: RunInputs) -> ParameterSet:
+    return build_parameter_set(list(_base_rows(inputs.parameter_files, inputs.finance_files, inputs.calendar)),
+                               inputs.calendar)
+
+
 @lru_cache(maxsize=64)
-def _scenario_rows(files: tuple[str, ...], calendar: Calendar, scenario_json: str | None,
-                   scenario_file: str) -> tuple[ParameterRow, ...]:
-    """The parameter rows of a scenario: the base rows plus the scenario's own."""
-    base = list(_base_rows(files))
+def _scenario_rows(inputs: RunInputs, scenario_json: str | None, scenario_file: str) -> tuple[ParameterRow, ...]:
+    """The scenario's own rows (after the base rows)."""
+    calendar = inputs.calendar
     if scenario_json is None:
-        return tuple(base)
-    scenario = compile_scenario(json.loads(scenario_json), scenario_file, base, calendar)
-    return tuple(base + scenario.rows)
+        return ()
+    base = list(_base_rows(inputs.parameter_files, inputs.finance_files, calendar))
+    scenario = compile_scenario(json.loads(scenario_json), scenario_file, base, calendar, _base_set(inputs))
+    return tuple(scenario_rows(base, scenario, _finance(inputs.finance_files), calendar)[len(base):])
 
 
 @lru_cache(maxsize=16)
-def _base_model(files: tuple[str, ...], calendar: Calendar, scenario_json: str | None,
-                scenario_file: str) -> ModelArrays:
-    rows = list(_scenario_rows(files, calendar, scenario_json, scenario_file))
-    return compile_model([build_parameter_set(rows, calendar)], calendar.n_months, calendar.start_calendar_month)
+def _base_model(inputs: RunInputs, scenario_json: str | None, scenario_file: str) -> ModelArrays:
+    calendar = inputs.calendar
+    base = list(_base_rows(inputs.parameter_files, inputs.finance_files, calendar))
+    parameter_set = overlay_parameter_set(_base_set(inputs), base, list(_scenario_rows(inputs, scenario_json,
+                                                                                        scenario_file)), calendar)
+    return compile_model([parameter_set], calendar.n_months, calendar.start_calendar_month)
 
 
 def model_for(inputs: RunInputs, task: Task) -> tuple[ModelArrays, np.ndarray | None]:
     """The compiled model for a task and each run's parameter set (draws: one per run)."""
     calendar = inputs.calendar
     if inputs.draws is None:
-        return _base_model(inputs.parameter_files, calendar, task.scenario_json, task.scenario_file), None
-    rows = list(_scenario_rows(inputs.parameter_files, calendar, task.scenario_json, task.scenario_file))
+        return _base_model(inputs, task.scenario_json, task.scenario_file), None
+    rows = (list(_base_rows(inputs.parameter_files, inputs.finance_files, calendar))
+            + list(_scenario_rows(inputs, task.scenario_json, task.scenario_file)))
     sets = parameter_sets_for_draws(rows, _draws(inputs.draws), task.runs, calendar)
     return compile_model(sets, calendar.n_months, calendar.start_calendar_month), np.arange(task.runs.size)
 

@@ -128,9 +128,15 @@ def test_store_checks_the_name_where_it_builds_a_path(tmp_path):
 
 def test_run_with_an_unsafe_scenario_name_creates_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    # --scenario takes a built-in name or a TOML file: a path that is neither is refused...
     assert main(["run", "--scenario", "../escape", "--out", "out", "--runs", "1", "--quiet"]) == 2
-    assert "scenario name '../escape' is not allowed" in capsys.readouterr().err
+    assert "../escape: scenario file not found" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+    # ...and a scenario file whose name would escape the output folder too.
+    (tmp_path / "evil.toml").write_text('name = "../escape"\n')
+    assert main(["run", "--scenario", "evil.toml", "--out", "out", "--runs", "1", "--quiet"]) == 2
+    assert "letters, digits" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.toml"]
 
 
 # Runs `sendsim run` under an audit hook that records every path written, created, renamed or

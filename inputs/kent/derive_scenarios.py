@@ -15,6 +15,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # dates: the run starts in January 2024, so the first three months are common to every
 # scenario and the paired differences are exactly zero there.
 EFFECTIVE_FROM = "2024-04"
+# Money levers decided for future years: the 2024-25 figures are agreed in the seed (the 1.2%
+# transfer, the national living wage rise), so the scenarios change the years after.
+NEXT_DECISION_YEAR = "2025-26"
 
 
 def _england_reintegration_annual_rate() -> tuple[float, str]:
@@ -76,6 +79,24 @@ def scenario_texts() -> dict[str, str]:
         '[levers.reintegration]\n'
         f'from = "{EFFECTIVE_FROM}"\n'
         f'annual_rate = {rate:.12g}\n')
+    pay = derive.seed("support_staff_pay_growth_2024_25") / 100.0
+    texts["support_staff_pay_10pct"] = (
+        'name = "support_staff_pay_10pct"\n'
+        'description = "Support-staff pay keeps growing at '
+        f'{pay:.0%} a year (seed support_staff_pay_growth_2024_25, the national living wage rise) from 2025-26 '
+        'instead of settling back: raises the price of every placement weighted on support-staff pay."\n\n'
+        '[levers.cost_growth]\n'
+        'cost_type = "support_staff_pay"\n'
+        f'from = "{NEXT_DECISION_YEAR}"\n'
+        f'value = {pay:.6g}\n')
+    transfer = derive.seed("block_transfer_2024_25") / 100.0
+    texts["no_block_transfer"] = (
+        'name = "no_block_transfer"\n'
+        f'description = "No Schools Block transfer after the agreed 2024-25 one ({transfer:.1%}, seed '
+        'block_transfer_2024_25): from 2025-26 the transfer that was expected to continue each year stops."\n\n'
+        '[levers.block_transfer]\n'
+        f'from = "{NEXT_DECISION_YEAR}"\n'
+        'share = 0\n')
     return texts
 
 

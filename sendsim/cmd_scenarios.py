@@ -1,0 +1,25 @@
+"""`sendsim scenarios`: the built-in scenarios and the levers a scenario file can set."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(commands) -> argparse.ArgumentParser:
+    return commands.add_parser("scenarios", help="list the built-in scenarios and the scenario levers",
+                               description="List the built-in Kent scenarios (run them with `sendsim run --scenario "
+                               "NAME`) and the levers a scenario TOML file can set (docs/scenarios.md).")
+
+
+def main(args: argparse.Namespace) -> int:
+    from inputs.scenarios import LEVERS, builtin_names, builtin_path, read_scenario_table
+
+    print("Built-in scenarios:")
+    for name in builtin_names():
+        table = read_scenario_table(builtin_path(name))
+        print(f"  {name:<32} {table.get('description', '')}")
+    print()
+    print("Levers ([levers.NAME] in a scenario file):")
+    for lever in LEVERS.values():
+        keys = ", ".join(k + ("" if k in lever.required else "?") for k in lever.keys)
+        print(f"  {lever.name:<24} {{{keys}}}\n      {lever.description}")
+    return 0
