@@ -157,8 +157,14 @@ class OutputStore:
         expected = json.loads(_json(identity))
         if stored != expected:
             keys = sorted(set(stored) | set(expected))
-            differs = [f"{k} ({stored.get(k)!r} then, {expected.get(k)!r} now)" for k in keys
-                       if stored.get(k) != expected.get(k)]
+
+            def shown(k: str) -> str:
+                then, now = repr(stored.get(k)), repr(expected.get(k))
+                if len(then) + len(now) > 120:  # lists of file hashes: say what, not the hashes
+                    return f"{k} (changed)"
+                return f"{k} ({then} then, {now} now)"
+
+            differs = [shown(k) for k in keys if stored.get(k) != expected.get(k)]
             raise OutputError(f"{self.root}: --resume must repeat the interrupted run exactly; it differs in "
                               + "; ".join(differs))
 
