@@ -143,9 +143,10 @@ class _Run:
         self.active = np.flatnonzero(self.status[:n] == ACTIVE)
         self.requests = np.flatnonzero(self.status[:n] <= APPEAL_DECLINE)
         e0 = int(model.epoch_of_month[0])
-        given = cohort.annual_cost_gbp[self.active].astype(np.float64)
-        drawn = self._draw_costs(self.active, self.placement[self.active], e0)
-        self.annual_cost[self.active] = np.where(given >= 0, given, drawn)
+        # Opening plans keep a given annual cost; the others draw one from the unit cost.
+        self.annual_cost[:n] = cohort.annual_cost_gbp
+        to_draw = self.active[cohort.annual_cost_gbp[self.active] < 0]
+        self.annual_cost[to_draw] = self._draw_costs(to_draw, self.placement[to_draw], e0)
         # Children in each placement, kept up to date by every placement change and exit.
         self.occupancy = np.bincount(self.placement[self.active], minlength=P)
         self.flows_scratch = np.zeros((codes.N_EVENTS, P + 1, P + 1), dtype=np.int32)
