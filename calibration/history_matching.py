@@ -1,12 +1,12 @@
-"""History matching in waves, with the engine itself as the simulator.
+"""Fitting the rates seen only through stocks: ABC population Monte Carlo with the
+history-matching implausibility as the distance, and the engine itself as the simulator.
 
-Why history matching (Craig et al. 1997; Vernon et al. 2010; Andrianakis et al. 2015 for
-individual-based health models): the targets come from sources that disagree (series
-breaks, conflicting definitions, approximate counts) and the model is known to be imperfect,
-so each target carries a tolerance for observation error *and* model discrepancy, and the
-question asked of a parameter is "is it implausible?", not "what is its likelihood?". For a
-target with observed value ``z``, tolerance ``tol`` (three standard deviations) and a
-proposal's replicates with mean ``m`` and variance ``s2``::
+Why an implausibility distance (history matching: Craig et al. 1997; Vernon et al. 2010;
+Andrianakis et al. 2015 for individual-based health models): the targets come from sources
+that disagree (series breaks, conflicting definitions, approximate counts) and the model is
+known to be imperfect, so each target carries a tolerance for observation error *and* model
+discrepancy. For a target with observed value ``z``, tolerance ``tol`` (three standard
+deviations) and a proposal's replicates with mean ``m`` and variance ``s2``::
 
     I = |z - m| / sqrt((tol / 3)^2 + s2 / replicates)
 
@@ -15,21 +15,24 @@ exceeds 3 (Pukelsheim's three-sigma rule). Here some targets are missed by every
 (structural discrepancy: the engine's age bands against school years, SEN2's age conventions
 for early-years plans), so the largest ``I`` is nearly the same for all proposals and cannot
 tell them apart. The default distance is therefore the root mean square of ``I`` over the
-fitted targets (``distance="rms"``: a proposal within three standard deviations on average
-passes at 3); ``distance="kth"`` gives the classic rule. Each wave samples a Latin
-hypercube design (:mod:`scipy.stats.qmc`) in the box that encloses the previous
-wave's non-implausible points (widened by a margin), so the waves refocus on the
-non-implausible region. The population is every proposal, of every
-wave, within the last cut-off, weighted by prior / (mixture of the waves' uniform proposal
-densities): an importance sample of the prior restricted to the non-implausible region, from
-which the calibrated draws are resampled. This is rejection ABC with the implausibility as
-the distance and 3 as the tolerance, sampled in refocusing waves. Where no
-proposal reaches 3 (the model cannot meet every target at once), the cut-off rises to the
-quantile that keeps ``min_keep`` of the wave, and the report says which cut-off was reached.
+fitted targets (``kind="rms"``; a proposal within three standard deviations on average passes
+at 3); ``kind="kth"`` gives the classic rule.
 
-Every proposal is simulated with the same seed and run numbers (common random numbers) and
-several replicates; directly observed rates are drawn afresh for each proposal from their
-posteriors, so the accepted pairs carry the uncertainty of both kinds of rate.
+Why population Monte Carlo (ABC-PMC, Beaumont et al. 2009; the sequential form of ABC-SMC):
+the first wave is a Latin hypercube over the whole prior (uniform on each parameter's
+scale, :mod:`scipy.stats.qmc`); each later wave perturbs the previous wave's accepted points
+with a Gaussian kernel (per parameter, twice the weighted variance of those points,
+truncated to the prior's range), and each wave's cut-off is the 3 of the three-sigma rule or,
+when fewer pass, the distance that keeps ``min_keep`` of the wave: the cut-off falls wave by
+wave as the proposals concentrate. Refocusing boxes (classic history-matching waves without
+an emulator) were tried first and barely concentrated in fourteen dimensions.
+
+The population is every proposal, of every wave, within the last cut-off, weighted by prior /
+(mixture of the waves' proposal densities, each known exactly: uniform, or a mixture of
+truncated Gaussians); the calibrated draws are resampled from it. Every proposal is simulated
+with the same seed and run numbers (common random numbers) and several replicates; directly
+observed rates are drawn afresh for each proposal from their posteriors, so the accepted pairs
+carry the uncertainty of both kinds of rate.
 """
 from __future__ import annotations
 
@@ -38,21 +41,69 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from scipy.special import ndtr
 from scipy.stats import qmc
 
 from calibration import space
 from calibration.targets import Target
 
 SIGMA_RULE = 3.0  # implausibility cut-off: three standard deviations
+# Kernels narrower than this (on the unit scale) would stop a parameter moving at all.
+MIN_KERNEL_SD = 0.01
+# A truncated kernel redraws proposals outside the prior's range at most this many times.
+MAX_REDRAWS = 1000
+
+
+class UniformCube:
+    """The prior on the unit cube, sampled by a Latin hypercube design."""
+
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return qmc.LatinHypercube(d=self.dimensions, seed=rng).random(n)
+
+    def density(self, unit: np.ndarray) -> np.ndarray:
+        return np.ones(unit.shape[0])
+
+
+class KernelMixture:
+    """A mixture of Gaussian kernels (independent across parameters) around weighted centres,
+    each truncated to the unit cube: a component is chosen by weight, then each coordinate of
+    its perturbation is redrawn until inside."""
+
+    def __init__(self, centres: np.ndarray, weights: np.ndarray, sigma: np.ndarray) -> None:
+        self.centres = centres
+        self.weights = weights / weights.sum()
+        self.sigma = sigma
+        inside = ndtr((1.0 - centres) / sigma) - ndtr((0.0 - centres) / sigma)   # [M, k]
+        self.log_mass = np.log(np.maximum(inside, 1e-300)).sum(axis=1)            # [M]
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        component = rng.choice(self.centres.shape[0], size=n, p=self.weights)
+        out = self.centres[component] + rng.normal(size=(n, self.centres.shape[1])) * self.sigma
+        # The kernel is a product over parameters, so truncating it to the cube is truncating each
+        # coordinate: a coordinate outside [0, 1] is redrawn on its own.
+        for _ in range(MAX_REDRAWS):
+            rows, columns = np.nonzero((out < 0.0) | (out > 1.0))
+            if rows.size == 0:
+                return out
+            out[rows, columns] = (self.centres[component[rows], columns]
+                                  + rng.normal(size=rows.size) * self.sigma[columns])
+        raise RuntimeError("could not draw a proposal inside the prior's range")
+
+    def density(self, unit: np.ndarray) -> np.ndarray:
+        z = (unit[:, None, :] - self.centres[None, :, :]) / self.sigma          # [N, M, k]
+        log_kernel = -0.5 * np.sum(z * z, axis=2) - np.sum(np.log(self.sigma)) - 0.5 * z.shape[2] * np.log(2 * np.pi)
+        return np.sum(self.weights[None, :] * np.exp(log_kernel - self.log_mass[None, :]), axis=1)
 
 
 @dataclass
 class Wave:
-    """One wave: its design, simulations and which proposals were kept."""
+    """One wave: its proposal distribution, simulations and which proposals were kept."""
 
     index: int
-    box_low: np.ndarray
-    box_high: np.ndarray
+    proposal: UniformCube | KernelMixture
     unit: np.ndarray                 # [n, k] points of the unit cube
     theta: np.ndarray                # [n, k] fitted-parameter values
     phi: dict[str, np.ndarray]       # directly observed rates, id -> [n, ...]
@@ -111,10 +162,9 @@ def distance(implausibilities: np.ndarray, kind: str, kth: int) -> np.ndarray:
 def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         sample_rates: Callable[[np.random.Generator, int], dict[str, np.ndarray]],
         targets: list[Target], *, proposals_per_wave: int, waves: int, final_accepted: int,
-        max_final_proposals: int, seed: int, kind: str = "rms", kth: int = 3, min_keep: float = 0.1,
-        margin: float = 0.1, focus: float = 0.0,
+        max_final_proposals: int, seed: int, kind: str = "rms", kth: int = 3, min_keep: float = 0.2,
         log: Callable[[str], None] = print) -> HistoryMatch:
-    """Run the waves and collect the final population.
+    """Run the waves and collect the weighted population.
 
     Parameters
     ----------
@@ -125,67 +175,45 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
     targets
         The fitted targets, in the order ``evaluate`` returns them.
     proposals_per_wave, waves
-        Size and number of refocusing waves.
+        Size and number of waves (the first over the whole prior).
     final_accepted, max_final_proposals
-        After the waves, proposals of all waves within the last cut-off form the population;
-        while fewer than ``final_accepted``, more are drawn in the last box (at most
+        The population is every proposal within the last cut-off; while fewer than
+        ``final_accepted``, more are drawn from the last wave's proposal (at most
         ``max_final_proposals``).
     seed
-        Seeds the designs and the rate draws (the simulations' own seed is separate).
+        Seeds the designs, the kernels and the rate draws (the simulations' seed is separate).
     kind, kth
         Distance: ``rms`` (root mean square implausibility) or ``kth`` (the k-th largest).
     min_keep
-        Share of a wave kept at least (the cut-off rises above 3 when fewer pass).
-    margin, focus
-        The next box spans the ``focus`` to ``1 - focus`` quantiles of the kept points on each
-        parameter (default: all of them), widened by ``margin`` of that width on each side.
-        Points outside it stay possible: the first wave covers the whole prior and the
-        population is weighted by the mixture of all the waves' proposal densities. A box cut
-        inside the kept points (``focus`` > 0) gives the points left outside large weights
-        (a small effective sample), so the default keeps them all.
+        Share of a wave kept when fewer pass the three-sigma cut-off.
     """
     rng = np.random.default_rng(seed)
     k = len(space.SPACE)
-    low, high = np.zeros(k), np.ones(k)
+    proposal: UniformCube | KernelMixture = UniformCube(k)
     result = HistoryMatch(targets)
+    cutoff = np.inf
     for w in range(waves):
-        wave = _wave(w, low, high, proposals_per_wave, evaluate, sample_rates, targets, rng, kind, kth, min_keep, None)
-        result.waves.append(wave)
-        result.proposals += wave.theta.shape[0]
-        result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
-        kept = wave.unit[wave.accepted]
-        inner_low, inner_high = np.quantile(kept, [focus, 1.0 - focus], axis=0)
-        width = inner_high - inner_low
-        low = np.clip(inner_low - margin * width, 0.0, 1.0)
-        high = np.clip(inner_high + margin * width, 0.0, 1.0)
+        wave = _wave(w, proposal, proposals_per_wave, evaluate, sample_rates, targets, rng, kind, kth, min_keep,
+                     cutoff)
+        cutoff = wave.cutoff
+        _add(result, wave)
         log(f"wave {w + 1}: {wave.theta.shape[0]} proposals, {int(wave.accepted.sum())} kept at cut-off "
             f"{wave.cutoff:.2f} (best {wave.score.min():.2f}) in {wave.seconds:.0f} s")
-    cutoff = result.waves[-1].cutoff
-    # Final population: every proposal of every wave within the last cut-off, weighted by the
-    # prior over the mixture of the waves' proposal densities (each wave uniform on its box),
-    # so that points from the wide early boxes do not count as much as those of the narrow
-    # later ones. More proposals in the last box are drawn while too few are accepted.
+        proposal = _next_proposal(wave)
     spent = 0
     while _pooled_count(result.waves, cutoff) < final_accepted and spent < max_final_proposals:
         size = min(proposals_per_wave, max_final_proposals - spent)
-        wave = _wave(len(result.waves), low, high, size, evaluate, sample_rates, targets, rng, kind, kth, 0.0,
-                     cutoff)
-        result.waves.append(wave)
-        result.proposals += wave.theta.shape[0]
-        result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
+        wave = _wave(len(result.waves), proposal, size, evaluate, sample_rates, targets, rng, kind, kth, 0.0, cutoff)
+        _add(result, wave)
         spent += size
-        log(f"more proposals in the last box: {_pooled_count(result.waves, cutoff)} within cut-off {cutoff:.2f}")
+        log(f"more proposals: {_pooled_count(result.waves, cutoff)} within cut-off {cutoff:.2f}")
     result.cutoff = cutoff
     unit = np.concatenate([w.unit for w in result.waves])
     score = np.concatenate([w.score for w in result.waves])
     keep = score <= cutoff
-    density = np.zeros(unit.shape[0])
     total = sum(w.unit.shape[0] for w in result.waves)
-    for w in result.waves:
-        inside = np.all((unit >= w.box_low - 1e-12) & (unit <= w.box_high + 1e-12), axis=1)
-        volume = float(np.prod(np.maximum(w.box_high - w.box_low, 1e-300)))
-        density += inside * (w.unit.shape[0] / total) / volume
-    result.weights = (1.0 / density[keep]) / np.sum(1.0 / density[keep])
+    density = sum((w.unit.shape[0] / total) * w.proposal.density(unit[keep]) for w in result.waves)
+    result.weights = (1.0 / density) / np.sum(1.0 / density)
     result.theta = np.concatenate([w.theta for w in result.waves])[keep]
     result.simulated = np.concatenate([w.simulated for w in result.waves])[keep]
     result.phi = {key: np.concatenate([w.phi[key] for w in result.waves])[keep] for key in result.waves[0].phi}
@@ -193,22 +221,45 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
     return result
 
 
+def _add(result: HistoryMatch, wave: Wave) -> None:
+    result.waves.append(wave)
+    result.proposals += wave.theta.shape[0]
+    result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
+
+
+def _next_proposal(wave: Wave) -> KernelMixture:
+    """Kernels around the wave's accepted points, weighted by prior / the wave's proposal
+    density, with per-parameter variance twice their weighted variance (Beaumont et al. 2009)."""
+    centres = wave.unit[wave.accepted]
+    weights = 1.0 / wave.proposal.density(centres)
+    weights /= weights.sum()
+    mean = weights @ centres
+    variance = weights @ (centres - mean) ** 2
+    return KernelMixture(centres, weights, np.sqrt(np.maximum(2.0 * variance, MIN_KERNEL_SD ** 2)))
+
+
 def _pooled_count(waves: list[Wave], cutoff: float) -> int:
     return int(sum((w.score <= cutoff).sum() for w in waves))
 
 
-def _wave(index: int, low: np.ndarray, high: np.ndarray, n: int, evaluate, sample_rates, targets, rng, kind: str,
-          kth: int, min_keep: float, cutoff: float | None) -> Wave:
+def _wave(index: int, proposal, n: int, evaluate, sample_rates, targets, rng, kind: str, kth: int, min_keep: float,
+          previous_cutoff: float) -> Wave:
+    """Simulate ``n`` proposals; the cut-off is 3, or (when fewer than ``min_keep`` pass) the
+    ``min_keep`` quantile of the wave's distances, never above the previous cut-off
+    (``min_keep`` 0: the previous cut-off as it is)."""
     t0 = time.perf_counter()
-    design = qmc.LatinHypercube(d=low.shape[0], seed=rng)
-    unit = low + design.random(n) * (high - low)
+    unit = proposal.sample(rng, n)
     theta = space.from_unit(unit)
     phi = sample_rates(rng, n)
     simulated = evaluate(theta, phi)
     implaus = implausibility(simulated, targets)
     score = distance(implaus, kind, kth)
-    if cutoff is None:
-        cutoff = max(SIGMA_RULE, float(np.quantile(score, min_keep))) if min_keep > 0 else SIGMA_RULE
+    if min_keep > 0:
+        cutoff = min(max(SIGMA_RULE, float(np.quantile(score, min_keep))), previous_cutoff)
+    else:
+        cutoff = previous_cutoff
     accepted = score <= cutoff
-    return Wave(index, low, high, unit, theta, phi, simulated, implaus, score, cutoff, accepted,
+    if not accepted.any():  # keep the best, so the next wave has a centre
+        accepted = score <= score.min()
+    return Wave(index, proposal, unit, theta, phi, simulated, implaus, score, cutoff, accepted,
                 time.perf_counter() - t0)

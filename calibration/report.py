@@ -62,30 +62,31 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                    "by age and reason, first placements by age, escalation and reintegration, post-16 phase "
                    "transfers) are posteriors from counts: Beta(k + 1/2, n - k + 1/2) and Dirichlet(counts + 1/2) "
                    "(Jeffreys priors). Their sources are in the table below."))
-    add(Block("p", "**Rates seen only through stocks** are fitted by history matching with the engine as the "
-                   "simulator: each proposal is simulated from the opening cohort of January "
+    add(Block("p", "**Rates seen only through stocks** are fitted by approximate Bayesian computation with the "
+                   "engine as the simulator: each proposal is simulated from the opening cohort of January "
                    f"{spec.origin} (raked from January 2024's age-by-placement shape to that January's SEN2 "
                    "totals) to January 2024 with the year-by-year SEN2 flows (requests, decisions, assessments), "
-                   "and from the January 2024 cohort onwards for the targets after it. A proposal is "
-                   "scored by the implausibility of each fitted target, |observed - simulated mean| / sqrt((tolerance "
-                   "/ 3)^2 + Monte Carlo variance / replicates), and " + (
-                       "the root mean square of these over the targets is its distance (some targets are missed by "
-                       "every proposal, so their maximum cannot tell proposals apart)" if spec.distance == "rms" else
-                       f"its {spec.kth}-th largest implausibility is its distance") + "; at most 3 is not "
-                   "implausible. Waves refocus Latin hypercube designs "
-                   "(scipy.stats.qmc) on the box of the non-implausible points; the non-implausible points of all "
-                   "waves, weighted by prior / mixture of the waves' proposal densities, are resampled into the "
-                   "draws. Every proposal is simulated with the same seed and run numbers "
-                   f"(common random numbers) and {spec.replicates} replicates, and draws its directly observed "
-                   "rates afresh from their posteriors."))
+                   "and from the January 2024 cohort onwards for the targets after it. Its distance from the "
+                   "targets uses the history-matching implausibility of each fitted target, |observed - simulated "
+                   "mean| / sqrt((tolerance / 3)^2 + Monte Carlo variance / replicates): " + (
+                       "the root mean square over the targets (some targets are missed by every proposal, so the "
+                       "largest implausibility cannot tell proposals apart)" if spec.distance == "rms" else
+                       f"the {spec.kth}-th largest") + "; at most 3 is not implausible. Population Monte Carlo "
+                   "(ABC-PMC): the first wave is a Latin hypercube over the prior (scipy.stats.qmc), each later "
+                   "wave perturbs the previous wave's accepted points with truncated Gaussian kernels, and the "
+                   "cut-off falls wave by wave (3, or the distance that keeps a fifth of the wave). The proposals "
+                   "of all waves within the last cut-off, weighted by prior / mixture of the waves' proposal "
+                   "densities, are resampled into the draws. Every proposal is simulated with the same seed and "
+                   f"run numbers (common random numbers) and {spec.replicates} replicates, and draws its directly "
+                   "observed rates afresh from their posteriors."))
     add(Block("table", header=["wave", "proposals", "kept", "cut-off", "best score", "seconds"],
               rows=[[str(w["wave"]), str(w["proposals"]), str(w["kept"]), f"{w['cutoff']:.2f}", f"{w['best']:.2f}",
                      f"{w['seconds']:.0f}"] for w in manifest["waves"]]))
     reached = manifest["cutoff"]
     add(Block("p", f"Final cut-off: {reached:.2f} (3 is the three-sigma rule"
-                   + ("" if reached <= 3.0 + 1e-9 else "; too few proposals met it, so the cut-off rose to keep "
-                      "the best tenth of each wave: the model cannot meet every target at once, see the targets "
-                      "outside their tolerance")
+                   + ("" if reached <= 3.0 + 1e-9 else "; too few proposals met it, so the cut-off is the "
+                      "distance that kept a fifth of the last wave: the model cannot meet every target at once, see "
+                      "the targets outside their tolerance")
                    + f"). Accepted: {manifest['accepted']} proposals of {manifest['proposals']} "
                    f"({manifest['runs']['history_matching']} simulations), effective sample size "
                    f"{manifest['effective_sample_size']:.0f}; draws shipped: {manifest['draws']}, resampled in "

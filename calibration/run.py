@@ -54,8 +54,8 @@ class CalibrationSpec:
     seed: int = 1                      # the simulations' master seed (common random numbers)
     design_seed: int = 20240529        # designs, rate draws and the choice of draws
     replicates: int = 3
-    proposals_per_wave: int = 512
-    waves: int = 4
+    proposals_per_wave: int = 384
+    waves: int = 6
     final_accepted: int = 200
     max_final_proposals: int = 1024
     draws: int = 1000
@@ -261,8 +261,9 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
                    "parameters": {"path": str(KENT_PARAMETERS), "sha256": sha256_file(KENT_PARAMETERS)},
                    "cohort": {"path": str(KENT_COHORT), "sha256": sha256_file(KENT_COHORT)},
                    "finance": {"path": str(KENT_FINANCE), "sha256": sha256_file(KENT_FINANCE)}},
-        "method": "history matching in waves (implausibility, Latin hypercube designs refocused on the "
-                  "non-implausible box), common random numbers across proposals",
+        "method": "ABC population Monte Carlo with the history-matching implausibility as the distance "
+                  f"({spec.distance}), Latin hypercube first wave, truncated Gaussian kernels, common random numbers "
+                  "across proposals",
         "fitted_parameters": [asdict(p) for p in space.SPACE],
         "waves": [{"wave": w.index + 1, "proposals": int(w.theta.shape[0]), "kept": int(w.accepted.sum()),
                    "cutoff": w.cutoff, "best": float(w.score.min()), "seconds": round(w.seconds, 1)}

@@ -192,6 +192,7 @@ def test_history_matching_finds_the_region_of_a_toy_model():
     unit = space.to_unit(result.theta)
     estimate = np.average(unit, axis=0, weights=result.weights)
     np.testing.assert_allclose(estimate[:2], truth, atol=0.03)
-    assert (np.abs(unit[:, :2] - truth) <= 0.15 + 0.01).all()  # only non-implausible points are kept
+    assert (np.abs(unit[:, :2] - truth) <= 0.15 + 0.03).all()  # only non-implausible points (and noise)
     np.testing.assert_allclose(estimate[2:], 0.5, atol=0.08)    # unidentified: the prior's centre
-    assert (result.waves[-1].box_high[:2] - result.waves[-1].box_low[:2] < 0.6).all()  # the box refocused
+    kernel = result.waves[-1].proposal.sigma
+    assert (kernel[:2] < 0.2).all() and (kernel[2:] > 0.3).all()  # concentrated where identified only
