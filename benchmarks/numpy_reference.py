@@ -271,8 +271,9 @@ class _Run:
 
     # ---- the month -------------------------------------------------------------------------
     def step(self, m: int) -> tuple[int, int]:
-        mdl, s = self.mdl, self.s
-        e = int(mdl.epoch_of_month[m])
+        """Steps 1 to 6 of month ``m`` (in the engine's order). Returns (plans due for review,
+        reviews held)."""
+        e = int(self.mdl.epoch_of_month[m])
         if (self.calendar.start_calendar_month + m) % 12 == 8:
             self._september(m, e)
         due, waitlist, step_downs = self._between_reviews(m, e)

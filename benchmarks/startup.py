@@ -42,6 +42,7 @@ def main() -> None:
     stats = simulate_chunk.stats
     print(json.dumps({
         "import_numpy_numba_seconds": t_numba - _T0,
+        "import_numpy_numba_cpu_seconds": c_numba - _C0,
         "import_engine_seconds": t_engine - t_numba,
         "parameters_seconds": t_inputs - t_engine,
         "first_call_seconds": t_first - t_inputs,
