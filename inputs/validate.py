@@ -91,9 +91,12 @@ def sniff(path: str | Path) -> Sniffed:
         import pyarrow.parquet as pq
         try:
             schema = pq.read_schema(io.BytesIO(data))
+            names = list(schema.names)  # decoded only now: a damaged schema may hold invalid UTF-8
+        except UnicodeDecodeError:
+            raise InputError(file, "has column names that are not valid UTF-8 (is the file damaged?)") from None
         except Exception as error:  # pyarrow raises several types for damaged files
             raise InputError(file, f"cannot be read as Parquet, the file is damaged ({type(error).__name__})") from None
-        return Sniffed(suffix, columns=tuple(str(n).strip() for n in schema.names))
+        return Sniffed(suffix, columns=tuple(str(n).strip() for n in names))
     text = read_text(path, data)
     if suffix == ".toml":
         try:

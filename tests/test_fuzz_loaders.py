@@ -249,6 +249,7 @@ def test_damaged_parquet(folder, valid_parquet, flips, cut):
     loaded = _accepts_or_explains(lambda: load_cohort(path, CALENDAR))
     if loaded is not None:
         _check_cohort(loaded[0])
+    _accepts_or_explains(lambda: validate_file(path, CALENDAR))
 
 
 TOML_PIECES = st.sampled_from([
