@@ -182,6 +182,9 @@ def simulate(
 ) -> Iterator[ChunkResult]:
     """Run the Monte Carlo simulation, yielding results one chunk of runs at a time.
 
+    The inputs are checked when this is called (errors are raised here); the runs are made
+    chunk by chunk as the returned iterator is consumed.
+
     Parameters
     ----------
     cohort
@@ -240,8 +243,15 @@ def simulate(
                          f"(must be 0..{codes.MAX_AGE})")
     open_age = np.clip(ages, 0, codes.MAX_AGE).astype(np.int8)
     capacity = record_capacity(cohort, model, calendar.n_months)
-    if threads is not None:
-        numba.set_num_threads(int(threads))
+    if threads is not None and not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(f"threads must be 1..{numba.config.NUMBA_NUM_THREADS}, got {threads}")
+    # Everything is checked: the runs themselves happen as the caller iterates.
+    return _chunks(cohort, model, calendar, seed, runs, parameter_set_of_run, chunk_size, threads, record_flows,
+                   trace_runs, on_chunk, open_age, capacity)
+
+
+def _chunks(cohort, model, calendar, seed, runs, parameter_set_of_run, chunk_size, threads, record_flows, trace_runs,
+            on_chunk, open_age, capacity) -> Iterator[ChunkResult]:
     T, B, P, N = calendar.n_months, codes.N_AGE_BANDS, codes.N_PLACEMENTS, codes.N_NEEDS
     done = 0
     for start in range(0, runs.size, chunk_size):
@@ -254,11 +264,19 @@ def simulate(
         measures = np.zeros((R, T, codes.N_MEASURES), dtype=np.int64)
         trace = np.full((min(trace_runs, R), T, capacity if trace_runs else 0), TRACE_EMPTY, dtype=np.int8)
         errors = np.zeros((R, 3), dtype=np.int64)
+        # The thread count is set for this call only: a later call (another test, a Dask task)
+        # must not inherit it.
+        previous_threads = numba.get_num_threads()
+        if threads is not None:
+            numba.set_num_threads(int(threads))
         t0 = time.perf_counter()
-        simulate_chunk(chunk_runs, chunk_sets, np.uint64(seed), calendar.start_calendar_month, T, cohort.child_key,
-                       open_age, cohort.placement, cohort.need, cohort.status, cohort.months_since_review,
-                       cohort.stage_months, cohort.waiting_for, cohort.annual_cost_gbp, model, capacity, stock,
-                       flows, cost, measures, trace, errors)
+        try:
+            simulate_chunk(chunk_runs, chunk_sets, np.uint64(seed), calendar.start_calendar_month, T,
+                           cohort.child_key, open_age, cohort.placement, cohort.need, cohort.status,
+                           cohort.months_since_review, cohort.stage_months, cohort.waiting_for, cohort.annual_cost_gbp,
+                           model, capacity, stock, flows, cost, measures, trace, errors)
+        finally:
+            numba.set_num_threads(previous_threads)
         seconds = time.perf_counter() - t0
         failed = np.flatnonzero(errors[:, 0] != ERR_NONE)
         if failed.size:
@@ -270,5 +288,6 @@ def simulate(
         done += R
         if on_chunk is not None:
             on_chunk(done, runs.size)
+        # Child-months simulated: month 0 is the opening snapshot, nothing is simulated there.
         yield ChunkResult(runs=chunk_runs, stock=stock, flows=flows, cost=cost, measures=measures, trace=trace,
-                          seconds=seconds, child_months=int(stock.sum(dtype=np.int64)))
+                          seconds=seconds, child_months=int(stock[:, 1:].sum(dtype=np.int64)))

@@ -42,7 +42,7 @@ import numpy as np
 from numba import prange
 
 from simcore import codes
-from simcore._jit import jit, jit_parallel
+from simcore._jit import jit, jit_inline, jit_parallel
 from simcore.rng import (
     DEC_APPEAL, DEC_ARRIVAL_PLACEMENT, DEC_ASSESS, DEC_CEASE_REASON, DEC_COST, DEC_DECIDE,
     DEC_FIRST_PLACEMENT, DEC_ISSUE, DEC_MOVE, DEC_NEED, DEC_OVERFLOW_ARRIVAL, DEC_OVERFLOW_MOVE,
@@ -146,7 +146,7 @@ def lookup(cdf_row: np.ndarray, u: float) -> int:
     return last
 
 
-@jit
+@jit_inline
 def draw_annual_cost(stream: np.uint64, month: int, unit_cost_gbp: float, spread: float) -> int:
     """Annual cost of a placement for one child: unit cost x a lognormal multiplier of mean 1."""
     if spread <= 0.0:
@@ -210,7 +210,7 @@ def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_month
 # and its running totals: acc = (stock[B,P,N], occupancy[P], cost_sum[P], counts[N_COUNTS]).
 
 
-@jit
+@jit_inline
 def _set_placement(i, q, rec, acc, month, unit_cost, cost_spread):
     """Move record i (active) from its placement (or none) to q (possibly the same), keeping
     stock, occupancy and cost sums in step; the placement draws a new annual cost."""
@@ -230,7 +230,7 @@ def _set_placement(i, q, rec, acc, month, unit_cost, cost_spread):
     cost_sum[q] += cost
 
 
-@jit
+@jit_inline
 def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, capacity_now, overflow_independent,
                    unit_cost, cost_spread, flows):
     """Record i asks for placement q: apply the capacity rule and record the flows.
@@ -267,7 +267,7 @@ def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, cap
         flows[event, src, target] += 1
 
 
-@jit
+@jit_inline
 def _cease(i, reason_code, event, rec, acc, flows):
     stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
     stock, occupancy, cost_sum, counts = acc
@@ -283,7 +283,7 @@ def _cease(i, reason_code, event, rec, acc, flows):
     flows[event, p, P_NONE] += 1
 
 
-@jit
+@jit_inline
 def _close_request(i, rec, acc, flows):
     """A request ends without a plan (refusal not appealed, appeal lost, age limit)."""
     status = rec[4]
