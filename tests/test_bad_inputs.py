@@ -2,7 +2,7 @@
 produces. Each case is checked twice:
 
 - ``sendsim validate FILE``: exit status 2, the message on stderr, nothing written;
-- for inputs of ``sendsim run`` (cohort, parameters, draws, finance): ``sendsim run`` with the
+- for inputs of ``sendsim run`` (cohort, parameters, draws, finance, scenario): ``sendsim run`` with the
   bad file stops before writing anything (no output folder) with the same message.
 
 The messages name the file, the line (CSV) or row (Parquet) or key (TOML), the column and the
@@ -30,7 +30,8 @@ ISSUE_CLASSES = (
     "malformed TOML", "unknown key", "non-UTF-8 file", "not what its extension says",
 )
 # Run inputs: the option that gives `sendsim run` a file of this kind.
-RUN_OPTION = {"cohort": "--cohort", "parameters": "--params", "draws": "--params", "finance": "--finance"}
+RUN_OPTION = {"cohort": "--cohort", "parameters": "--params", "draws": "--params", "finance": "--finance",
+              "scenario": "--scenario"}
 
 HEADER = "child_id,birth_month,placement,need,months_since_review"
 PLACEMENT_LIST = "early_years, mainstream, srp, special, independent, fe, post16_specialist, alternative, no_place"
