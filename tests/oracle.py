@@ -32,6 +32,8 @@ import numpy as np
 
 from simcore import codes
 
+# The rules' constants are taken from the documentation (README, kernel docstring), not from
+# simcore.codes, so that a wrong table of codes in the engine would show as a difference.
 DUE = 12  # months since review at which a plan is due (the state's last value means "12 or more")
 N_MSR = DUE + 1
 SEPTEMBER = 9

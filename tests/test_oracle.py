@@ -1,6 +1,6 @@
 """The engine against an independent, count-based oracle of its Markov part (tests/oracle.py).
 
-World: 50,000 plans spread over every academic age 0-25, every placement and two needs, with
+World: 100,000 plans spread over every academic age 0-25, every placement and two needs, with
 age-dependent monthly moves, need-dependent phase transfers, uncapped annual reviews (cease,
 change, new placement), step-downs from independent to special, and Poisson arrivals by age;
 places unlimited (capacity off), no assessment pipeline. March 2024 to March 2025, so the
@@ -22,7 +22,7 @@ Power (stated and checked): for each placement and month, the smallest bias the 
 detects with probability 0.9 is ``(z(1 - ALPHA / (2 * 42)) + z(0.9)) * SE`` with
 ``SE = sqrt(s_engine^2 / ENGINE_RUNS + s_oracle^2 / ORACLE_RUNS)``; the test asserts it is below
 1% of the placement's mean, i.e. the runs are enough to detect a 1% bias in any placement's
-mean. It is about 0.6% here. A last check plants a 1% bias in the oracle's sample and asserts
+mean. It is 0.7-0.8% here. A last check plants a 1% bias in the oracle's sample and asserts
 the means test rejects it for every placement.
 """
 from __future__ import annotations
