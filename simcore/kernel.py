@@ -14,8 +14,9 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
    placement: stay, change placement (escalation, reintegration, other) or move away.
    Children in independent placements draw for a ``step_down`` (served in step 4).
 3. **Annual reviews**: a plan is due 12 months after its last review. At most
-   ``review_capacity`` reviews happen; the longest overdue go first (record order breaks
-   ties); the rest stay overdue. A review ceases the plan (``review_cease``, with a reason
+   ``review_capacity`` reviews happen; the longest overdue go first (among plans due in the
+   same month, the one scheduled first; plans overdue by 255 months or more count as equally
+   overdue); the rest stay overdue. A review ceases the plan (``review_cease``, with a reason
    from ``cease_reason``), changes the placement (``review_change``, ``review_move``) or keeps it.
 4. **Places**: free SRP and special places go to children waiting for them, longest wait
    first; then to independent children who drew a step-down.
@@ -160,7 +161,15 @@ C_WAITING = 0   # children waiting for a place
 C_PENDING = 1   # requests awaiting the decision to assess
 C_ASSESS = 2    # agreed to assess, outcome not reached
 C_APPEAL = 3    # appeals lodged, not decided
-N_COUNTS = 4
+C_DUE = 4       # plans due (or overdue) for review at the current month
+C_MONTH = 5     # the current month
+N_COUNTS = 6
+# Review schedule: each active plan sits in the bucket of the month its review falls due (a
+# singly linked list per month, in order of scheduling). Reviews take plans from the oldest
+# bucket on, so the monthly pass needs no review bookkeeping at all. A plan that ends stays in
+# its list until the reviews reach it (lazy removal); the bucket sizes and the due count are
+# updated when it ends. Months due more than 255 months before the start share the first bucket.
+REVIEW_BUCKET_FLOOR = REVIEW_INTERVAL_MONTHS - (WAIT_HISTOGRAM_BINS - 1)
 
 
 @jit
@@ -204,18 +213,21 @@ def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_month
 
 
 # A run's records are a tuple of arrays (struct of arrays):
-# rec = (stream, age, placement, need, status, cease_reason, months_since_review, stage, waiting,
-#        annual_cost). A record's key (its identity) is needed only to derive its stream, once,
-# when it is created; only the stream is kept.
-# and its running totals: acc = (stock[B,P,N], occupancy[P], cost_sum[P], counts[N_COUNTS]).
+# rec = (stream, age, placement, need, status, cease_reason, review_due, stage, waiting,
+#        annual_cost, next_in_bucket). review_due is the month the next annual review falls due;
+# next_in_bucket links the review schedule. A record's key (its identity) is needed only to
+# derive its stream, once, when it is created; only the stream is kept.
+# Its running totals and schedule: acc = (stock[B,P,N], occupancy[P], cost_sum[P],
+# counts[N_COUNTS], bucket_head, bucket_tail, bucket_size), buckets indexed by due month minus
+# REVIEW_BUCKET_FLOOR.
 
 
 @jit_inline
 def _set_placement(i, q, rec, acc, month, unit_cost, cost_spread):
     """Move record i (active) from its placement (or none) to q (possibly the same), keeping
     stock, occupancy and cost sums in step; the placement draws a new annual cost."""
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
-    stock, occupancy, cost_sum, counts = acc
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
+    stock, occupancy, cost_sum, counts, head, tail, size = acc
     p = placement[i]
     band = _BAND[age[i]]
     if p >= 0:
@@ -238,7 +250,7 @@ def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, cap
     ``leaving``: the current placement is ending (new plan, arrival, phase transfer), so a
     child who must wait for a full placement waits with no place.
     """
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     counts = acc[3]
     p = placement[i]
     target = q
@@ -269,18 +281,41 @@ def _request_place(i, q, leaving, overflow_decision, event, month, rec, acc, cap
 
 @jit_inline
 def _cease(i, reason_code, event, rec, acc, flows):
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
-    stock, occupancy, cost_sum, counts = acc
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
+    stock, occupancy, cost_sum, counts, head, tail, size = acc
     p = placement[i]
     stock[_BAND[age[i]], p, need[i]] -= 1
     occupancy[p] -= 1
     cost_sum[p] -= annual_cost[i]
     status[i] = CEASED
     reason[i] = reason_code
+    # Off the review schedule (the list entry is dropped when the reviews reach it).
+    size[review_due[i] - REVIEW_BUCKET_FLOOR] -= 1
+    if review_due[i] <= counts[C_MONTH]:
+        counts[C_DUE] -= 1
     if waiting[i] != NO_WAIT:
         waiting[i] = NO_WAIT
         counts[C_WAITING] -= 1
     flows[event, p, P_NONE] += 1
+
+
+@jit_inline
+def _schedule(i, due_month, rec, acc):
+    """Put plan i on the review schedule: its next review falls due in ``due_month``."""
+    review_due, nxt = rec[6], rec[10]
+    counts, head, tail, size = acc[3], acc[4], acc[5], acc[6]
+    due_month = max(due_month, REVIEW_BUCKET_FLOOR)
+    b = due_month - REVIEW_BUCKET_FLOOR
+    review_due[i] = due_month
+    nxt[i] = -1
+    if tail[b] < 0:
+        head[b] = i
+    else:
+        nxt[tail[b]] = i
+    tail[b] = i
+    size[b] += 1
+    if due_month <= counts[C_MONTH]:  # only at the opening: plans already overdue then
+        counts[C_DUE] += 1
 
 
 @jit_inline
@@ -304,7 +339,7 @@ def _september(active, n_active, requests, n_requests, m, s, e, mdl, rec, acc, c
                unit_cost, cost_spread, flows):
     """Step 1: ages up by one; plans and requests at the age limit end; phase transfers.
     Plans are taken in the order of the active list (places are first come, first served)."""
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     stock = acc[0]
     for j in range(n_active):
         i = active[j]
@@ -339,24 +374,21 @@ def _september(active, n_active, requests, n_requests, m, s, e, mdl, rec, acc, c
 
 @jit
 def _between_reviews(active, n_active, m, rec, acc, stay_table, move_table, p_step_down, event_of, capacity_now,
-                     overflow_independent, unit_cost, cost_spread, flows, due, due_histogram, waitlist,
-                     step_down_list):
+                     overflow_independent, unit_cost, cost_spread, flows, waitlist, step_down_list):
     """Step 2, the hot loop: one draw per plan against its monthly ``move`` row (stay first),
-    step-down draws, the review clock, and the lists steps 3 and 4 work from.
+    step-down draws, and the lists step 4 works from. (Reviews need nothing here: the review
+    schedule is kept by month due.)
 
     It walks the active list (plans in the order they became active) and drops from it the
     plans that have ended, so that ended plans cost nothing month after month.
 
-    Returns (active plans, plans due for review, children waiting for a place, step-down
-    candidates). A function of its own with the arrays it needs, so that the compiler keeps
-    the loop tight.
+    Returns (active plans, children waiting for a place, step-down candidates). A function of
+    its own with the arrays it needs, so that the compiler keeps the loop tight.
     """
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
-    n_due = 0
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     n_wait = 0
     n_step = 0
     n_kept = 0
-    due_histogram[:] = 0
     for j in range(n_active):
         i = active[j]
         if status[i] != ACTIVE:
@@ -380,41 +412,39 @@ def _between_reviews(active, n_active, m, rec, acc, stay_table, move_table, p_st
             if uniform(stream[i], m, DEC_STEP_DOWN) < p_step_down:
                 step_down_list[n_step] = i
                 n_step += 1
-        x = msr[i] + 1
-        if x <= 32767:
-            msr[i] = x
-        if x >= REVIEW_INTERVAL_MONTHS:
-            due[n_due] = i
-            n_due += 1
-            due_histogram[min(x, WAIT_HISTOGRAM_BINS - 1)] += 1
         if waiting[i] != NO_WAIT:
             if stage[i] < 32767:
                 stage[i] += 1
             waitlist[n_wait] = i
             n_wait += 1
-    return n_kept, n_due, n_wait, n_step
+    return n_kept, n_wait, n_step
 
 
 @jit
-def _reviews(m, s, e, mdl, rec, acc, due, n_due, histogram, capacity_now, overflow_independent, unit_cost,
-             cost_spread, flows):
-    """Step 3: up to ``review_capacity`` reviews, longest overdue first. ``histogram`` holds the
-    due plans by months since review (built during the monthly pass). Returns reviews held."""
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
-    bins = histogram.shape[0]
-    threshold, take = cut_off(histogram, mdl.review_capacity[s, m])
+def _reviews(m, s, e, mdl, rec, acc, cursor, capacity_now, overflow_independent, unit_cost, cost_spread, flows):
+    """Step 3: up to ``review_capacity`` reviews, longest overdue first: the review schedule's
+    buckets from the oldest due month up to this month, each in the order its plans were
+    scheduled. A plan reviewed and kept is scheduled again 12 months on.
+
+    ``cursor`` is the oldest bucket that may hold plans. Returns (reviews held, new cursor).
+    """
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
+    counts, head, tail, size = acc[3], acc[4], acc[5], acc[6]
+    capacity = mdl.review_capacity[s, m]
+    last = m - REVIEW_BUCKET_FLOOR  # the bucket of plans falling due this month
     n_reviews = 0
-    for j in range(n_due):
-        i = due[j]
-        w = min(int(msr[i]), bins - 1)
-        if w < threshold:
+    b = cursor
+    while b <= last and n_reviews < capacity:
+        i = head[b]
+        if i < 0:
+            b += 1
             continue
-        if w == threshold:
-            if take == 0:
-                continue
-            take -= 1
+        head[b] = nxt[i]
+        if head[b] < 0:
+            tail[b] = -1
+        if status[i] != ACTIVE:  # ended since it was scheduled (counted off then)
+            continue
         n_reviews += 1
-        msr[i] = 0
         a = age[i]
         p = placement[i]
         u = uniform(stream[i], m, DEC_REVIEW)
@@ -422,7 +452,10 @@ def _reviews(m, s, e, mdl, rec, acc, due, n_due, histogram, capacity_now, overfl
         if u < p_cease:
             why = lookup(mdl.cease_reason_cdf[s, e, a], uniform(stream[i], m, DEC_CEASE_REASON))
             _cease(i, why, codes.EV_REVIEW_CEASED_FIRST + why, rec, acc, flows)
-        elif u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, a]:
+            continue
+        size[b] -= 1
+        counts[C_DUE] -= 1
+        if u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e, a]:
             q = lookup(mdl.review_move_cdf[s, e, a, p], uniform(stream[i], m, DEC_REVIEW_MOVE))
             if q == p:
                 flows[codes.EV_REVIEW_KEPT, p, p] += 1
@@ -431,7 +464,10 @@ def _reviews(m, s, e, mdl, rec, acc, due, n_due, histogram, capacity_now, overfl
                                overflow_independent, unit_cost, cost_spread, flows)
         else:
             flows[codes.EV_REVIEW_KEPT, p, p] += 1
-    return n_reviews
+        _schedule(i, m + REVIEW_INTERVAL_MONTHS, rec, acc)
+    while cursor <= last and head[cursor] < 0:
+        cursor += 1
+    return n_reviews, cursor
 
 
 @jit
@@ -439,7 +475,7 @@ def _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, h
             unit_cost, cost_spread, flows):
     """Step 4: free SRP and special places to the waiting list (longest wait first), then to
     independent children who drew a step-down."""
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     occupancy = acc[1]
     counts = acc[3]
     for q in (SRP, SPECIAL):
@@ -482,7 +518,7 @@ def _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, activ
     """Step 5 (capacity part): completed assessments, longest waiting first; then every new
     plan (from an assessment or a tribunal) takes its first placement and joins the active
     list. Returns the length of the active list."""
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     counts = acc[3]
     select_longest_waiting(queue, n_queue, stage, mdl.assessment_capacity[s, m], histogram, selected)
     p_decline = mdl.p_decline[s, e]
@@ -507,12 +543,12 @@ def _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, activ
         i = new_plans[j]
         counts[C_ASSESS] -= 1
         status[i] = ACTIVE
-        msr[i] = 0
         placement[i] = -1
         waiting[i] = NO_WAIT
         q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
         _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, m, rec, acc, capacity_now,
                        overflow_independent, unit_cost, cost_spread, flows)
+        _schedule(i, m + REVIEW_INTERVAL_MONTHS, rec, acc)
         active[n_active] = i
         n_active += 1
     return n_active
@@ -524,7 +560,7 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
     """Step 6: new requests and arrivals, Poisson by academic age. New requests join the list
     of open requests, arrivals the active list. Returns (records, open requests, active
     plans); records is -1 if the preallocated records ran out."""
-    stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost = rec
+    stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     counts = acc[3]
     cap = stream.shape[0]
     multiplier = mdl.request_multiplier[s, m]
@@ -552,7 +588,6 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
                 if kind == KIND_REQUEST:
                     need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
                     status[i] = REQUEST_PENDING
-                    msr[i] = 0
                     counts[C_PENDING] += 1
                     requests[n_requests] = i
                     n_requests += 1
@@ -560,7 +595,8 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
                 else:
                     need[i] = lookup(mdl.arrival_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
                     status[i] = ACTIVE
-                    msr[i] = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
+                    months_since_review = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
+                    _schedule(i, m + REVIEW_INTERVAL_MONTHS - months_since_review, rec, acc)
                     q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
                     _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, m, rec, acc, capacity_now,
                                    overflow_independent, unit_cost, cost_spread, flows)
@@ -570,12 +606,11 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
 
 
 @jit
-def _snapshot(m, s, mdl, rec, acc, n, n_due, n_reviews, previous_by_placement, previous_occupancy, check_flows,
+def _snapshot(m, s, mdl, rec, acc, n_due, n_reviews, previous_by_placement, previous_occupancy, check_flows,
               flows, stock_out, cost_out, measures_out, out_row, errors_out) -> bool:
     """Step 7: cost, stock, measures, and the run-time invariants. Returns False (with the
     error written) when an invariant is broken."""
-    status, msr = rec[4], rec[6]
-    stock, occupancy, cost_sum, counts = acc
+    stock, occupancy, cost_sum, counts, head, tail, size = acc
     capacity_now = mdl.place_capacity[s, m]
     for p in range(P_N):
         cost_out[out_row, m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
@@ -625,14 +660,7 @@ def _snapshot(m, s, mdl, rec, acc, n, n_due, n_reviews, previous_by_placement, p
     measures[codes.M_APPEALS_OPEN] = counts[C_APPEAL]
     measures[codes.M_REVIEWS_DUE] = n_due
     measures[codes.M_REVIEWS_DONE] = n_reviews
-    if m == 0:
-        overdue = 0
-        for i in range(n):
-            if status[i] == ACTIVE and msr[i] >= REVIEW_INTERVAL_MONTHS:
-                overdue += 1
-    else:
-        overdue = n_due - n_reviews  # due this month and not reviewed: still active, now overdue
-    measures[codes.M_REVIEWS_OVERDUE] = overdue
+    measures[codes.M_REVIEWS_OVERDUE] = counts[C_DUE]  # due and not reviewed: overdue at month end
     measures[codes.M_WAITING] = counts[C_WAITING]
     measures[codes.M_SRP_OCCUPIED] = occupancy[SRP]
     measures[codes.M_SRP_CAPACITY] = min(capacity_now[SRP], codes.UNLIMITED_PLACES)
@@ -654,18 +682,23 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     need = np.empty(cap, dtype=np.int8)
     status = np.empty(cap, dtype=np.int8)
     reason = np.empty(cap, dtype=np.int8)
-    msr = np.empty(cap, dtype=np.int16)
+    review_due = np.empty(cap, dtype=np.int16)
     stage = np.empty(cap, dtype=np.int16)
     waiting = np.empty(cap, dtype=np.int8)
     annual_cost = np.empty(cap, dtype=np.int32)
-    rec = (stream, age, placement, need, status, reason, msr, stage, waiting, annual_cost)
+    next_in_bucket = np.empty(cap, dtype=np.int32)
+    rec = (stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, next_in_bucket)
     stock = np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64)
     occupancy = np.zeros(P_N, dtype=np.int64)
     cost_sum = np.zeros(P_N, dtype=np.int64)
     counts = np.zeros(N_COUNTS, dtype=np.int64)
-    acc = (stock, occupancy, cost_sum, counts)
+    n_buckets = n_months + REVIEW_INTERVAL_MONTHS - REVIEW_BUCKET_FLOOR + 1
+    bucket_head = np.full(n_buckets, -1, dtype=np.int32)
+    bucket_tail = np.full(n_buckets, -1, dtype=np.int32)
+    bucket_size = np.zeros(n_buckets, dtype=np.int64)
+    acc = (stock, occupancy, cost_sum, counts, bucket_head, bucket_tail, bucket_size)
     # Work lists, rebuilt each month.
-    due = np.empty(cap, dtype=np.int32)
+    candidates = np.empty(cap, dtype=np.int32)
     queue = np.empty(cap, dtype=np.int32)
     waitlist = np.empty(cap, dtype=np.int32)
     step_down_list = np.empty(cap, dtype=np.int32)
@@ -674,7 +707,6 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     requests = np.empty(cap, dtype=np.int32)  # open requests (pipeline records), in record order
     active = np.empty(cap, dtype=np.int32)    # active plans, in the order they became active
     histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
-    due_histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
     previous_by_placement = np.zeros(P_N, dtype=np.int64)
     previous_occupancy = np.zeros(P_N, dtype=np.int64)
     empty_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
@@ -691,7 +723,6 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
         need[i] = open_need[i]
         status[i] = open_status[i]
         reason[i] = codes.REASON_NONE
-        msr[i] = open_months_since_review[i]
         stage[i] = open_stage[i]
         waiting[i] = open_waiting[i]
         st = status[i]
@@ -708,6 +739,9 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
             cost_sum[p] += annual_cost[i]
             if waiting[i] != NO_WAIT:
                 counts[C_WAITING] += 1
+            # counts[C_MONTH] is 0: plans overdue at the opening count as due.
+            _schedule(i, REVIEW_INTERVAL_MONTHS - min(int(open_months_since_review[i]), WAIT_HISTOGRAM_BINS - 1),
+                      rec, acc)
             active[n_active] = i
             n_active += 1
         elif st != CEASED and st != CLOSED:
@@ -727,6 +761,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
 
     n = n_open
     n_trace = trace_out.shape[0]
+    cursor = 0  # the oldest review bucket that may hold plans
     for m in range(n_months):
         e = mdl.epoch_of_month[m]
         flows = flows_out[out_row, m] if check_flows else empty_flows
@@ -737,14 +772,16 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
         n_due = 0
         n_reviews = 0
         if m > 0:
+            counts[C_MONTH] = m
+            counts[C_DUE] += bucket_size[m - REVIEW_BUCKET_FLOOR]  # plans whose review falls due this month
             if (start_calendar_month + m) % 12 == 8:
                 _september(active, n_active, requests, n_requests, m, s, e, mdl, rec, acc, capacity_now,
                            overflow_independent, unit_cost, cost_spread, flows)
             # ---- Step 2: one pass over the plans.
-            n_active, n_due, n_wait, n_step = _between_reviews(
+            n_active, n_wait, n_step = _between_reviews(
                 active, n_active, m, rec, acc, mdl.move_stay[s, e], mdl.move_cdf[s, e], mdl.step_down[s, e],
-                mdl.between_review_event, capacity_now, overflow_independent, unit_cost, cost_spread, flows, due,
-                due_histogram, waitlist, step_down_list)
+                mdl.between_review_event, capacity_now, overflow_independent, unit_cost, cost_spread, flows, waitlist,
+                step_down_list)
             decision_hazard = mdl.decision_hazard[s, e]
             p_assess = mdl.p_assess[s, e]
             p_appeal_refusal = mdl.p_appeal_refusal[s, e]
@@ -806,10 +843,10 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
                     n_open_requests += 1
             n_requests = n_open_requests
             # ---- Steps 3 to 6.
-            n_reviews = _reviews(m, s, e, mdl, rec, acc, due, n_due, due_histogram, capacity_now,
-                                 overflow_independent, unit_cost, cost_spread, flows)
-            # The due list is done with once reviews are held: it holds step 4's candidates.
-            _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, due, histogram, selected,
+            n_due = counts[C_DUE]
+            n_reviews, cursor = _reviews(m, s, e, mdl, rec, acc, cursor, capacity_now, overflow_independent,
+                                         unit_cost, cost_spread, flows)
+            _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected,
                     capacity_now, unit_cost, cost_spread, flows)
             n_active = _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, active, n_active,
                                     histogram, selected, capacity_now, overflow_independent, unit_cost, cost_spread,
@@ -822,7 +859,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
                 errors_out[out_row, 1] = m
                 return
         # ---- Step 7.
-        if not _snapshot(m, s, mdl, rec, acc, n, n_due, n_reviews, previous_by_placement, previous_occupancy,
+        if not _snapshot(m, s, mdl, rec, acc, n_due, n_reviews, previous_by_placement, previous_occupancy,
                          check_flows, flows, stock_out, cost_out, measures_out, out_row, errors_out):
             return
         if out_row < n_trace:

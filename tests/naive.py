@@ -106,10 +106,11 @@ class Record:
     placement: int
     need: int
     status: int
-    msr: int
+    review_due: int  # month the next annual review falls due
     stage: int
     waiting: int
     cost: int
+    schedule_order: int = 0  # when the plan was put on the review schedule (ties between equal due months)
 
 
 def band(age: int) -> int:
@@ -147,8 +148,18 @@ class Reference:
         # open requests in record order.
         self.active = [r for r in self.records if r.status == codes.ACTIVE]
         self.requests = [r for r in self.records if r.status <= codes.APPEAL_DECLINE]
+        # Reviews go to the plans due longest ago, then to the one scheduled first; months due
+        # more than 255 months before the start count as one.
+        self.schedule_counter = 0
+        for r in self.active:
+            self.schedule(r, 12 - min(r.review_due, 255))  # review_due holds the opening months since review
 
     # --- helpers over the record list -------------------------------------------------------
+    def schedule(self, r: Record, due_month: int) -> None:
+        r.review_due = max(due_month, 12 - 255)
+        r.schedule_order = self.schedule_counter
+        self.schedule_counter += 1
+
     def occupancy(self, q: int) -> int:
         return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q)
 
@@ -249,9 +260,6 @@ class Reference:
             if r.placement == codes.INDEPENDENT and mdl.step_down[s, e] > 0:
                 if uniform(r.stream, m, DEC["STEP_DOWN"]) < mdl.step_down[s, e]:
                     step_down.append(r)
-            r.msr = min(r.msr + 1, 32767)
-            if r.msr >= 12:
-                due.append(r)
             if r.waiting != codes.NO_WAIT:
                 r.stage = min(r.stage + 1, 32767)
                 waitlist.append(r)
@@ -293,9 +301,10 @@ class Reference:
                 still_open.append(r)
         self.requests = still_open
         # Annual reviews.
-        reviewed = self.longest_waiting(due, lambda r: r.msr, int(mdl.review_capacity[s, m]))
+        due = sorted((r for r in self.active if r.status == codes.ACTIVE and r.review_due <= m),
+                     key=lambda r: (r.review_due, r.schedule_order))
+        reviewed = due[:max(int(mdl.review_capacity[s, m]), 0)]
         for r in reviewed:
-            r.msr = 0
             u = uniform(r.stream, m, DEC["REVIEW"])
             p_cease = mdl.review_cease[s, e, r.age]
             if u < p_cease:
@@ -309,6 +318,8 @@ class Reference:
                     self.request_place(r, q, False, "OVERFLOW_REVIEW", codes.EV_REVIEW_MOVED, m)
             else:
                 self.flow(m, codes.EV_REVIEW_KEPT, r.placement, r.placement)
+            if r.status == codes.ACTIVE:
+                self.schedule(r, m + 12)
         # Free places to the waiting list, then step-downs.
         for q in (codes.SRP, codes.SPECIAL):
             capacity = int(mdl.place_capacity[s, m, q])
@@ -341,9 +352,10 @@ class Reference:
             else:
                 new_plans.append(r)
         for r in new_plans:
-            r.status, r.msr, r.placement, r.waiting = codes.ACTIVE, 0, -1, codes.NO_WAIT
+            r.status, r.placement, r.waiting = codes.ACTIVE, -1, codes.NO_WAIT
             q = lookup(mdl.first_placement_cdf[s, e, r.age, r.need], uniform(r.stream, m, DEC["FIRST_PLACEMENT"]))
             self.request_place(r, q, True, "OVERFLOW_NEW", codes.EV_NEW_PLAN, m)
+            self.schedule(r, m + 12)
             self.active.append(r)
         # Entrants.
         for a in range(codes.N_AGES):
@@ -365,9 +377,10 @@ class Reference:
                     else:
                         r.need = lookup(mdl.arrival_need_cdf[s, e, a], uniform(r.stream, m, DEC["NEED"]))
                         r.status = codes.ACTIVE
-                        r.msr = int(uniform(r.stream, m, DEC["REVIEW_PHASE"]) * 12.0)
+                        months_since_review = int(uniform(r.stream, m, DEC["REVIEW_PHASE"]) * 12.0)
                         q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(r.stream, m, DEC["ARRIVAL_PLACEMENT"]))
                         self.request_place(r, q, True, "OVERFLOW_ARRIVAL", codes.EV_ARRIVAL, m)
+                        self.schedule(r, m + 12 - months_since_review)
                         self.active.append(r)
         return len(due), len(reviewed)
 
@@ -388,7 +401,7 @@ class Reference:
         measures[codes.M_REVIEWS_DUE] = n_due
         measures[codes.M_REVIEWS_DONE] = n_reviews
         if m == 0:
-            overdue = sum(1 for r in self.records if r.status == codes.ACTIVE and r.msr >= 12)
+            overdue = sum(1 for r in self.records if r.status == codes.ACTIVE and r.review_due <= 0)
         else:
             overdue = n_due - n_reviews
         measures[codes.M_REVIEWS_OVERDUE] = overdue

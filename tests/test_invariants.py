@@ -73,7 +73,8 @@ def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None, special_
     size = 1
     rec = (np.zeros(size, np.uint64), np.zeros(size, np.int8), np.zeros(size, np.int8), np.zeros(size, np.int8),
            np.full(size, codes.CEASED, np.int8), np.zeros(size, np.int8), np.zeros(size, np.int16),
-           np.zeros(size, np.int16), np.full(size, codes.NO_WAIT, np.int8), np.zeros(size, np.int32))
+           np.zeros(size, np.int16), np.full(size, codes.NO_WAIT, np.int8), np.zeros(size, np.int32),
+           np.full(size, -1, np.int32))
     stock = np.zeros((codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int64)
     occupancy = np.zeros(P, np.int64)
     previous_occupancy = np.zeros(P, np.int64)
@@ -83,12 +84,14 @@ def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None, special_
     if special_occupancy is not None:
         previous_occupancy[codes.SPECIAL], occupancy[codes.SPECIAL] = special_occupancy
         stock[1, codes.SPECIAL, 0] = special_occupancy[1]
-    acc = (stock, occupancy, np.zeros(P, np.int64), np.zeros(N_COUNTS, np.int64))
+    buckets = CALENDAR.n_months + 300
+    acc = (stock, occupancy, np.zeros(P, np.int64), np.zeros(N_COUNTS, np.int64), np.full(buckets, -1, np.int32),
+           np.full(buckets, -1, np.int32), np.zeros(buckets, np.int64))
     previous_by_placement = stock.sum(axis=(0, 2))  # no change since last month: conservation holds
     T = CALENDAR.n_months
     rows = out_row + 1
     errors = np.zeros((rows, 3), np.int64) if errors is None else errors
-    ok = _snapshot(month, 0, model, rec, acc, 0, 0, 0, previous_by_placement, previous_occupancy, True,
+    ok = _snapshot(month, 0, model, rec, acc, 0, 0, previous_by_placement, previous_occupancy, True,
                    np.zeros((codes.N_EVENTS, P + 1, P + 1), np.int32),
                    np.zeros((rows, T, codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int32), np.zeros((rows, T, P)),
                    np.zeros((rows, T, codes.N_MEASURES), np.int64), out_row, errors)
