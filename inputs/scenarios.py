@@ -316,6 +316,30 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in (
 PARAMETER_ROW_KEYS = ("parameter", "from", "age", "need", "placement", "to", "transfer", "reason", "value")
 
 
+def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
+    """A lever (or ``[[parameter]]`` row) of the scenario's own file whose every row is dated
+    after the last month of the run has no effect: the scenario would equal the baseline and
+    look like a lever that changes nothing. Money levers count from April of their financial
+    year. (Built-in scenarios are not checked: they are written for the default window, and a
+    shorter run simply stops before some of their dates.)"""
+    last = calendar.n_months - 1
+    by_key: dict[str, list[ParameterRow]] = {}
+    for row in scenario.rows:
+        if row.file == scenario.source:  # not the rows inherited from a built-in base scenario
+            by_key.setdefault(row.source, []).append(row)
+    for row in scenario.finance_rows:
+        if row.file == scenario.source and row.financial_year is not None:
+            by_key.setdefault(row.source, []).append(
+                ParameterRow(row.file, 0, "", (int(row.financial_year), 4), (), 0.0, row.source))
+    for source, rows in by_key.items():
+        if all(r.year_month is not None and calendar.month_index(*r.year_month) > last for r in rows):
+            first = min(r.year_month for r in rows)
+            raise InputError(scenario.source, f"takes effect in {first[0]:04d}-{first[1]:02d}, after the end of the "
+                             f"run ({calendar.label(0)} to {calendar.label(last)}): it would have no effect; "
+                             "correct the date or run more --months",
+                             key=source.removeprefix("scenario "))
+
+
 # ---- Reading -----------------------------------------------------------------------------------
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
@@ -323,7 +347,7 @@ def builtin_names() -> list[str]:
 
 def builtin_path(name: str) -> Path:
     path = BUILTIN_DIR / f"{name}.toml"
-    if not _NAME.match(name) or not path.exists():
+    if not _NAME.fullmatch(name) or not path.exists():
         raise InputError(name, f"no built-in scenario {name!r}; built-in: {', '.join(builtin_names())}")
     return path
 
@@ -343,7 +367,7 @@ def read_scenario_table(path: str | Path) -> dict:
     if "name" not in table:
         raise InputError(file, "missing key 'name'", key="name")
     name = table["name"]
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise InputError(file, "must be 1-64 letters, digits, '_', '.', '-' starting with a letter or digit "
                          "(it names a folder)", key="name")
     return table

@@ -105,7 +105,7 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(file, f"is not valid TOML: {error}") from None
     _check_keys(file, "(top level)", table, SWEEP_KEYS, ("name", "design", "factor"))
     name = table["name"]
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise InputError(file, "must be letters, digits, '_', '.', '-' (it names folders)", key="name")
     design = table["design"]
     if design not in DESIGNS:

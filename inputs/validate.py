@@ -30,7 +30,7 @@ from inputs.errors import InputError
 from inputs.files import PARQUET_MAGIC, read_bytes, read_text, sniff_binary
 from inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, with_rows
 from inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
-from inputs.scenarios import Scenario, compile_scenario, load_scenario
+from inputs.scenarios import check_levers_in_run, compile_scenario, load_scenario
 from inputs.sweeps import load_sweep
 from simcore import codes
 from simcore.engine import Calendar
@@ -152,24 +152,6 @@ def check_finance(path: Path, calendar: Calendar) -> str:
     rows = read_finance_rows(path)
     load_finance([KENT_FINANCE, path])
     return f"finance: {len(rows):,} rows, valid on top of the Kent finance inputs"
-
-
-def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
-    """A lever (or ``[[parameter]]`` row) of the scenario's own file whose every row is dated
-    after the last month of the run has no effect: the scenario would equal the baseline and
-    look like a lever that changes nothing. (``sendsim run`` does not check this yet.)"""
-    last = calendar.n_months - 1
-    by_key: dict[str, list[ParameterRow]] = {}
-    for row in scenario.rows:
-        if row.file == scenario.source:  # not the rows inherited from a built-in base scenario
-            by_key.setdefault(row.source, []).append(row)
-    for source, rows in by_key.items():
-        if all(r.year_month is not None and calendar.month_index(*r.year_month) > last for r in rows):
-            first = min(r.year_month for r in rows)
-            raise InputError(scenario.source, f"takes effect in {first[0]:04d}-{first[1]:02d}, after the end of the "
-                             f"run ({calendar.label(0)} to {calendar.label(last)}): it would have no effect; "
-                             "correct the date or run more --months",
-                             key=source.removeprefix("scenario "))
 
 
 def check_scenario(path: Path, calendar: Calendar) -> str:

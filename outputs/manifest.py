@@ -52,7 +52,8 @@ def git_commit() -> str | None:
         return None
     commit = result.stdout.strip()
     try:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+        # --no-optional-locks: a status must not rewrite .git/index (the run writes only under --out)
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], cwd=here,
                                capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         dirty = ""

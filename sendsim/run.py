@@ -27,7 +27,7 @@ from inputs.errors import InputError
 from inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth, with_rows
 from inputs.parameters import (ParameterRow, build_parameter_set, check_dates_in_run, overlay_parameter_set,
                                read_parameter_rows)
-from inputs.scenarios import builtin_path, compile_scenario, read_scenario_table
+from inputs.scenarios import BUILTIN_DIR, builtin_path, check_levers_in_run, compile_scenario, read_scenario_table
 from inputs.sweeps import Sweep, load_sweep
 from outputs.finance import (MoneyResult, check_money_inputs, format_deficit, modelled, money_context, money_files,
                              parquet_bytes, run_money, summary_frame)
@@ -146,9 +146,11 @@ def _scenario_file(entry: str) -> Path:
 
 
 def _plan(table: dict, file: str, rows: list[ParameterRow], base_set: dict, finance: FinanceInputs,
-          calendar: Calendar, sweep_point: dict | None = None) -> PlannedScenario:
+          calendar: Calendar, sweep_point: dict | None = None, check_dates: bool = False) -> PlannedScenario:
     """Compile (so: validate) a scenario and plan it."""
     scenario = compile_scenario(table, file, rows, calendar, base_set)
+    if check_dates:  # a modeller's lever dated after the run would silently do nothing
+        check_levers_in_run(scenario, calendar)
     scenario_finance = with_rows(finance, scenario.finance_rows) if scenario.finance_rows else finance
     # The scenario's full parameters must build (its finance may change the price index).
     overlay_parameter_set(base_set, rows, scenario_rows(rows, scenario, finance, calendar)[len(rows):], calendar)
@@ -170,10 +172,11 @@ def plan_scenarios(spec: RunSpec, rows: list[ParameterRow], finance: FinanceInpu
             continue
         path = _scenario_file(entry)
         table = read_scenario_table(path)
+        builtin = path.parent == BUILTIN_DIR
         if table["name"] in seen:
             raise InputError(str(path), f"scenario name {table['name']!r} is given twice", key="name")
         seen.add(table["name"])
-        others.append(_plan(table, str(path), rows, base_set, finance, calendar))
+        others.append(_plan(table, str(path), rows, base_set, finance, calendar, check_dates=not builtin))
     sweep = None
     if spec.sweep is not None:
         sweep = load_sweep(spec.sweep)

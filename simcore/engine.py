@@ -206,7 +206,7 @@ def simulate(
     threads
         numba threads (default: all cores).
     record_flows
-        Keep the flows table (and its conservation check); off saves memory and time.
+        Keep the flows table; off saves memory (the conservation check runs either way).
     trace_runs
         For the first ``trace_runs`` runs of each chunk, record every record's placement or
         status each month (for tests on small cohorts).

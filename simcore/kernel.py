@@ -709,8 +709,10 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
     previous_by_placement = np.zeros(P_N, dtype=np.int64)
     previous_occupancy = np.zeros(P_N, dtype=np.int64)
-    empty_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
-    check_flows = flows_out.shape[0] > 0
+    # Without a flows table the month's flows go to a scratch buffer, zeroed every month, so
+    # that the conservation check runs either way.
+    scratch_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
+    record_flows = flows_out.shape[0] > 0
 
     rkey = run_key(seed, run)
     e0 = mdl.epoch_of_month[0]
@@ -764,7 +766,11 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     cursor = 0  # the oldest review bucket that may hold plans
     for m in range(n_months):
         e = mdl.epoch_of_month[m]
-        flows = flows_out[out_row, m] if check_flows else empty_flows
+        if record_flows:
+            flows = flows_out[out_row, m]
+        else:
+            scratch_flows[:] = 0
+            flows = scratch_flows
         capacity_now = mdl.place_capacity[s, m]
         unit_cost = mdl.unit_cost[s, e]
         cost_spread = mdl.cost_spread[s, e]
@@ -860,7 +866,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
                 return
         # ---- Step 7.
         if not _snapshot(m, s, mdl, rec, acc, n_due, n_reviews, previous_by_placement, previous_occupancy,
-                         check_flows, flows, stock_out, cost_out, measures_out, out_row, errors_out):
+                         True, flows, stock_out, cost_out, measures_out, out_row, errors_out):
             return
         if out_row < n_trace:
             for i in range(min(n, trace_out.shape[2])):

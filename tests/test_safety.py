@@ -193,7 +193,7 @@ code = main(sys.argv[1:])
 print("AUDIT-JSON " + json.dumps({"code": code, "events": events}))
 '''
 # Commands the run starts: the manifest records the git commit and the platform.
-READ_ONLY_COMMANDS = ("git rev-parse HEAD", "git status --porcelain --untracked-files=no", "uname -p")
+READ_ONLY_COMMANDS = ("git rev-parse HEAD", "git --no-optional-locks status --porcelain --untracked-files=no", "uname -p")
 
 
 def test_run_writes_only_under_out(tmp_path):
