@@ -126,3 +126,15 @@ values = [0, 25, 50, 75, 100, 125, 150, 175, 200, 225]
     queue = last.groupby("scenario")["value"].mean().rename("queue").reset_index().merge(described, on="scenario")
     by_assess = queue.groupby("sweep_decision_to_assess")["queue"].mean()
     assert np.corrcoef(by_assess.index, by_assess.values)[0, 1] > 0.95
+
+
+def test_a_lever_dated_after_the_run_is_refused(tmp_path, capsys):
+    late = tmp_path / "late.toml"
+    late.write_text('name = "late"\n[levers.decision_to_assess]\nfrom = "2030-01"\nvalue = 0.5\n')
+    assert main(["run", "--scenario", str(late), "--runs", "1", "--months", "3", "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 2
+    assert "after the end of the run" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    # A built-in scenario on a short run simply stops before its later dates.
+    assert main(["run", "--scenario", "third_special_school", "--runs", "1", "--months", "3", "--out",
+                 str(tmp_path / "b"), "--quiet"]) == 0
