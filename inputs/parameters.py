@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,7 +239,7 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
             for k_row, row in enumerate(ordered):
                 if _month_of(row, calendar) > start:
                     break
-                index = np.ix_(*row.selectors) if row.selectors else ()
+                index = _index(row.selectors)
                 grid[index] = row.value
                 setter[index] = k_row + 1
             if np.isnan(grid).any() and spec.optional_default is None and not spec.distribution:
@@ -251,6 +252,16 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
             values[k] = grid
         parameter_set[name] = ParameterValues(np.array(starts, dtype=np.int64), values)
     return parameter_set
+
+
+@lru_cache(maxsize=8192)
+def _index(selectors: tuple[tuple[int, ...], ...]) -> tuple:
+    """The cells a row covers, as an index: slices where the values are a contiguous range
+    (always, for rows read from files: one value, a range or all), which is basic indexing
+    and far cheaper than the outer product np.ix_ builds."""
+    if all(len(sel) and sel[-1] - sel[0] + 1 == len(sel) for sel in selectors):
+        return tuple(slice(sel[0], sel[-1] + 1) for sel in selectors)
+    return np.ix_(*selectors) if selectors else ()
 
 
 def _describe(name: str, cell: tuple[int, ...]) -> str:
@@ -270,13 +281,38 @@ def _lines(rows: list[ParameterRow]) -> str:
 def _resolve_distribution(name: str, grid: np.ndarray, setter: np.ndarray, ordered: list[ParameterRow],
                           when: str) -> np.ndarray:
     """Fill 'rest' cells and check that every row over the last axis sums to 1. ``setter``
-    holds, per cell, 1 + the index in ``ordered`` of the row that set it (0: none)."""
-    flat = grid.reshape(-1, grid.shape[-1])
+    holds, per cell, 1 + the index in ``ordered`` of the row that set it (0: none).
+
+    All rows at once; only a row that breaks a rule goes through :func:`_resolve_rows`, which
+    words the error exactly (the first such row, as a row-by-row check would find it)."""
+    flat = grid.reshape(-1, grid.shape[-1]).copy()
+    set_by = setter.reshape(-1, grid.shape[-1])
+    unset = set_by == 0
+    rest = np.isnan(flat) & ~unset
+    n_rest = rest.sum(axis=1)
+    known = np.where(rest | unset, 0.0, flat).sum(axis=1)
+    remainder = 1.0 - known
+    bad = (unset.all(axis=1) | (n_rest > 1) | ((n_rest == 1) & (remainder < -DISTRIBUTION_TOLERANCE))
+           | ((n_rest == 0) & (np.abs(known - 1.0) > DISTRIBUTION_TOLERANCE)))
+    if bad.any():
+        first = int(np.argmax(bad))
+        _resolve_rows(name, grid, setter, ordered, when, rows=range(first, first + 1))
+    flat[unset] = 0.0
+    rows, columns = np.nonzero(rest)
+    flat[rows, columns] = np.maximum(remainder[rows], 0.0)
+    return flat.reshape(grid.shape)
+
+
+def _resolve_rows(name: str, grid: np.ndarray, setter: np.ndarray, ordered: list[ParameterRow], when: str,
+                  rows: range) -> np.ndarray:
+    """Row-by-row version of :func:`_resolve_distribution` over ``rows`` (raises the error of
+    the first row that breaks a rule)."""
+    flat = grid.reshape(-1, grid.shape[-1]).copy()
     set_by = setter.reshape(-1, grid.shape[-1])
     row_shape = grid.shape[:-1]
     dims = SCHEMA[name].dims
     files = ", ".join(sorted({r.file for r in ordered}))
-    for r in range(flat.shape[0]):
+    for r in rows:
         cell = np.unravel_index(r, row_shape) if row_shape else ()
         row = flat[r]
         rest = np.flatnonzero(np.isnan(row) & (set_by[r] > 0))
