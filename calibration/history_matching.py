@@ -41,8 +41,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import qmc
 
 from calibration import space
 from calibration.targets import Target
@@ -61,6 +59,7 @@ class UniformCube:
         self.dimensions = dimensions
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        from scipy.stats import qmc  # imported here: scipy.stats costs ~1 s, and every sendsim command imports this module
         return qmc.LatinHypercube(d=self.dimensions, seed=rng).random(n)
 
     def density(self, unit: np.ndarray) -> np.ndarray:
@@ -76,6 +75,7 @@ class KernelMixture:
         self.centres = centres
         self.weights = weights / weights.sum()
         self.sigma = sigma
+        from scipy.special import ndtr
         inside = ndtr((1.0 - centres) / sigma) - ndtr((0.0 - centres) / sigma)   # [M, k]
         self.log_mass = np.log(np.maximum(inside, 1e-300)).sum(axis=1)            # [M]
 

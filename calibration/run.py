@@ -30,47 +30,15 @@ from calibration.kent_model import KentModel
 from calibration.origin import origin_cohort
 from calibration.targets import Target, read_targets
 from inputs.cohort import load_cohort
-from inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_DIR, KENT_PARAMETERS, months_until
+from inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
 from inputs.finance import KENT_FINANCE, load_finance
 from inputs.parameters import read_parameter_rows
 from outputs.manifest import base_manifest, sha256_file
 from outputs.store import OutputError
+from calibration.spec import CalibrationSpec
 from simcore.engine import Calendar
 
-KENT_TARGETS = KENT_DIR / "targets.csv"
-KENT_DRAWS = KENT_DIR / "draws.parquet"
-# The earliest January with SEN2 placement and age-band totals for Kent (2025 and 2022 releases).
-DEFAULT_ORIGIN = 2019
 MANIFEST = "manifest.json"
-
-
-@dataclass
-class CalibrationSpec:
-    """Everything that defines a calibration (recorded in its manifest)."""
-
-    out: Path
-    targets: Path = KENT_TARGETS
-    origin: int = DEFAULT_ORIGIN
-    seed: int = 1                      # the simulations' master seed (common random numbers)
-    design_seed: int = 20240529        # designs, rate draws and the choice of draws
-    replicates: int = 3
-    proposals_per_wave: int = 384
-    waves: int = 6
-    final_accepted: int = 200
-    max_final_proposals: int = 1024
-    draws: int = 1000
-    distance: str = "rms"              # "rms" or "kth" (see calibration.history_matching)
-    kth: int = 3
-    backtest_cutoffs: tuple[int, ...] = (2021, 2022, 2023)
-    backtest_proposals_per_wave: int = 256
-    backtest_waves: int = 3
-    backtest_final_accepted: int = 60
-    backtest_draws: int = 200
-    variance_draws: int = 100
-    variance_seeds: int = 10
-    verify_draws: int = 20
-    threads: int | None = None
-    overwrite: bool = False
 
 
 @dataclass

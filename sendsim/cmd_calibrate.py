@@ -17,7 +17,7 @@ def _years(text: str) -> tuple[int, ...]:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    from calibration.run import CalibrationSpec, KENT_TARGETS
+    from calibration.spec import KENT_TARGETS, CalibrationSpec
 
     defaults = CalibrationSpec(out=Path("sendsim-calibration"))
     cal = commands.add_parser(

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration.run import KENT_DRAWS, KENT_TARGETS
+from calibration.spec import KENT_DRAWS, KENT_TARGETS
 from inputs.draws import load_draws
 from sendsim.cli import main
 
