@@ -70,6 +70,14 @@ def read_bytes(path: str | Path) -> bytes:
         raise InputError(file, f"cannot be read ({error.strerror or error})") from None
 
 
+def check_parquet_signature(file: str, data: bytes) -> None:
+    """A file with a .parquet extension must carry Parquet's PAR1 signature at both ends."""
+    if not data.startswith(PARQUET_MAGIC) or not data.endswith(PARQUET_MAGIC) or len(data) < 12:
+        kind = sniff_binary(data)
+        what = f"it is {kind}" if kind and kind != "a Parquet file" else "no PAR1 signature at both ends"
+        raise InputError(file, f"is not a Parquet file ({what}) although its extension says so")
+
+
 def sniff_binary(data: bytes) -> str | None:
     """Name of the binary format ``data`` starts with, if it is a known one (or any binary)."""
     for signature, name in _BINARY_SIGNATURES.items():
@@ -276,10 +284,7 @@ def read_parquet_table(path: str | Path, data: bytes | None = None) -> TextTable
     file = str(path)
     if data is None:
         data = read_bytes(path)
-    if not data.startswith(PARQUET_MAGIC) or not data.endswith(PARQUET_MAGIC) or len(data) < 12:
-        kind = sniff_binary(data)
-        what = f"it is {kind}" if kind and kind != "a Parquet file" else "no PAR1 signature at both ends"
-        raise InputError(file, f"is not a Parquet file ({what}) although its extension says so")
+    check_parquet_signature(file, data)
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq

@@ -27,7 +27,7 @@ from inputs.cohort import load_cohort
 from inputs.defaults import KENT_PARAMETERS
 from inputs.draws import load_draws, parameter_sets_for_draws
 from inputs.errors import InputError
-from inputs.files import PARQUET_MAGIC, read_bytes, read_text, sniff_binary
+from inputs.files import check_parquet_signature, read_bytes, read_text
 from inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, with_rows
 from inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
 from inputs.scenarios import check_levers_in_run, compile_scenario, load_scenario
@@ -84,10 +84,7 @@ def sniff(path: str | Path) -> Sniffed:
     suffix = Path(file).suffix.lower()
     data = read_bytes(path)
     if suffix == ".parquet":
-        if not data.startswith(PARQUET_MAGIC) or not data.endswith(PARQUET_MAGIC) or len(data) < 12:
-            kind = sniff_binary(data)
-            what = f"it is {kind}" if kind and kind != "a Parquet file" else "no PAR1 signature at both ends"
-            raise InputError(file, f"is not a Parquet file ({what}) although its extension says so")
+        check_parquet_signature(file, data)
         import pyarrow.parquet as pq
         try:
             schema = pq.read_schema(io.BytesIO(data))

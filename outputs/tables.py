@@ -41,51 +41,38 @@ def _date_column(dates: np.ndarray, month_index: np.ndarray) -> pa.Array:
     return pa.array(dates[month_index].astype("datetime64[s]"), type=pa.timestamp("s"))
 
 
+def _long_table(values: np.ndarray, runs: np.ndarray, dates: np.ndarray, dimensions: tuple[tuple[str, tuple], ...],
+                value_column: str, value_type, keep_zeros: bool = False) -> pa.Table:
+    """A dense [run, month, dim...] array as a long table: run, date, one dictionary column per
+    dimension, the value. Zero cells are left out unless ``keep_zeros``."""
+    index = np.nonzero(values) if not keep_zeros else tuple(
+        a.ravel() for a in np.meshgrid(*(np.arange(n) for n in values.shape), indexing="ij"))
+    columns = {"run": pa.array(runs[index[0]].astype(np.int32)), "date": _date_column(dates, index[1])}
+    for (name, labels), cell in zip(dimensions, index[2:]):
+        columns[name] = _dictionary(cell, labels)
+    columns[value_column] = pa.array(values[index].astype(value_type))
+    return pa.table(columns)
+
+
 def stock_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
-    r, m, b, p, k = np.nonzero(chunk.stock)
-    count = chunk.stock[r, m, b, p, k]
-    return pa.table({
-        "run": pa.array(chunk.runs[r].astype(np.int32)),
-        "date": _date_column(dates, m),
-        "age_band": _dictionary(b, codes.AGE_BANDS),
-        "placement": _dictionary(p, codes.PLACEMENTS),
-        "need": _dictionary(k, codes.NEEDS),
-        "count": pa.array(count.astype(np.int32)),
-    })
+    return _long_table(chunk.stock, chunk.runs, dates, (("age_band", codes.AGE_BANDS), ("placement", codes.PLACEMENTS),
+                                                        ("need", codes.NEEDS)), "count", np.int32)
 
 
 def flows_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
-    r, m, ev, src, dst = np.nonzero(chunk.flows)
-    count = chunk.flows[r, m, ev, src, dst]
-    return pa.table({
-        "run": pa.array(chunk.runs[r].astype(np.int32)),
-        "date": _date_column(dates, m),
-        "event": _dictionary(ev, codes.EVENTS),
-        "from_placement": _dictionary(src, codes.FLOW_PLACEMENTS),
-        "to_placement": _dictionary(dst, codes.FLOW_PLACEMENTS),
-        "count": pa.array(count.astype(np.int32)),
-    })
+    return _long_table(chunk.flows, chunk.runs, dates, (("event", codes.EVENTS),
+                                                        ("from_placement", codes.FLOW_PLACEMENTS),
+                                                        ("to_placement", codes.FLOW_PLACEMENTS)), "count", np.int32)
 
 
 def cost_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
-    r, m, p = np.nonzero(chunk.cost)
-    return pa.table({
-        "run": pa.array(chunk.runs[r].astype(np.int32)),
-        "date": _date_column(dates, m),
-        "placement": _dictionary(p, codes.PLACEMENTS),
-        "cost_gbp": pa.array(chunk.cost[r, m, p]),
-    })
+    return _long_table(chunk.cost, chunk.runs, dates, (("placement", codes.PLACEMENTS),), "cost_gbp", np.float64)
 
 
 def pipeline_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
-    R, T, M = chunk.measures.shape
-    r, m, k = (a.ravel() for a in np.meshgrid(np.arange(R), np.arange(T), np.arange(M), indexing="ij"))
-    return pa.table({
-        "run": pa.array(chunk.runs[r].astype(np.int32)),
-        "date": _date_column(dates, m),
-        "measure": _dictionary(k, codes.MEASURES),
-        "value": pa.array(chunk.measures[r, m, k].astype(np.int64)),
-    })
+    # Every measure every month: a zero (nobody waiting, no review due) is information.
+    return _long_table(chunk.measures, chunk.runs, dates, (("measure", codes.MEASURES),), "value", np.int64,
+                       keep_zeros=True)
 
 
 BUILDERS = {"stock": stock_table, "flows": flows_table, "cost": cost_table, "pipeline": pipeline_table}
