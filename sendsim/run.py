@@ -201,8 +201,8 @@ def _nth_table(sweep: Sweep, k: int) -> dict:
     raise IndexError(k)
 
 
-def _sweep_plans(sweep: Sweep, rows: list[ParameterRow], finance: FinanceInputs,
-                 calendar: Calendar) -> Iterator[PlannedScenario]:
+def _sweep_plans(sweep: Sweep, finance: FinanceInputs) -> Iterator[PlannedScenario]:
+    """The sweep's points as planned scenarios, one at a time (checked when their tasks run)."""
     for k, table in enumerate(sweep.scenario_tables()):
         point = {f.lever: float(v) for f, v in zip(sweep.factors, sweep.points[k])}
         yield PlannedScenario(table["name"], json.dumps(table, sort_keys=True), str(sweep.source),
@@ -367,7 +367,7 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     run_phase(iter([baseline]))
     others_iter: Iterator[PlannedScenario] = iter(others)
     if sweep is not None:
-        others_iter = _chain(others_iter, _sweep_plans(sweep, parameters.rows, finance, calendar))
+        others_iter = _chain(others_iter, _sweep_plans(sweep, finance))
     run_phase(others_iter)
     if finisher.resumed_tasks:
         log(f"resumed: {finisher.resumed_tasks} of {total_tasks} tasks were already written", file=sys.stderr)
