@@ -21,7 +21,7 @@ def test_write_one_chunk(benchmark, kent, report, tmp_path):
 
     def write() -> tuple[int, int]:
         store = OutputStore(next(folders))
-        tables = chunk_tables(chunk, SCENARIO, kent.calendar)
+        tables = chunk_tables(chunk, kent.calendar)
         written = store.write_chunk(SCENARIO, int(chunk.runs[0]), int(chunk.runs[-1]), tables)
         return sum(t.num_rows for t in tables.values()), written
 

@@ -140,11 +140,6 @@ def kent_direct_rates() -> dict[str, Rate]:
     return out
 
 
-def sample_direct(rates: dict[str, Rate], rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """``n`` joint draws of every rate (independent across rates): id -> [n] or [n, K]."""
-    return {key: rate.sample(rng, n) for key, rate in rates.items()}
-
-
 def summary_rows(rates: dict[str, Rate], draws: dict[str, np.ndarray]) -> list[dict]:
     """Median and 90% interval of each Beta rate (and each Dirichlet category) for reports."""
     rows = []

@@ -89,7 +89,6 @@ SPACE: tuple[FittedParameter, ...] = (
                     "March 2023, 9,402 in March 2024)"),
 )
 NAMES = tuple(p.name for p in SPACE)
-BY_NAME = {p.name: p for p in SPACE}
 
 
 def from_unit(u: np.ndarray) -> np.ndarray:

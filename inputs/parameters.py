@@ -8,7 +8,6 @@ the line, the column and the rule.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import math
 import re
 from functools import lru_cache
@@ -363,7 +362,3 @@ def load_parameter_set(paths: list[str | Path], calendar: Calendar) -> Parameter
     for path in paths:
         rows.extend(read_parameter_rows(path))
     return build_parameter_set(rows, calendar)
-
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -37,7 +37,7 @@ import numpy as np
 
 from inputs.errors import InputError
 from inputs.files import read_text
-from inputs.scenarios import _NAME, LEVERS, _check_keys, _date
+from inputs.scenarios import _NAME, _check_keys, _date
 
 SWEEP_KEYS = ("name", "design", "samples", "seed", "base", "description", "factor")
 FACTOR_KEYS = ("lever", "from", "values", "low", "high", "integer")

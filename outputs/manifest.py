@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from simcore.model import ModelArrays
 from simcore.rng import RNG_SCHEME_VERSION
 
 
@@ -19,18 +18,6 @@ def sha256_file(path: str | Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_model(model: ModelArrays) -> str:
-    """Hash of the compiled parameters (every array, in field order): equal hashes mean the
-    engine saw exactly the same numbers."""
-    digest = hashlib.sha256()
-    for name, array in zip(model._fields, model):
-        digest.update(name.encode())
-        array = np.ascontiguousarray(array)
-        digest.update(str(array.dtype).encode() + str(array.shape).encode())
-        digest.update(array.tobytes())
     return digest.hexdigest()
 
 

@@ -54,22 +54,22 @@ def _long_table(values: np.ndarray, runs: np.ndarray, dates: np.ndarray, dimensi
     return pa.table(columns)
 
 
-def stock_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
+def stock_table(chunk: ChunkResult, dates: np.ndarray) -> pa.Table:
     return _long_table(chunk.stock, chunk.runs, dates, (("age_band", codes.AGE_BANDS), ("placement", codes.PLACEMENTS),
                                                         ("need", codes.NEEDS)), "count", np.int32)
 
 
-def flows_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
+def flows_table(chunk: ChunkResult, dates: np.ndarray) -> pa.Table:
     return _long_table(chunk.flows, chunk.runs, dates, (("event", codes.EVENTS),
                                                         ("from_placement", codes.FLOW_PLACEMENTS),
                                                         ("to_placement", codes.FLOW_PLACEMENTS)), "count", np.int32)
 
 
-def cost_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
+def cost_table(chunk: ChunkResult, dates: np.ndarray) -> pa.Table:
     return _long_table(chunk.cost, chunk.runs, dates, (("placement", codes.PLACEMENTS),), "cost_gbp", np.float64)
 
 
-def pipeline_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.Table:
+def pipeline_table(chunk: ChunkResult, dates: np.ndarray) -> pa.Table:
     # Every measure every month: a zero (nobody waiting, no review due) is information.
     return _long_table(chunk.measures, chunk.runs, dates, (("measure", codes.MEASURES),), "value", np.int64,
                        keep_zeros=True)
@@ -78,12 +78,12 @@ def pipeline_table(chunk: ChunkResult, scenario: str, dates: np.ndarray) -> pa.T
 BUILDERS = {"stock": stock_table, "flows": flows_table, "cost": cost_table, "pipeline": pipeline_table}
 
 
-def chunk_tables(chunk: ChunkResult, scenario: str, calendar: Calendar) -> dict[str, pa.Table]:
+def chunk_tables(chunk: ChunkResult, calendar: Calendar) -> dict[str, pa.Table]:
     """All engine tables of one chunk of runs (flows only if the chunk recorded them)."""
     dates = month_end_dates(calendar)
     tables = {}
     for name, build in BUILDERS.items():
         if name == "flows" and chunk.flows.shape[0] == 0:
             continue
-        tables[name] = build(chunk, scenario, dates)
+        tables[name] = build(chunk, dates)
     return tables

@@ -166,7 +166,7 @@ def compute_task(inputs: RunInputs, task: Task) -> tuple[ChunkResult, dict[str, 
 
 def write_task(store: OutputStore, inputs: RunInputs, task: Task, chunk: ChunkResult,
                figures: dict[str, np.ndarray]) -> int:
-    tables = chunk_tables(chunk, task.scenario, inputs.calendar)
+    tables = chunk_tables(chunk, inputs.calendar)
     return store.write_chunk(task.scenario, task.first_run, task.last_run, tables, figures)
 
 

@@ -35,7 +35,8 @@ from outputs.manifest import base_manifest, sha256_file
 from outputs.scenarios import difference_summary, difference_table, format_differences
 from outputs.store import OutputStore, check_scenario_name
 from outputs.summary import RunAggregates, format_summary
-from sendsim.batch import DaskOptions, RunInputs, Task, TaskResult, run_dask, run_local, scenario_rows
+from sendsim.batch import (DaskOptions, RunInputs, Task, TaskResult, run_dask, run_local, scenario_rows,
+                           worker_inputs_threads)
 from sendsim.progress import Progress
 from simcore.engine import Calendar
 
@@ -103,6 +104,7 @@ class Parameters:
     csv_files: list[Path]
     draw_file: Path | None
     rows: list[ParameterRow]
+    base_set: dict
     draws: Draws | None
 
 
@@ -132,7 +134,7 @@ def load_parameters(spec: RunSpec, calendar: Calendar, finance: FinanceInputs) -
         # Check every draw now (a bad draw must not stop a run half way).
         for start in range(0, spec.runs, 256):
             parameter_sets_for_draws(rows, draws, np.arange(start, min(spec.runs, start + 256)), calendar, base_set)
-    return Parameters(csv_files, draw_files[0] if draw_files else None, rows, draws)
+    return Parameters(csv_files, draw_files[0] if draw_files else None, rows, base_set, draws)
 
 
 def _scenario_file(entry: str) -> Path:
@@ -158,13 +160,12 @@ def _plan(table: dict, file: str, rows: list[ParameterRow], base_set: dict, fina
                            scenario_finance, scenario.first_effective(), sweep_point)
 
 
-def plan_scenarios(spec: RunSpec, rows: list[ParameterRow], finance: FinanceInputs, calendar: Calendar
-                   ) -> tuple[PlannedScenario, list[PlannedScenario], Sweep | None]:
+def plan_scenarios(spec: RunSpec, rows: list[ParameterRow], base_set: dict, finance: FinanceInputs,
+                   calendar: Calendar) -> tuple[PlannedScenario, list[PlannedScenario], Sweep | None]:
     """The baseline and the other scenarios, every one checked now. A sweep's points are
     planned lazily (there may be thousands); its corner points (each factor at its lowest and
     highest level) are checked now."""
     baseline = PlannedScenario(BASELINE, None, str(KENT_PARAMETERS), "the base parameters", finance)
-    base_set = build_parameter_set(rows, calendar)
     others: list[PlannedScenario] = []
     seen = {BASELINE}
     for entry in spec.scenarios:
@@ -327,7 +328,7 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     check_money_inputs(finance, fy_all, fy_complete)
     parameters = load_parameters(spec, calendar, finance)
     load_cohort(spec.cohort, calendar)
-    baseline, others, sweep = plan_scenarios(spec, parameters.rows, finance, calendar)
+    baseline, others, sweep = plan_scenarios(spec, parameters.rows, parameters.base_set, finance, calendar)
     for plan in [baseline] + others:
         check_scenario_name(plan.name)
     scenario_ids = [f"{p.name}:{p.table_json}" for p in [baseline] + others]
@@ -359,9 +360,7 @@ def execute(spec: RunSpec, log=print) -> RunResult:
         if spec.backend == "local":
             run_local(inputs, tasks, store, on_result)
         else:
-            from dataclasses import replace
-            worker_inputs = inputs if inputs.threads is not None else replace(inputs, threads=1)
-            run_dask(worker_inputs, tasks, DaskOptions(scheduler=spec.scheduler, workers=spec.workers), on_result)
+            run_dask(worker_inputs_threads(inputs), tasks, DaskOptions(scheduler=spec.scheduler, workers=spec.workers), on_result)
 
     # Phase 1, the baseline: every other scenario's differences are taken against it.
     run_phase(iter([baseline]))

@@ -199,11 +199,3 @@ N_MEASURES = len(MEASURES)
 UNLIMITED_PLACES = np.iinfo(np.int32).max
 
 NO_WAIT = -1  # waiting_for value of a child not waiting for a place
-
-
-def code_of(names: tuple[str, ...], name: str) -> int:
-    """Return the integer code of ``name`` in ``names`` (ValueError naming the choices)."""
-    try:
-        return names.index(name)
-    except ValueError:
-        raise ValueError(f"unknown code {name!r}; expected one of {', '.join(names)}") from None

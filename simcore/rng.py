@@ -58,7 +58,6 @@ DEC_TRIBUNAL_WIN = 11      # tribunal outcome
 DEC_ISSUE = 12             # assessment outcome: issue or decline
 DEC_FIRST_PLACEMENT = 13   # first placement of a new plan
 DEC_NEED = 14              # primary need of a new request or arrival
-DEC_BIRTH = 15             # birth month within the academic year of age
 DEC_REVIEW_PHASE = 16      # months since last review of an arrival
 DEC_ARRIVAL_PLACEMENT = 17 # placement of an arrival
 DEC_OVERFLOW_PHASE = 20    # capacity full at a phase transfer: independent or wait

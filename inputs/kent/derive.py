@@ -66,7 +66,6 @@ P = codes.N_PLACEMENTS
 N = codes.N_NEEDS
 A = codes.N_AGES
 PL = {name: k for k, name in enumerate(codes.PLACEMENTS)}
-NE = {name: k for k, name in enumerate(codes.NEEDS)}
 
 # =============================================================================================
 # Assumptions. Every value here is a judgement, not a measurement; each appears in the CSV
@@ -276,11 +275,6 @@ def seed(identifier: str) -> float:
     if value.empty:
         raise KeyError(f"{SEED}: no id {identifier}")
     return float(value.iloc[0])
-
-
-def _finance_period(identifier: str) -> str:
-    t = _table(FINANCE)
-    return str(t.loc[t["id"] == identifier, "period"].iloc[0])
 
 
 def seed_period(identifier: str) -> str:
@@ -867,7 +861,6 @@ def overdue_numbers() -> dict[str, float]:
 # =============================================================================================
 PARAMETER_COLUMNS = ("parameter", "date", "age", "need", "placement", "to", "transfer", "reason", "value",
                      "source", "note")
-INTEGER_KINDS = ("places", "months")
 
 
 def _fmt(value) -> str:
