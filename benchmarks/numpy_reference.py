@@ -435,7 +435,8 @@ class _Run:
     def _assessments(self, m: int, e: int, queue: np.ndarray, new_plans: np.ndarray) -> None:
         """Step 5, capacity part: completed assessments, then first placements of new plans."""
         mdl, s = self.mdl, self.s
-        done = queue[longest_waiting_first(self.stage[queue], int(mdl.assessment_capacity[s, m]))]
+        wait = self.stage[queue].astype(np.int64) + mdl.assessment_priority_months[s, e][self.age[queue]]
+        done = queue[longest_waiting_first(wait, int(mdl.assessment_capacity[s, m]))]
         declined_mask = self._uniform("issue", done.shape[0]) < mdl.p_decline[s, e]
         declined, issued = done[declined_mask], done[~declined_mask]
         appealed_mask = self._uniform("appeal", declined.shape[0]) < mdl.p_appeal_decline[s, e]

@@ -38,7 +38,8 @@ MAX_REVIEW_CEASE = 0.95
 # places of earlier years are not in the data), so demand beyond what was filled overflows to
 # independent placements or waits, as the parameters say.
 CAPACITY_PLACEMENTS = ("srp", "special")
-BAND_OF_CEASE_MULTIPLIER = {"cease_0_15": range(0, 16), "cease_16_19": range(16, 20), "cease_20_25": range(20, 26)}
+BAND_OF_CEASE_MULTIPLIER = {"cease_0_10": range(0, 11), "cease_11_15": range(11, 16), "cease_16_19": range(16, 20),
+                            "cease_20_25": range(20, 26)}
 SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
 MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
 POST16_TRANSFER = codes.TRANSFERS.index("post16")
@@ -224,6 +225,9 @@ class KentModel:
         ps["phase_transfer"] = _replace(base["phase_transfer"],
                                         self._post16_transfer(base["phase_transfer"].values,
                                                               float(phi["post16_mainstream_fe"])))
+        priority = np.zeros(base["assessment_priority_months"].values.shape)
+        priority[:, list(YOUNG_REQUEST_AGES)] = theta["young_assessment_priority"]
+        ps["assessment_priority_months"] = _replace(base["assessment_priority_months"], priority)
         ps["assessment_min_months"] = _replace(base["assessment_min_months"], np.full(
             base["assessment_min_months"].values.shape, float(round(theta["assessment_min_months"]))))
         ps["p_appeal_refusal"] = _replace(base["p_appeal_refusal"],

@@ -43,7 +43,9 @@ class FittedParameter:
 _MULTIPLIER_RANGE = ("from a quarter to eight times the 2023 rate per plan-year: with reviews in arrears (64% "
                      "overdue in March 2023) a review is rarer than yearly, so the chance it ceases a plan is higher")
 SPACE: tuple[FittedParameter, ...] = (
-    FittedParameter("cease_0_15", "multiplier of the 2023 probability that a review ceases a plan, ages 0-15",
+    FittedParameter("cease_0_10", "multiplier of the 2023 probability that a review ceases a plan, ages 0-10",
+                    0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
+    FittedParameter("cease_11_15", "multiplier of the 2023 probability that a review ceases a plan, ages 11-15",
                     0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
     FittedParameter("cease_16_19", "multiplier of the 2023 probability that a review ceases a plan, ages 16-19",
                     0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
@@ -79,6 +81,10 @@ SPACE: tuple[FittedParameter, ...] = (
     FittedParameter("assessment_min_months", "months from the decision to assess before an assessment can be "
                     "completed (whole months)", 2.0, 9.0, "linear", "both", "the statutory 14 weeks is 3 months; "
                     "SEN2 2023: only 18% of Kent's plans within 20 weeks, 70% within a year"),
+    FittedParameter("young_assessment_priority", "months of priority given to assessments of children aged 0-4 "
+                    "when the month's completions are chosen (longest wait first)", 0.0, 24.0, "linear", "both",
+                    "from first come, first served to two years ahead; SEN2 2023 timeliness by age: 0.5% of plans "
+                    "at age 3 and 3.2% at age 4 took over a year, against 9-31% at ages 5-15"),
     FittedParameter("backlog_team_reviews", "extra annual reviews a month in 2023 (the backlog team), as a share "
                     "of the plans in January 2023 / 12", 0.0, 1.0, "linear", "hindcast",
                     "from none to twice the usual reviews; the seed: the overdue count fell by 2,734 in the year to "

@@ -23,7 +23,7 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
 5. **Assessment pipeline**: pending requests get their decision (``decision_hazard``, then
    ``p_assess``; refusals may be appealed); tribunals decide lodged appeals; at most
    ``assessment_capacity`` assessments that have run ``assessment_min_months`` complete, the
-   longest waiting first, each issuing a plan or declining (``p_decline``; declines may be
+   longest waiting first (a child's wait counting ``assessment_priority_months`` more by age), each issuing a plan or declining (``p_decline``; declines may be
    appealed). Plans issued (by assessment or tribunal) take a first placement.
 6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth) and arrivals from
    other authorities (Poisson by age, ``arrival_rate``).
@@ -187,21 +187,26 @@ def cut_off(histogram: np.ndarray, capacity: int) -> tuple[int, int]:
 
 
 @jit
-def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_months: np.ndarray, capacity: int,
-                           histogram: np.ndarray, selected: np.ndarray) -> int:
+def select_longest_waiting(candidates: np.ndarray, n_candidates: int, wait_months: np.ndarray, age: np.ndarray,
+                           priority_months: np.ndarray, capacity: int, histogram: np.ndarray,
+                           selected: np.ndarray) -> int:
     """Mark (in ``selected[:n_candidates]``) up to ``capacity`` candidates with the longest waits.
 
-    Waits are binned (the last bin holds all longer waits); among equal waits at the cut-off
-    the earlier entries of ``candidates`` go first. Returns the number selected.
+    A candidate's wait counts ``priority_months[age]`` months more than it is (an age given
+    priority goes ahead of those who have waited up to that much longer). Waits are binned
+    (the last bin holds all longer waits); among equal waits at the cut-off the earlier
+    entries of ``candidates`` go first. Returns the number selected.
     """
     bins = histogram.shape[0]
     histogram[:] = 0
     for j in range(n_candidates):
-        histogram[min(max(int(wait_months[candidates[j]]), 0), bins - 1)] += 1
+        i = candidates[j]
+        histogram[min(max(int(wait_months[i]) + priority_months[age[i]], 0), bins - 1)] += 1
     threshold, take = cut_off(histogram, capacity)
     n_selected = 0
     for j in range(n_candidates):
-        w = min(max(int(wait_months[candidates[j]]), 0), bins - 1)
+        i = candidates[j]
+        w = min(max(int(wait_months[i]) + priority_months[age[i]], 0), bins - 1)
         chosen = w > threshold
         if w == threshold and take > 0:
             chosen = True
@@ -471,10 +476,11 @@ def _reviews(m, s, e, mdl, rec, acc, cursor, capacity_now, overflow_independent,
 
 
 @jit
-def _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected, capacity_now,
-            unit_cost, cost_spread, flows):
-    """Step 4: free SRP and special places to the waiting list (longest wait first), then to
-    independent children who drew a step-down."""
+def _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected, no_priority,
+            capacity_now, unit_cost, cost_spread, flows):
+    """Step 4: free SRP and special places to the waiting list (longest wait first, no age
+    given priority: ``no_priority`` is zero for every age), then to independent children who
+    drew a step-down."""
     stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     occupancy = acc[1]
     counts = acc[3]
@@ -493,7 +499,7 @@ def _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, h
                 n_cand += 1
         if n_cand == 0:
             continue
-        select_longest_waiting(candidates, n_cand, stage, free, histogram, selected)
+        select_longest_waiting(candidates, n_cand, stage, age, no_priority, free, histogram, selected)
         for j in range(n_cand):
             if selected[j]:
                 i = candidates[j]
@@ -520,7 +526,8 @@ def _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, activ
     list. Returns the length of the active list."""
     stream, age, placement, need, status, reason, review_due, stage, waiting, annual_cost, nxt = rec
     counts = acc[3]
-    select_longest_waiting(queue, n_queue, stage, mdl.assessment_capacity[s, m], histogram, selected)
+    select_longest_waiting(queue, n_queue, stage, age, mdl.assessment_priority_months[s, e],
+                           mdl.assessment_capacity[s, m], histogram, selected)
     p_decline = mdl.p_decline[s, e]
     for j in range(n_queue):
         if not selected[j]:
@@ -707,6 +714,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
     requests = np.empty(cap, dtype=np.int32)  # open requests (pipeline records), in record order
     active = np.empty(cap, dtype=np.int32)    # active plans, in the order they became active
     histogram = np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64)
+    no_priority = np.zeros(codes.N_AGES, dtype=np.int64)
     previous_by_placement = np.zeros(P_N, dtype=np.int64)
     previous_occupancy = np.zeros(P_N, dtype=np.int64)
     # Without a flows table the month's flows go to a scratch buffer, zeroed every month, so
@@ -853,7 +861,7 @@ def run_one(run, s, seed, start_calendar_month, n_months, open_key, open_age, op
             n_reviews, cursor = _reviews(m, s, e, mdl, rec, acc, cursor, capacity_now, overflow_independent,
                                          unit_cost, cost_spread, flows)
             _places(m, rec, acc, waitlist, n_wait, step_down_list, n_step, candidates, histogram, selected,
-                    capacity_now, unit_cost, cost_spread, flows)
+                    no_priority, capacity_now, unit_cost, cost_spread, flows)
             n_active = _assessments(m, s, e, mdl, rec, acc, queue, n_queue, new_plans, n_new, active, n_active,
                                     histogram, selected, capacity_now, overflow_independent, unit_cost, cost_spread,
                                     flows)

@@ -70,6 +70,10 @@ _SPECS = (
     ParameterSpec("assessment_capacity", (), "count", "EHC needs assessments the authority completes per month"),
     ParameterSpec("assessment_min_months", (), "months",
                   "months from the decision to assess before an assessment can be completed"),
+    ParameterSpec("assessment_priority_months", ("age",), "months",
+                  "months added to the wait of an assessment of a child of this age when the month's completions "
+                  "are chosen (longest wait first): 0 for every age is first come, first served",
+                  optional_default=0.0),
     ParameterSpec("p_decline", (), "probability", "probability that a completed assessment ends in a decision not to issue"),
     ParameterSpec("first_placement", ("age", "need", "to"), "probability",
                   "placement named in a new plan, by academic age and need", distribution=True),
@@ -166,6 +170,7 @@ class ModelArrays(NamedTuple):
     p_tribunal_win: np.ndarray        # [S,E]
     p_decline: np.ndarray             # [S,E]
     assessment_min_months: np.ndarray # [S,E] int64
+    assessment_priority_months: np.ndarray  # [S,E,A] int64
     assessment_capacity: np.ndarray   # [S,T] int64
     review_capacity: np.ndarray       # [S,T] int64
     first_placement_cdf: np.ndarray   # [S,E,A,N,P]
@@ -230,6 +235,7 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
                  "p_tribunal_win", "p_decline", "step_down"):
         out[name] = e[name]
     out["assessment_min_months"] = np.rint(e["assessment_min_months"]).astype(np.int64)
+    out["assessment_priority_months"] = np.rint(e["assessment_priority_months"]).astype(np.int64)
     out["assessment_capacity"] = np.rint(_by_month(ps["assessment_capacity"], n_months)).astype(np.int64)
     out["review_capacity"] = np.rint(_by_month(ps["review_capacity"], n_months)).astype(np.int64)
     out["first_placement_cdf"] = _cumulative(e["first_placement"])

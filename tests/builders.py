@@ -51,6 +51,7 @@ def quiet_parameters() -> dict[str, np.ndarray]:
         "p_tribunal_win": _point("p_tribunal_win", 0.0),
         "assessment_capacity": _point("assessment_capacity", 0.0),
         "assessment_min_months": _point("assessment_min_months", 0.0),
+        "assessment_priority_months": _point("assessment_priority_months", 0.0),
         "p_decline": _point("p_decline", 0.0),
         "first_placement": one_hot("first_placement", codes.MAINSTREAM),
         "review_capacity": _point("review_capacity", 0.0),
@@ -160,6 +161,7 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "unit_cost": rng.uniform(1000, 90000, parameter_shape("unit_cost")).round(),
         "cost_spread": rng.uniform(0, 0.8, (A, P)),
         "price_growth": rng.uniform(-0.02, 0.1, P),
+        "assessment_priority_months": rng.integers(0, 4, A).astype(float),
     }
 
 

@@ -340,7 +340,9 @@ class Reference:
             self.set_placement(r, codes.SPECIAL, m)
             self.flow(m, codes.EV_STEP_DOWN, codes.INDEPENDENT, codes.SPECIAL)
         # Completed assessments and new plans.
-        for r in self.longest_waiting(queue, lambda r: r.stage, int(mdl.assessment_capacity[s, m])):
+        priority = mdl.assessment_priority_months[s, e]
+        for r in self.longest_waiting(queue, lambda r: r.stage + int(priority[r.age]),
+                                      int(mdl.assessment_capacity[s, m])):
             if uniform(r.stream, m, DEC["ISSUE"]) < mdl.p_decline[s, e]:
                 self.flow(m, codes.EV_DECLINED, codes.PLACEMENT_NONE, codes.PLACEMENT_NONE)
                 if uniform(r.stream, m, DEC["APPEAL"]) < mdl.p_appeal_decline[s, e]:

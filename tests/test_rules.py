@@ -191,6 +191,26 @@ def test_assessment_capacity_queues_the_rest():
     assert chunk.trace[0, 2, :3].tolist() == [-1 - codes.ASSESSMENT, codes.MAINSTREAM, codes.MAINSTREAM]
 
 
+def test_assessment_priority_by_age_goes_ahead_of_longer_waits():
+    # Capacity 1 a month; the 3-year-old has waited 2 months, the 6-year-olds 4 and 3. With a
+    # priority of 3 months at age 3 its wait counts as 5: it goes first, then the longest wait.
+    calendar = Calendar(2024, 1, 4)
+    values = builders.quiet_parameters()
+    values["assessment_capacity"][...] = 1
+    values["assessment_priority_months"][3] = 3
+    rows = [{"age": 6, "status": codes.ASSESSMENT, "placement": -1, "stage": 4},
+            {"age": 3, "status": codes.ASSESSMENT, "placement": -1, "stage": 2},
+            {"age": 6, "status": codes.ASSESSMENT, "placement": -1, "stage": 3}]
+    chunk = run_once(values, rows, calendar)
+    waiting = -1 - codes.ASSESSMENT
+    assert chunk.trace[0, 1, :3].tolist() == [waiting, codes.MAINSTREAM, waiting]
+    assert chunk.trace[0, 2, :3].tolist() == [codes.MAINSTREAM, codes.MAINSTREAM, waiting]
+    # Without the priority the same cohort is first come, first served.
+    values["assessment_priority_months"][3] = 0
+    chunk = run_once(values, rows, calendar)
+    assert chunk.trace[0, 1, :3].tolist() == [codes.MAINSTREAM, waiting, waiting]
+
+
 def test_decline_appeal_and_tribunal_win():
     calendar = Calendar(2024, 1, 4)
     values = builders.quiet_parameters()

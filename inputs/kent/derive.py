@@ -162,6 +162,12 @@ SCHOOL_CHURN_RATE = 0.05
 # Annual churn among post-16 settings (sixth form, FE, specialist post-16, alternative, no
 # place), ages 16-24; destinations follow the January 2024 mix at that age.
 POST16_CHURN_RATE = 0.10
+# An early-years setting ends at compulsory school age: from age 5 a child still in one (a
+# deferred Reception start, or a first placement recorded there) moves to a school placement,
+# with the Reception transfer's destinations from early years, within months. SEN2 January
+# 2024: 1 of Kent's 739 plans at age 5 is in early years. Annual probability (about 32% a month).
+COMPULSORY_SCHOOL_AGE = 5
+EARLY_YEARS_EXIT_AT_SCHOOL_AGE = 0.99
 
 # Phase transfer: prior affinity of a move between placement "tiers" (mainstream-type:
 # early years, mainstream, SRP, FE; specialist: special, independent, specialist post-16)
@@ -706,6 +712,11 @@ def transition_rates_for(escalation: float, mainstream_to_srp: float, reintegrat
             for j, q in enumerate(group):
                 if p != q:
                     other[a, p, q] = POST16_CHURN_RATE * target[j]
+    ey = PL["early_years"]
+    school = phase_transfers()["reception"][ey].copy()
+    school[ey] = 0.0
+    for a in range(COMPULSORY_SCHOOL_AGE, A):
+        other[a, ey, :P] = EARLY_YEARS_EXIT_AT_SCHOOL_AGE * _mix(school)
     for (low, high), rate in zip(RATE_POOLS, moved_away_by_pool):
         other[low:high + 1, :, codes.MOVED_AWAY] = rate
     return change, other
