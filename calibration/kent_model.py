@@ -218,6 +218,9 @@ class KentModel:
                                        np.broadcast_to(review_change, base["review_change"].values.shape))
         ps["review_move"] = _replace(base["review_move"], np.broadcast_to(review_move, base["review_move"].values.shape))
         ps["arrival_rate"] = _replace(base["arrival_rate"], base["arrival_rate"].values * theta["arrivals"])
+        overflow = base["overflow_independent"].values.copy()
+        overflow[:, codes.PLACEMENTS.index("special")] = theta["overflow_independent"]
+        ps["overflow_independent"] = _replace(base["overflow_independent"], overflow)
         first = base["first_placement"].values.copy()
         for (low, high), _, _ in derive.first_placement_counts():
             first[:, low:high + 1, :, :] = phi[f"first_placement_{low}_{high}"]
@@ -226,7 +229,7 @@ class KentModel:
                                         self._post16_transfer(base["phase_transfer"].values,
                                                               float(phi["post16_mainstream_fe"])))
         priority = np.zeros(base["assessment_priority_months"].values.shape)
-        priority[:, list(YOUNG_REQUEST_AGES)] = theta["young_assessment_priority"]
+        priority[:, list(YOUNG_REQUEST_AGES)] = float(round(theta["young_assessment_priority"]))  # whole months
         ps["assessment_priority_months"] = _replace(base["assessment_priority_months"], priority)
         ps["assessment_min_months"] = _replace(base["assessment_min_months"], np.full(
             base["assessment_min_months"].values.shape, float(round(theta["assessment_min_months"]))))

@@ -58,6 +58,10 @@ SPACE: tuple[FittedParameter, ...] = (
     FittedParameter("srp_entry", "multiplier of the mainstream to SRP rate (school ages; the default, 1% a year, "
                     "is an assumption: SEN2 counts no moves into units)", 0.25, 8.0, "log", "both",
                     "from a quarter to eight times the assumed 1% a year"),
+    FittedParameter("overflow_independent", "probability that a child who finds no free special school place "
+                    "goes to an independent school rather than waiting", 0.1, 0.9, "linear", "both",
+                    "the default, one half, is an assumption; Kent's independent placements grew by half from "
+                    "January 2019 to January 2024 while maintained special schools were full"),
     FittedParameter("arrivals", "arrivals of plans from other authorities, relative to the 2023 transfers out",
                     0.0, 3.0, "linear", "both", "no inflow data: from none to three times the outflow (Kent is a "
                     "net importer of looked-after children)"),
