@@ -1017,6 +1017,10 @@ def derive_parameters() -> pd.DataFrame:
           "statutory 20-week limit from request to final plan (SEND Regulations 2014, reg. 13)",
           "20 weeks less the 6 weeks allowed for the decision to assess (modelled by decision_hazard) = 14 weeks, "
           "whole months")
+    r.add("assessment_priority_months", 0,
+          "assumption: first come, first served (the calibration fits a priority at ages 0-4 from the stocks)",
+          "SEN2 2023 timeliness by age (sen2_2025release_timeliness_20_week.csv) suggests young children go first; "
+          "the shipped draws carry the fitted priority", age="all")
     r.add("p_decline", seed("decline_to_issue_2024_03") / 100.0, "seed_targets.csv:decline_to_issue_2024_03",
           "decline to issue 21.8% in March 2024 (12.1% in March 2023)")
     for (low, high), mix, note in fp:
