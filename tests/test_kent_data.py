@@ -139,6 +139,12 @@ def test_distributions_are_plausible():
     ps = load_parameter_set([PARAMETERS], CALENDAR)
     move = ps["move"].values[0]
     stay = np.array([[move[a, p, p] for p in range(codes.N_PLACEMENTS)] for a in range(codes.N_AGES)])
+    # Early years at school age is the one placement that is left within months (it ends at
+    # compulsory school age); every other row is strongly diagonal.
+    early_years_at_school_age = stay[derive.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS]
+    assert early_years_at_school_age.max() < 0.75
+    assert np.all(move[derive.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS, codes.MAINSTREAM] > 0.1)
+    stay[derive.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS] = 1.0
     assert stay.min() > 0.97, "monthly move matrices must be strongly diagonal"
     phase = ps["phase_transfer"].values[0]
     post19 = codes.TRANSFERS.index("post19")
