@@ -23,8 +23,8 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
 5. **Assessment pipeline**: pending requests get their decision (``decision_hazard``, then
    ``p_assess``; refusals may be appealed); tribunals decide lodged appeals; at most
    ``assessment_capacity`` assessments that have run ``assessment_min_months`` complete, the
-   longest waiting first (a child's wait counting ``assessment_priority_months`` more by age), each issuing a plan or declining (``p_decline``; declines may be
-   appealed). Plans issued (by assessment or tribunal) take a first placement.
+   longest waiting first (a child's wait counting ``assessment_priority_months`` more, by
+   age), each issuing a plan or declining (``p_decline``; declines may be appealed). Plans issued (by assessment or tribunal) take a first placement.
 6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth) and arrivals from
    other authorities (Poisson by age, ``arrival_rate``).
 7. **Cost and snapshot**: each plan costs its annual cost / 12 times the month's price

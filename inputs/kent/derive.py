@@ -165,7 +165,8 @@ POST16_CHURN_RATE = 0.10
 # An early-years setting ends at compulsory school age: from age 5 a child still in one (a
 # deferred Reception start, or a first placement recorded there) moves to a school placement,
 # with the Reception transfer's destinations from early years, within months. SEN2 January
-# 2024: 1 of Kent's 739 plans at age 5 is in early years. Annual probability (about 32% a month).
+# 2024: 1 of Kent's 739 plans at age 5 is in early years. Annual probability; with moving away
+# the row's total reaches the 0.999 cap of _annual_to_monthly, about 44% a month.
 COMPULSORY_SCHOOL_AGE = 5
 EARLY_YEARS_EXIT_AT_SCHOOL_AGE = 0.99
 
