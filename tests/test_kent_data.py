@@ -121,6 +121,15 @@ def test_data_derived_values_match_the_vendored_files():
     assert ps["request_rate"].values[0].sum() * 12 == pytest.approx(total)
     assert ps["p_assess"].values[0] == pytest.approx(_seed("yes_to_assess_2024_03") / 100)
     assert ps["p_decline"].values[0] == pytest.approx(_seed("decline_to_issue_2024_03") / 100)
+    # SEN2 counts requests by age on the day; the engine by academic age: half of the requests
+    # at age a + 1 (those after the birthday) are at academic age a.
+    by_age = requests[(requests["la_name"] == "Kent") & (requests["time_period"] == "2023")
+                      & (requests["breakdown_topic"] == "Child or young persons age")]
+    on_the_day = {int(b.split()[1]): float(v) for b, v in zip(by_age["breakdown"], by_age["requests_received_in_year"])
+                  if b.split()[1].isdigit()}
+    rate = ps["request_rate"].values[0] * 12
+    for a in range(3, 19):
+        assert rate[a] == pytest.approx(0.5 * on_the_day[a] + 0.5 * on_the_day[a + 1], rel=1e-6), a
     refused = float(kent2023["requests_decided_not_to_assess"].iloc[0])
     tribunal = float(kent2023["tribunal_related_request"].iloc[0])
     assert ps["p_appeal_refusal"].values[0] == pytest.approx(tribunal / refused, rel=1e-6)

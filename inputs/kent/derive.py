@@ -132,6 +132,10 @@ ASSESSMENT_OPEN_STAGE_MAX = 9
 # Thin counts: pool adjacent ages (and 2022 with 2023 for new plans) until at least this
 # many events support a distribution.
 MIN_POOL_COUNT = 30
+# Share of events counted at age a (SEN2: age on the day) that happen at academic age a: the
+# share whose birthday is still to come in that academic year, half with events and birthdays
+# spread evenly over the year (academic_from_event_age).
+EVENT_AGE_STAYS = 0.5
 
 # Share of the tribunal appeals recorded against EHC needs assessments (SEN2
 # number_assess_tribunal) that are about a decision not to issue; the rest are about the
@@ -307,6 +311,33 @@ def finance(identifier: str) -> float:
     return float(value.iloc[0])
 
 
+def academic_from_event_age(values: np.ndarray, stays: float = None) -> np.ndarray:
+    """Counts by age at the time of an event [A, ...] re-expressed by academic age [A, ...].
+
+    SEN2 counts the January caseload by academic age (age on the 31 August before the census:
+    1 plan at 25 in January 2024, as plans end in the academic year the holder turns 25), but
+    requests, assessments and new plans by the child's age on the day ("age at the time of
+    request"; "age when plan started"). Kent issued 384 new plans at age 4 and 16 at age 3 in
+    2023, yet 617 children aged 4 (Reception) held a plan in January 2024: most plans for the
+    nursery year are issued after the fourth birthday, before school entry. The engine keeps
+    academic age, so an event at age ``a`` happened at academic age ``a`` if the birthday had
+    not yet come in that academic year and ``a - 1`` if it had. With birthdays and event dates
+    spread evenly over the year, each happens half the time: half of the count at age ``a``
+    moves to academic age ``a - 1`` (at age 0 it stays; the engine counts academic age -1 as 0).
+    ``stays`` (default :data:`EVENT_AGE_STAYS`) is the share that keeps its age: events made
+    early in the academic year keep it more often (the calibration fits it for requests).
+    Totals are kept exactly.
+    """
+    stays = EVENT_AGE_STAYS if stays is None else float(stays)
+    if not 0.0 <= stays <= 1.0:
+        raise ValueError(f"the share of events keeping their age must be in [0, 1], got {stays}")
+    values = np.asarray(values, dtype=float)
+    out = stays * values
+    out[:-1] += (1.0 - stays) * values[1:]
+    out[0] += (1.0 - stays) * values[0]
+    return out
+
+
 def _ages_of_label(label: str, plus_ages: tuple[int, ...]) -> tuple[int, ...]:
     """Single academic ages covered by a SEN2 age label."""
     text = label.strip().lower()
@@ -423,10 +454,18 @@ def need_mix() -> np.ndarray:
 
 # ---- Requests, assessments, new plans, ceased plans --------------------------------------------
 @lru_cache(maxsize=None)
-def requests_by_age() -> np.ndarray:
-    """Kent requests received in 2023 by single age [A] (0-2 and 20+ split by assumption)."""
+def requests_by_event_age() -> np.ndarray:
+    """Kent requests received in 2023 by SEN2's age at the time of request [A] (0-2 and 20+
+    split by assumption)."""
     labels = _by_age_labels(REQUESTS, "2023", "Child or young persons age", ["requests_received_in_year"])
     return _spread(labels, AGES_20_PLUS_ENTRY)[:, 0]
+
+
+@lru_cache(maxsize=None)
+def requests_by_age() -> np.ndarray:
+    """Kent requests received in 2023 by single academic age [A] (the age at the time of
+    request moved to academic age by :func:`academic_from_event_age`)."""
+    return academic_from_event_age(requests_by_event_age())
 
 
 def _requests_total(year: str) -> float:
@@ -488,7 +527,14 @@ def _unit_counts(labels: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 @lru_cache(maxsize=None)
 def first_placement() -> list[tuple[tuple[int, int], np.ndarray, str]]:
-    """First placement mix by age unit: [(age range, mix [P], note)]."""
+    """First placement mix by age unit: [(age range, mix [P], note)].
+
+    Unlike requests, new plans keep SEN2's age when the plan started as the academic age: the
+    placement a plan names depends on when in the year it starts (nursery-year plans issued
+    after the fourth birthday name the Reception school; 8% of 2023's plans started at 4 name an
+    early-years setting, while 40 of the 53 plans held at academic age 3 in January 2024 are in
+    one), which an even split over two academic ages would blur.
+    """
     return [(ages, _mix(counts), note) for ages, counts, note in first_placement_counts()]
 
 
@@ -618,9 +664,10 @@ def moved_away_rates() -> list[tuple[tuple[int, int], float, int, int]]:
 
 @lru_cache(maxsize=None)
 def transfers_out_by_age() -> np.ndarray:
-    """Kent plans transferred to another authority in 2023, by single age (20+ spread over 20-24)."""
+    """Kent plans transferred to another authority in 2023, by single academic age (20+ spread
+    over 20-24; age when the plan ceased moved to academic age by :func:`academic_from_event_age`)."""
     labels = {label: vector[[CEASED_COLUMNS.index("transfer")]] for label, vector in ceased_by_age().items()}
-    return _spread(labels, AGES_20_PLUS_ENTRY)[:, 0]
+    return academic_from_event_age(_spread(labels, AGES_20_PLUS_ENTRY))[:, 0]
 
 
 # ---- Between-review transitions ---------------------------------------------------------------
@@ -676,7 +723,8 @@ def transition_rates_for(escalation: float, mainstream_to_srp: float, reintegrat
     Parameters
     ----------
     escalation
-        Annual probability of a move mainstream -> special or independent (school ages).
+        Annual probability of a move mainstream -> special or independent (school ages): one
+        value, or one per age [A].
     mainstream_to_srp
         Annual probability of a move mainstream -> SRP (school ages).
     reintegration
@@ -685,16 +733,17 @@ def transition_rates_for(escalation: float, mainstream_to_srp: float, reintegrat
         Annual probability of moving away, one per age pool of :data:`RATE_POOLS`.
     """
     x = crosstab().astype(float)
+    escalation_by_age = np.broadcast_to(np.asarray(escalation, dtype=float), (A,))
     change = np.zeros((A, P, P + 1))
     other = np.zeros((A, P, P + 1))
     ms, srp, sp, ind = PL["mainstream"], PL["srp"], PL["special"], PL["independent"]
     for a in SCHOOL_AGES:
         split = _mix(x[a, [sp, ind]])
-        change[a, ms, sp] = escalation * split[0]
-        change[a, ms, ind] = escalation * split[1]
+        change[a, ms, sp] = escalation_by_age[a] * split[0]
+        change[a, ms, ind] = escalation_by_age[a] * split[1]
         change[a, ms, srp] = mainstream_to_srp
-        change[a, srp, sp] = escalation * SRP_ESCALATION_FACTOR * split[0]
-        change[a, srp, ind] = escalation * SRP_ESCALATION_FACTOR * split[1]
+        change[a, srp, sp] = escalation_by_age[a] * SRP_ESCALATION_FACTOR * split[0]
+        change[a, srp, ind] = escalation_by_age[a] * SRP_ESCALATION_FACTOR * split[1]
         for p in (srp, sp, ind):
             change[a, p, ms] = reintegration
         group = [ms, PL["alternative"], PL["no_place"]]
@@ -955,8 +1004,9 @@ def derive_parameters() -> pd.DataFrame:
                    "spread evenly over ages 20-24 (assumption)")
         else:
             src = "sen2_2025release_requests.csv: requests_received_in_year, Kent 2023, by age"
-        r.add("request_rate", req[a] / 12.0, src, "requests in 2023 at this academic age / 12" if a == 0 else "",
-              age=a)
+        r.add("request_rate", req[a] / 12.0, src + "; age at the time of request moved to academic age "
+              "(academic_from_event_age: half of age a+1, half of age a)",
+              "requests in 2023 at this academic age / 12" if a == 0 else "", age=a)
     years = ", ".join(f"{y}: {int(_requests_total(str(y)))}" for y in range(2019, 2024))
     r.add("request_growth", request_growth(),
           "sen2_2025release_requests.csv: requests_received_in_year, Kent 2019-2023",
@@ -1166,7 +1216,8 @@ def derive_parameters() -> pd.DataFrame:
         r.add("arrival_rate", ARRIVAL_TO_TRANSFER_RATIO * transfers[a] / 12.0,
               "sen2_2025release_ceased_plans.csv: transfer by age, Kent 2023; assumption: arrivals equal "
               "transfers out (ARRIVAL_TO_TRANSFER_RATIO)",
-              "plans transferred to other authorities in 2023 at this age / 12 ('20 and over' spread over 20-24)"
+              "plans transferred to other authorities in 2023 at this academic age / 12 ('20 and over' spread over "
+              "20-24; age when the plan ceased moved to academic age by academic_from_event_age)"
               if a == 0 else "", age=a)
     xf = x.astype(float)
     for a in range(A):
