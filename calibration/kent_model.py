@@ -48,6 +48,7 @@ POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
 # the SEN2 ceased-plans series break): the hindcast's ages 20-25 ceasing changes in its January.
 BACKLOG_TEAM_YEAR = 2023
 YOUNG_REQUEST_AGES = range(0, 5)
+SECONDARY_AGES = range(11, 16)
 # Bisection steps on log(c) over [-30, 30]: 60 halvings leave an error below 1e-16.
 BISECTION_STEPS = 60
 
@@ -208,7 +209,8 @@ class KentModel:
             reasons[:, low:high + 1] = phi[f"cease_reason_{low}_{high}"]
         ps["cease_reason"] = _replace(base["cease_reason"], reasons)
         moved = [float(phi[f"moved_away_{low}_{high}"]) for low, high in derive.RATE_POOLS]
-        escalation = float(phi["escalation_mi"]) * theta["escalation"]
+        escalation = np.full(codes.N_AGES, float(phi["escalation_mi"]) * theta["escalation"])
+        escalation[list(SECONDARY_AGES)] *= theta["escalation_secondary"]
         change, other = derive.transition_rates_for(escalation, derive.MAINSTREAM_TO_SRP_RATE * theta["srp_entry"],
                                                     float(phi["reintegration"]), moved)
         move = derive.move_matrix_for(change, other)
@@ -225,9 +227,6 @@ class KentModel:
         for (low, high), _, _ in derive.first_placement_counts():
             first[:, low:high + 1, :, :] = phi[f"first_placement_{low}_{high}"]
         ps["first_placement"] = _replace(base["first_placement"], first)
-        ps["phase_transfer"] = _replace(base["phase_transfer"],
-                                        self._post16_transfer(base["phase_transfer"].values,
-                                                              float(phi["post16_mainstream_fe"])))
         priority = np.zeros(base["assessment_priority_months"].values.shape)
         priority[:, list(YOUNG_REQUEST_AGES)] = float(round(theta["young_assessment_priority"]))  # whole months
         ps["assessment_priority_months"] = _replace(base["assessment_priority_months"], priority)
@@ -241,9 +240,11 @@ class KentModel:
         return ps
 
     @staticmethod
-    def request_age_mix(shape: np.ndarray, young_weight: float) -> np.ndarray:
-        """The request age mix with ages 0-4 weighted by ``young_weight`` (sums to 1)."""
-        mix = np.asarray(shape, dtype=float).copy()
+    def request_age_mix(young_weight: float, after_birthday: float) -> np.ndarray:
+        """The academic-age mix of requests (sums to 1): SEN2 2023's requests by age at the
+        request, the share ``after_birthday`` of each age moved one academic age down, ages 0-4
+        then weighted by ``young_weight``."""
+        mix = derive.academic_from_event_age(derive.requests_by_event_age(), stays=1.0 - after_birthday)
         mix[list(YOUNG_REQUEST_AGES)] *= young_weight
         return mix / mix.sum()
 
@@ -300,12 +301,17 @@ class KentModel:
         """The forecast parameter set of one proposal (what the draws file encodes)."""
         base = self.forecast_base
         ps = self._shared(base, theta, phi)
+        # The seed's post-16 offers (April 2024) are the September 2024 transfer: the forecast's.
+        # The hindcast's earlier Septembers take a fitted share (hindcast_set).
+        ps["phase_transfer"] = _replace(base["phase_transfer"],
+                                        self._post16_transfer(base["phase_transfer"].values,
+                                                              float(phi["post16_mainstream_fe"])))
         ps["request_growth"] = _replace(base["request_growth"],
                                         np.full(base["request_growth"].values.shape, theta["request_growth"]))
         rates = base["request_rate"].values
         totals = rates.sum(axis=-1, keepdims=True)
-        ps["request_rate"] = _replace(base["request_rate"], np.stack(
-            [self.request_age_mix(r, theta["young_requests"]) for r in rates]) * totals)
+        ps["request_rate"] = _replace(base["request_rate"], self.request_age_mix(
+            theta["young_requests"], theta["requests_after_birthday"])[None, :] * totals)
         capacity = base["assessment_capacity"].values.copy()
         capacity[0] = capacity[0] * theta["assessment_capacity"]
         ps["assessment_capacity"] = _replace(base["assessment_capacity"], capacity)
@@ -321,13 +327,15 @@ class KentModel:
             raise ValueError("this model has no hindcast")
         base = self.hindcast_base
         ps = self._shared(base, theta, phi)
-        requests_shape = self.request_age_mix(self.forecast_base["request_rate"].values[0], theta["young_requests"])
+        requests_shape = self.request_age_mix(theta["young_requests"], theta["requests_after_birthday"])
         n = len(self.years)
         if ps["review_cease"].values.shape[0] > 1:  # ages 20-25 before the backlog team's year
             cease = ps["review_cease"].values.copy()
             ages = list(BAND_OF_CEASE_MULTIPLIER["cease_20_25"])
             cease[0, ages] = np.minimum(cease[0, ages] * theta["cease_20_25_before_2023"], MAX_REVIEW_CEASE)
             ps["review_cease"] = _replace(ps["review_cease"], cease)
+        ps["phase_transfer"] = _replace(base["phase_transfer"], self._post16_transfer(
+            base["phase_transfer"].values, theta["post16_mainstream_fe_before_2024"]))
         ps["request_rate"] = _replace(base["request_rate"],
                                       np.stack([requests_shape * y.requests / 12.0 for y in self.years]))
         ps["p_assess"] = _replace(base["p_assess"], np.array([_value(y.p_assess, phi) for y in self.years]))

@@ -55,6 +55,11 @@ SPACE: tuple[FittedParameter, ...] = (
                     "independent, and SRP to special or independent; school ages)", 0.25, 8.0, "log", "both",
                     "from a quarter to eight times the 2019-2021 rate of transfers to special schools (SEN2 MI "
                     "counts transfers to special schools only, not to units or via phase transfers)"),
+    FittedParameter("escalation_secondary", "multiplier of the escalation rate at secondary ages (11-15), on top "
+                    "of the escalation multiplier", 0.5, 4.0, "log", "both",
+                    "SEN2 MI counts transfers to special schools at all school ages together; in January 2024, 1,137 "
+                    "of Kent's 1,647 independent placements were at ages 11-15: from half to four times the rate "
+                    "at primary ages"),
     FittedParameter("srp_entry", "multiplier of the mainstream to SRP rate (school ages; the default, 1% a year, "
                     "is an assumption: SEN2 counts no moves into units)", 0.25, 8.0, "log", "both",
                     "from a quarter to eight times the assumed 1% a year"),
@@ -82,6 +87,12 @@ SPACE: tuple[FittedParameter, ...] = (
                     "SEN2 2023 (the total is kept)", 0.5, 3.0, "log", "both", "SEN2 2023 puts 16% of requests at "
                     "age 3; the seed says 25% of new requests in Q1 2024 were Nursery 2; ages at request and at "
                     "plan start are recorded differently"),
+    FittedParameter("requests_after_birthday", "share of requests made after the child's birthday in that "
+                    "academic year: SEN2 counts requests by age on the day, the engine by academic age (age on "
+                    "31 August), so this share of the requests at each age is moved one academic age down",
+                    0.0, 0.6, "linear", "both", "one half if requests were spread evenly over the year (the "
+                    "default in inputs/kent/parameters.csv); less when they are made early in it, as for school "
+                    "entry and the Year 6 transfer"),
     FittedParameter("assessment_min_months", "months from the decision to assess before an assessment can be "
                     "completed (whole months)", 2.0, 9.0, "linear", "both", "the statutory 14 weeks is 3 months; "
                     "SEN2 2023: only 18% of Kent's plans within 20 weeks, 70% within a year"),
@@ -89,6 +100,11 @@ SPACE: tuple[FittedParameter, ...] = (
                     "when the month's completions are chosen (longest wait first)", 0.0, 24.0, "linear", "both",
                     "from first come, first served to two years ahead; SEN2 2023 timeliness by age: 0.5% of plans "
                     "at age 3 and 3.2% at age 4 took over a year, against 9-31% at ages 5-15"),
+    FittedParameter("post16_mainstream_fe_before_2024", "share of post-16 phase transfers (at the end of Year "
+                    "11) going to mainstream or FE rather than special, independent or specialist post-16 "
+                    "settings, in the Septembers before 2024", 0.3, 0.75, "linear", "hindcast",
+                    "the seed's 2024 offers give 65% (with the authority's estimate for those still unplaced); "
+                    "SEN2 January 2024 has 45% at age 16 and the seed 43% of all post-16s in October 2023"),
     FittedParameter("backlog_team_reviews", "extra annual reviews a month in 2023 (the backlog team), as a share "
                     "of the plans in January 2023 / 12", 0.0, 1.0, "linear", "hindcast",
                     "from none to twice the usual reviews; the seed: the overdue count fell by 2,734 in the year to "

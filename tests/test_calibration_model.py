@@ -34,7 +34,7 @@ def _centre(model: KentModel) -> tuple[dict, dict]:
     theta = {p.name: 1.0 for p in space.SPACE}
     theta.update(arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO, request_growth=derive.request_growth(),
                  assessment_min_months=derive.assessment_min_months(), history_review_capacity=1.0,
-                 backlog_team_reviews=0.0)
+                 backlog_team_reviews=0.0, requests_after_birthday=1.0 - derive.EVENT_AGE_STAYS)
     mi = derive.mi_rates()
     phi = {"escalation_mi": mi["escalation"], "reintegration": mi["reintegration"],
            "p_assess": derive.seed("yes_to_assess_2024_03") / 100, "p_decline": derive.seed("decline_to_issue_2024_03")
@@ -106,6 +106,42 @@ def test_post16_transfer_hits_the_drawn_share(model):
         values = model.forecast_set(theta, phi)["phase_transfer"].values
         assert model.post16_share(values) == pytest.approx(share, abs=1e-9)
         np.testing.assert_allclose(values.sum(axis=-1), 1.0, atol=1e-12)
+
+
+def test_hindcast_post16_transfer_takes_the_fitted_share_and_the_forecast_the_offers(model):
+    theta, phi = _centre(model)
+    phi["post16_mainstream_fe"] = 0.7
+    theta["post16_mainstream_fe_before_2024"] = 0.45
+    phi.update({key: rate.mean for key, rate in model.rates.items() if key.startswith(("p_assess_", "p_decline_"))})
+    assert model.post16_share(model.forecast_set(theta, phi)["phase_transfer"].values) == pytest.approx(0.7)
+    assert model.post16_share(model.hindcast_set(theta, phi)["phase_transfer"].values) == pytest.approx(0.45)
+
+
+def test_request_age_mix_moves_the_share_after_the_birthday_down_one_age(model):
+    event = derive.requests_by_event_age()
+    np.testing.assert_allclose(model.request_age_mix(1.0, 0.0), event / event.sum())
+    mix = model.request_age_mix(1.0, 0.3)
+    expected = 0.7 * event
+    expected[:-1] += 0.3 * event[1:]
+    expected[0] += 0.3 * event[0]
+    np.testing.assert_allclose(mix, expected / event.sum())
+    weighted = model.request_age_mix(2.0, 0.3)
+    young = list(range(5))
+    assert weighted[young].sum() / weighted[5:].sum() == pytest.approx(2.0 * mix[young].sum() / mix[5:].sum())
+
+
+def test_secondary_escalation_scales_escalation_at_ages_11_15_only(model):
+    theta, phi = _centre(model)
+    base = model.forecast_set(theta, phi)["move"].values[0]
+    theta["escalation_secondary"] = 3.0
+    moved = model.forecast_set(theta, phi)["move"].values[0]
+    ms, sp, ind = codes.MAINSTREAM, codes.SPECIAL, codes.INDEPENDENT
+    for age in range(codes.N_AGES):
+        ratio = moved[age, ms, [sp, ind]] / np.where(base[age, ms, [sp, ind]] > 0, base[age, ms, [sp, ind]], 1.0)
+        if age in range(11, 16):
+            assert (ratio > 2.9).all(), age      # monthly from annual: close to, not exactly, 3
+        else:
+            np.testing.assert_allclose(moved[age, ms, [sp, ind]], base[age, ms, [sp, ind]], err_msg=str(age))
 
 
 def test_hindcast_uses_each_years_flows(model):
@@ -194,5 +230,7 @@ def test_history_matching_finds_the_region_of_a_toy_model():
     np.testing.assert_allclose(estimate[:2], truth, atol=0.03)
     assert (np.abs(unit[:, :2] - truth) <= 0.15 + 0.03).all()  # only non-implausible points (and noise)
     np.testing.assert_allclose(estimate[2:], 0.5, atol=0.08)    # unidentified: the prior's centre
+    cutoffs = [w.cutoff for w in result.waves]
+    assert all(b <= a for a, b in zip(cutoffs, cutoffs[1:]))  # adaptive: the cut-off never rises
     kernel = result.waves[-1].proposal.sigma
     assert (kernel[:2] < 0.2).all() and (kernel[2:] > 0.3).all()  # concentrated where identified only
