@@ -72,9 +72,10 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                        "the root mean square over the targets (some targets are missed by every proposal, so the "
                        "largest implausibility cannot tell proposals apart)" if spec.distance == "rms" else
                        f"the {spec.kth}-th largest") + "; at most 3 is not implausible. Population Monte Carlo "
-                   "(ABC-PMC): the first wave is a Latin hypercube over the prior (scipy.stats.qmc), each later "
-                   "wave perturbs the previous wave's accepted points with truncated Gaussian kernels, and the "
-                   "cut-off falls wave by wave (3, or the distance that keeps a fifth of the wave). The proposals "
+                   "in its adaptive form (APMC, Lenormand et al. 2013): the first wave is a Latin hypercube over the "
+                   "prior (scipy.stats.qmc); after each wave the cut-off is 3, or the distance of the "
+                   f"{spec.final_accepted}-th best proposal so far, and the next wave perturbs the proposals "
+                   "within it with truncated Gaussian kernels, so the cut-off falls wave by wave. The proposals "
                    "of all waves within the last cut-off, weighted by prior / mixture of the waves' proposal "
                    "densities, are resampled into the draws. Every proposal is simulated with the same seed and "
                    f"run numbers (common random numbers) and {spec.replicates} replicates, and draws its directly "
@@ -85,7 +86,8 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
     reached = manifest["cutoff"]
     add(Block("p", f"Final cut-off: {reached:.2f} (3 is the three-sigma rule"
                    + ("" if reached <= 3.0 + 1e-9 else "; too few proposals met it, so the cut-off is the "
-                      "distance that kept a fifth of the last wave: the model cannot meet every target at once, see "
+                      f"distance of the {spec.final_accepted}-th best proposal: the model cannot meet every target at "
+                      "once, see "
                       "the targets outside their tolerance")
                    + f"). Accepted: {manifest['accepted']} proposals of {manifest['proposals']} "
                    f"({manifest['runs']['history_matching']} simulations), effective sample size "

@@ -38,13 +38,15 @@ def register(commands) -> argparse.ArgumentParser:
     cal.add_argument("--proposals", type=positive_int, default=defaults.proposals_per_wave,
                      help=f"proposals per wave (default {defaults.proposals_per_wave})")
     cal.add_argument("--waves", type=positive_int, default=defaults.waves,
-                     help=f"refocusing waves (default {defaults.waves})")
+                     help=f"waves of proposals, the first over the prior (default {defaults.waves})")
     cal.add_argument("--replicates", type=positive_int, default=defaults.replicates,
                      help=f"runs per proposal, common random numbers (default {defaults.replicates})")
     cal.add_argument("--accepted", type=positive_int, default=defaults.final_accepted,
-                     help=f"accepted proposals sought after the waves (default {defaults.final_accepted})")
+                     help=f"population: the best proposals so far, kept after each wave and perturbed by the "
+                          f"next (default {defaults.final_accepted})")
     cal.add_argument("--max-final", type=positive_int, default=defaults.max_final_proposals,
-                     help=f"most proposals spent seeking them (default {defaults.max_final_proposals})")
+                     help=f"most extra proposals drawn when fewer are within the final cut-off "
+                          f"(default {defaults.max_final_proposals})")
     cal.add_argument("--draws", type=positive_int, default=defaults.draws,
                      help=f"rows of draws.parquet (default {defaults.draws}: sendsim run's default runs)")
     cal.add_argument("--distance", choices=("rms", "kth"), default=defaults.distance,
