@@ -80,7 +80,8 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                    "densities, are resampled into the draws. Every proposal is simulated with the same seed and "
                    f"run numbers (common random numbers) and {spec.replicates} replicates, and draws its directly "
                    "observed rates afresh from their posteriors."))
-    add(Block("table", header=["wave", "proposals", "kept", "cut-off", "best score", "seconds"],
+    add(Block("table", header=["wave", "proposals", "within the final cut-off", "cut-off after the wave", "best score",
+                      "seconds"],
               rows=[[str(w["wave"]), str(w["proposals"]), str(w["kept"]), f"{w['cutoff']:.2f}", f"{w['best']:.2f}",
                      f"{w['seconds']:.0f}"] for w in manifest["waves"]]))
     reached = manifest["cutoff"]
