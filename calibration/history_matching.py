@@ -25,10 +25,9 @@ parameter's scale, :mod:`scipy.stats.qmc`); after each wave the cut-off is the 3
 three-sigma rule or, when fewer pass, the distance of the ``population``-th best proposal of
 all waves so far, so it can only fall; the next wave perturbs all the proposals within it with
 Gaussian kernels (per parameter, twice their weighted variance, truncated to the prior's
-range). The earlier rule (each wave keeps the best ``min_keep`` share of its own proposals,
-never above the previous cut-off; ``adaptive=False``) stalled: once a wave's perturbed points
-were no better than their parents the cut-off stopped falling, at about 5.6 for the Kent fit
-while its best proposals scored 3.6. Refocusing boxes (classic history-matching waves without
+range). The earlier rule (each wave kept the best fifth of its own proposals, never above the
+previous cut-off) stalled: once a wave's perturbed points were no better than their parents
+the cut-off stopped falling, at about 5.6 for the Kent fit while its best proposals scored 3.6. Refocusing boxes (classic history-matching waves without
 an emulator) were tried first and barely concentrated in fourteen dimensions.
 
 The population is every proposal, of every wave, within the last cut-off, weighted by prior /
@@ -171,8 +170,7 @@ def distance(implausibilities: np.ndarray, kind: str, kth: int) -> np.ndarray:
 def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         sample_rates: Callable[[np.random.Generator, int], dict[str, np.ndarray]],
         targets: list[Target], *, proposals_per_wave: int, waves: int, final_accepted: int,
-        max_final_proposals: int, seed: int, kind: str = "rms", kth: int = 3, min_keep: float = 0.2,
-        adaptive: bool = True, population: int | None = None,
+        max_final_proposals: int, seed: int, kind: str = "rms", kth: int = 3, population: int | None = None,
         log: Callable[[str], None] = print) -> HistoryMatch:
     """Run the waves and collect the weighted population.
 
@@ -194,13 +192,10 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         Seeds the designs, the kernels and the rate draws (the simulations' seed is separate).
     kind, kth
         Distance: ``rms`` (root mean square implausibility) or ``kth`` (the k-th largest).
-    min_keep
-        Share of a wave kept when fewer pass the three-sigma cut-off (``adaptive`` False).
-    adaptive, population
-        Adaptive population Monte Carlo (default): after each wave the cut-off is 3, or, when
-        fewer pass, the distance of the ``population``-th best proposal of all waves so far
-        (default ``final_accepted``), and the next wave perturbs all of those, weighted. Without
-        it, each wave keeps its own best ``min_keep`` share, never above the previous cut-off.
+    population
+        After each wave the cut-off is 3, or, when fewer pass, the distance of the
+        ``population``-th best proposal of all waves so far (default ``final_accepted``); the
+        next wave perturbs all the proposals within it, weighted.
     """
     rng = np.random.default_rng(seed)
     k = len(space.SPACE)
@@ -209,23 +204,21 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
     cutoff = np.inf
     population = final_accepted if population is None else population
     for w in range(waves):
-        wave = _wave(w, proposal, proposals_per_wave, evaluate, sample_rates, targets, rng, kind, kth, min_keep,
-                     cutoff)
+        wave = _wave(w, proposal, proposals_per_wave, evaluate, sample_rates, targets, rng, kind, kth)
         _add(result, wave)
-        if adaptive:
-            cutoff = _population_cutoff(result.waves, population)
-            for previous in result.waves:
-                previous.accepted = previous.score <= cutoff
-            wave.cutoff = cutoff
-        else:
-            cutoff = wave.cutoff
+        cutoff = _population_cutoff(result.waves, population)
+        for previous in result.waves:
+            previous.accepted = previous.score <= cutoff
+        wave.cutoff = cutoff
         log(f"wave {w + 1}: {wave.theta.shape[0]} proposals, {int(wave.accepted.sum())} kept at cut-off "
             f"{wave.cutoff:.2f} (best {wave.score.min():.2f}) in {wave.seconds:.0f} s")
-        proposal = _pooled_proposal(result.waves, cutoff) if adaptive else _next_proposal(wave)
+        proposal = _pooled_proposal(result.waves, cutoff)
     spent = 0
     while _pooled_count(result.waves, cutoff) < final_accepted and spent < max_final_proposals:
         size = min(proposals_per_wave, max_final_proposals - spent)
-        wave = _wave(len(result.waves), proposal, size, evaluate, sample_rates, targets, rng, kind, kth, 0.0, cutoff)
+        wave = _wave(len(result.waves), proposal, size, evaluate, sample_rates, targets, rng, kind, kth)
+        wave.cutoff = cutoff
+        wave.accepted = wave.score <= cutoff
         _add(result, wave)
         spent += size
         log(f"more proposals: {_pooled_count(result.waves, cutoff)} within cut-off {cutoff:.2f}")
@@ -247,18 +240,6 @@ def _add(result: HistoryMatch, wave: Wave) -> None:
     result.waves.append(wave)
     result.proposals += wave.theta.shape[0]
     result.runs += wave.simulated.shape[0] * wave.simulated.shape[1]
-
-
-def _next_proposal(wave: Wave) -> KernelMixture:
-    """Kernels around the wave's accepted points, weighted by prior / the wave's proposal
-    density, with per-parameter variance KERNEL_VARIANCE_FACTOR times their weighted variance."""
-    centres = wave.unit[wave.accepted]
-    weights = 1.0 / wave.proposal.density(centres)
-    weights /= weights.sum()
-    mean = weights @ centres
-    variance = weights @ (centres - mean) ** 2
-    return KernelMixture(centres, weights, np.sqrt(np.maximum(KERNEL_VARIANCE_FACTOR * variance,
-                                                                  MIN_KERNEL_SD ** 2)))
 
 
 def _population_cutoff(waves: list[Wave], population: int) -> float:
@@ -289,11 +270,8 @@ def _pooled_count(waves: list[Wave], cutoff: float) -> int:
     return int(sum((w.score <= cutoff).sum() for w in waves))
 
 
-def _wave(index: int, proposal, n: int, evaluate, sample_rates, targets, rng, kind: str, kth: int, min_keep: float,
-          previous_cutoff: float) -> Wave:
-    """Simulate ``n`` proposals; the cut-off is 3, or (when fewer than ``min_keep`` pass) the
-    ``min_keep`` quantile of the wave's distances, never above the previous cut-off
-    (``min_keep`` 0: the previous cut-off as it is)."""
+def _wave(index: int, proposal, n: int, evaluate, sample_rates, targets, rng, kind: str, kth: int) -> Wave:
+    """Simulate ``n`` proposals and score them (the caller sets the cut-off and what is kept)."""
     t0 = time.perf_counter()
     unit = proposal.sample(rng, n)
     theta = space.from_unit(unit)
@@ -301,12 +279,5 @@ def _wave(index: int, proposal, n: int, evaluate, sample_rates, targets, rng, ki
     simulated = evaluate(theta, phi)
     implaus = implausibility(simulated, targets)
     score = distance(implaus, kind, kth)
-    if min_keep > 0:
-        cutoff = min(max(SIGMA_RULE, float(np.quantile(score, min_keep))), previous_cutoff)
-    else:
-        cutoff = previous_cutoff
-    accepted = score <= cutoff
-    if not accepted.any():  # keep the best, so the next wave has a centre
-        accepted = score <= score.min()
-    return Wave(index, proposal, unit, theta, phi, simulated, implaus, score, cutoff, accepted,
+    return Wave(index, proposal, unit, theta, phi, simulated, implaus, score, np.inf, np.zeros(n, dtype=bool),
                 time.perf_counter() - t0)
