@@ -27,8 +27,9 @@ all waves so far, so it can only fall; the next wave perturbs all the proposals 
 Gaussian kernels (per parameter, twice their weighted variance, truncated to the prior's
 range). The earlier rule (each wave kept the best fifth of its own proposals, never above the
 previous cut-off) stalled: once a wave's perturbed points were no better than their parents
-the cut-off stopped falling, at about 5.6 for the Kent fit while its best proposals scored 3.6. Refocusing boxes (classic history-matching waves without
-an emulator) were tried first and barely concentrated in fourteen dimensions.
+the cut-off stopped falling, at about 5.6 for the Kent fit while its best proposals scored 3.6.
+Refocusing boxes (classic history-matching waves without an emulator) were tried first and
+barely concentrated in fourteen dimensions.
 
 The population is every proposal, of every wave, within the last cut-off, weighted by prior /
 (mixture of the waves' proposal densities, each known exactly: uniform, or a mixture of
@@ -226,9 +227,7 @@ def run(evaluate: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
     unit = np.concatenate([w.unit for w in result.waves])
     score = np.concatenate([w.score for w in result.waves])
     keep = score <= cutoff
-    total = sum(w.unit.shape[0] for w in result.waves)
-    density = sum((w.unit.shape[0] / total) * w.proposal.density(unit[keep]) for w in result.waves)
-    result.weights = (1.0 / density) / np.sum(1.0 / density)
+    result.weights = _importance_weights(result.waves, unit[keep])
     result.theta = np.concatenate([w.theta for w in result.waves])[keep]
     result.simulated = np.concatenate([w.simulated for w in result.waves])[keep]
     result.phi = {key: np.concatenate([w.phi[key] for w in result.waves])[keep] for key in result.waves[0].phi}
@@ -249,17 +248,21 @@ def _population_cutoff(waves: list[Wave], population: int) -> float:
     return float(max(SIGMA_RULE, scores[min(population, scores.size) - 1]))
 
 
+def _importance_weights(waves: list[Wave], points: np.ndarray) -> np.ndarray:
+    """Weights (sum 1) of points drawn from the waves' proposals, for the prior (uniform on the
+    cube): 1 / the mixture of the waves' proposal densities, each in proportion to its size."""
+    total = sum(w.unit.shape[0] for w in waves)
+    density = sum((w.unit.shape[0] / total) * w.proposal.density(points) for w in waves)
+    return (1.0 / density) / np.sum(1.0 / density)
+
+
 def _pooled_proposal(waves: list[Wave], cutoff: float) -> KernelMixture:
     """Kernels around every proposal of every wave within the cut-off, weighted by prior /
     (mixture of the waves' proposal densities), with per-parameter variance
     KERNEL_VARIANCE_FACTOR times their weighted variance."""
     unit = np.concatenate([w.unit for w in waves])
-    keep = np.concatenate([w.score for w in waves]) <= cutoff
-    centres = unit[keep]
-    total = unit.shape[0]
-    density = sum((w.unit.shape[0] / total) * w.proposal.density(centres) for w in waves)
-    weights = 1.0 / density
-    weights /= weights.sum()
+    centres = unit[np.concatenate([w.score for w in waves]) <= cutoff]
+    weights = _importance_weights(waves, centres)
     mean = weights @ centres
     variance = weights @ (centres - mean) ** 2
     return KernelMixture(centres, weights, np.sqrt(np.maximum(KERNEL_VARIANCE_FACTOR * variance,

@@ -311,7 +311,7 @@ def finance(identifier: str) -> float:
     return float(value.iloc[0])
 
 
-def academic_from_event_age(values: np.ndarray, stays: float = None) -> np.ndarray:
+def academic_from_event_age(values: np.ndarray, stays: float | None = None) -> np.ndarray:
     """Counts by age at the time of an event [A, ...] re-expressed by academic age [A, ...].
 
     SEN2 counts the January caseload by academic age (age on the 31 August before the census:
