@@ -391,7 +391,7 @@ class _Run:
         self.msr[reviewed] = 0
         a = self.age[reviewed]
         u = self._uniform("review", reviewed.shape[0])
-        p_cease = mdl.review_cease[s, e][a]
+        p_cease = mdl.review_cease[s, e][a, self.placement[reviewed]]
         cease = u < p_cease
         change = ~cease & (u < p_cease + (1.0 - p_cease) * mdl.review_change[s, e][a])
         ceasing = reviewed[cease]

@@ -16,7 +16,8 @@ exceeds 3 (Pukelsheim's three-sigma rule). Here some targets are missed by every
 for early-years plans), so the largest ``I`` is nearly the same for all proposals and cannot
 tell them apart. The default distance is therefore the root mean square of ``I`` over the
 fitted targets (``kind="rms"``; a proposal within three standard deviations on average passes
-at 3); ``kind="kth"`` gives the classic rule.
+at 3), each target counted with its ``weight`` from the targets file (1 unless set);
+``kind="kth"`` gives the classic rule.
 
 Why population Monte Carlo (ABC-PMC, Beaumont et al. 2009; the sequential form of ABC-SMC),
 in its adaptive form (APMC, Lenormand, Jabot and Deffuant 2013, designed for individual-based
@@ -159,10 +160,12 @@ def kth_largest(values: np.ndarray, k: int) -> np.ndarray:
 DISTANCES = ("rms", "kth")
 
 
-def distance(implausibilities: np.ndarray, kind: str, kth: int) -> np.ndarray:
-    """A proposal's distance from the targets: root mean square or k-th largest implausibility."""
+def distance(implausibilities: np.ndarray, kind: str, kth: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """A proposal's distance from the targets: root mean square (weighted by the targets'
+    ``weights``, 1 each by default) or k-th largest implausibility (weights not used)."""
     if kind == "rms":
-        return np.sqrt(np.mean(implausibilities ** 2, axis=1))
+        w = np.ones(implausibilities.shape[1]) if weights is None else np.asarray(weights, dtype=float)
+        return np.sqrt(implausibilities ** 2 @ w / w.sum())
     if kind == "kth":
         return kth_largest(implausibilities, kth)
     raise ValueError(f"unknown distance {kind!r}; expected one of {', '.join(DISTANCES)}")
@@ -281,6 +284,6 @@ def _wave(index: int, proposal, n: int, evaluate, sample_rates, targets, rng, ki
     phi = sample_rates(rng, n)
     simulated = evaluate(theta, phi)
     implaus = implausibility(simulated, targets)
-    score = distance(implaus, kind, kth)
+    score = distance(implaus, kind, kth, np.array([getattr(t, "weight", 1.0) for t in targets]))
     return Wave(index, proposal, unit, theta, phi, simulated, implaus, score, np.inf, np.zeros(n, dtype=bool),
                 time.perf_counter() - t0)

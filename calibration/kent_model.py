@@ -38,8 +38,8 @@ MAX_REVIEW_CEASE = 0.95
 # places of earlier years are not in the data), so demand beyond what was filled overflows to
 # independent placements or waits, as the parameters say.
 CAPACITY_PLACEMENTS = ("srp", "special")
-BAND_OF_CEASE_MULTIPLIER = {"cease_0_10": range(0, 11), "cease_11_15": range(11, 16), "cease_16_19": range(16, 20),
-                            "cease_20_25": range(20, 26)}
+BAND_OF_CEASE_MULTIPLIER = {"cease_0_10": range(0, 11), "cease_11_15": range(11, 16), "cease_16_17": range(16, 18),
+                            "cease_18_19": range(18, 20), "cease_20_25": range(20, 26)}
 SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
 MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
 POST16_TRANSFER = codes.TRANSFERS.index("post16")
@@ -49,6 +49,11 @@ POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
 BACKLOG_TEAM_YEAR = 2023
 YOUNG_REQUEST_AGES = range(0, 5)
 SECONDARY_AGES = range(11, 16)
+# Ages at which a review ceases the plan of a young person with no place (NEET) at a fitted
+# ratio to the others of the same age (the fitted parameter cease_16_19_no_place).
+NO_PLACE_CEASE_AGES = range(16, 20)
+# Ages whose arrivals from other authorities take their own fitted multiplier (arrivals_16_25).
+POST16_ARRIVAL_AGES = range(16, 26)
 # Bisection steps on log(c) over [-30, 30]: 60 halvings leave an error below 1e-16.
 BISECTION_STEPS = 60
 
@@ -204,6 +209,9 @@ class KentModel:
             multiplier = next(theta[name] for name, ages in BAND_OF_CEASE_MULTIPLIER.items() if low in ages)
             cease[:, low:high + 1] = min(float(phi[f"review_cease_{low}_{high}"]) * multiplier, MAX_REVIEW_CEASE)
         ps["review_cease"] = _replace(base["review_cease"], cease)
+        ratio = base["review_cease_ratio"].values.copy()
+        ratio[:, list(NO_PLACE_CEASE_AGES), codes.PLACEMENTS.index("no_place")] = theta["cease_16_19_no_place"]
+        ps["review_cease_ratio"] = _replace(base["review_cease_ratio"], ratio)
         reasons = base["cease_reason"].values.copy()
         for (low, high), *_ in derive.review_cease_counts():
             reasons[:, low:high + 1] = phi[f"cease_reason_{low}_{high}"]
@@ -219,7 +227,9 @@ class KentModel:
         ps["review_change"] = _replace(base["review_change"],
                                        np.broadcast_to(review_change, base["review_change"].values.shape))
         ps["review_move"] = _replace(base["review_move"], np.broadcast_to(review_move, base["review_move"].values.shape))
-        ps["arrival_rate"] = _replace(base["arrival_rate"], base["arrival_rate"].values * theta["arrivals"])
+        arrivals = np.full(codes.N_AGES, theta["arrivals"])
+        arrivals[list(POST16_ARRIVAL_AGES)] = theta["arrivals_16_25"]
+        ps["arrival_rate"] = _replace(base["arrival_rate"], base["arrival_rate"].values * arrivals)
         overflow = base["overflow_independent"].values.copy()
         overflow[:, codes.PLACEMENTS.index("special")] = theta["overflow_independent"]
         ps["overflow_independent"] = _replace(base["overflow_independent"], overflow)
@@ -240,11 +250,16 @@ class KentModel:
         return ps
 
     @staticmethod
-    def request_age_mix(young_weight: float, after_birthday: float) -> np.ndarray:
+    def request_age_mix(young_weight: float, age_shift: float) -> np.ndarray:
         """The academic-age mix of requests (sums to 1): SEN2 2023's requests by age at the
-        request, the share ``after_birthday`` of each age moved one academic age down, ages 0-4
-        then weighted by ``young_weight``."""
-        mix = derive.academic_from_event_age(derive.requests_by_event_age(), stays=1.0 - after_birthday)
+        request, the share ``age_shift`` of each age moved one academic age down (``age_shift``
+        > 0) or the share ``-age_shift`` moved one age up (< 0), ages 0-4 then weighted by
+        ``young_weight``."""
+        requests = derive.requests_by_event_age()
+        if age_shift >= 0.0:
+            mix = derive.academic_from_event_age(requests, stays=1.0 - age_shift)
+        else:  # the mirror image: the last age (25) keeps its requests, as age 0 does going down
+            mix = derive.academic_from_event_age(requests[::-1], stays=1.0 + age_shift)[::-1].copy()
         mix[list(YOUNG_REQUEST_AGES)] *= young_weight
         return mix / mix.sum()
 
@@ -311,7 +326,7 @@ class KentModel:
         rates = base["request_rate"].values
         totals = rates.sum(axis=-1, keepdims=True)
         ps["request_rate"] = _replace(base["request_rate"], self.request_age_mix(
-            theta["young_requests"], theta["requests_after_birthday"])[None, :] * totals)
+            theta["young_requests"], theta["request_age_shift"])[None, :] * totals)
         capacity = base["assessment_capacity"].values.copy()
         capacity[0] = capacity[0] * theta["assessment_capacity"]
         ps["assessment_capacity"] = _replace(base["assessment_capacity"], capacity)
@@ -327,7 +342,7 @@ class KentModel:
             raise ValueError("this model has no hindcast")
         base = self.hindcast_base
         ps = self._shared(base, theta, phi)
-        requests_shape = self.request_age_mix(theta["young_requests"], theta["requests_after_birthday"])
+        requests_shape = self.request_age_mix(theta["young_requests"], theta["request_age_shift"])
         n = len(self.years)
         if ps["review_cease"].values.shape[0] > 1:  # ages 20-25 before the backlog team's year
             cease = ps["review_cease"].values.copy()

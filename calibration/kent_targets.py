@@ -180,15 +180,19 @@ def derive_targets() -> pd.DataFrame:
     origin = min(placements)
     census = derive.START.start_year
     caseload_source = f"{CASELOAD}: ehcplans and placement columns (inputs/kent/data/README.md mapping), Kent"
+    # The latest census is the forecast's starting point: its fitted figures weigh, in the
+    # distance, as much as those of the hindcast's earlier Januaries together.
+    census_weight = {"weight": str(sum(1 for y in placements if origin < y < census))}
     # ---- SEN2 January stocks (the origin's January is the opening cohort: not a target) ----------------
     for year in sorted(placements):
         if year == origin:
             continue
         date = f"{year}-01"
+        weight = census_weight if year == census else {}
         vector = placements[year]
         total = float(vector.sum())
         r.add(f"sen2_{year}_01_total", "plans", date, total, _relative(total, TOLERANCE_TOTAL), "fit",
-              caseload_source + f", January {year}")
+              caseload_source + f", January {year}", **weight)
         if year in bands:
             source = (f"{AGE_CASELOAD_2022}: Total_ehc by age band, Kent" if year < census else
                       f"{CASELOAD}: ehcplans by single age (Child or young persons age), Kent")
@@ -196,17 +200,18 @@ def derive_targets() -> pd.DataFrame:
                 value = float(bands[year][b])
                 r.add(f"sen2_{year}_01_band_{name}", "plans", date, value,
                       _relative(value, TOLERANCE_BAND, TOLERANCE_FLOOR_PLANS), "fit", source + f", January {year}",
-                      age_band=name, placement="all")
+                      age_band=name, placement="all", **weight)
         for name in CLEAN_PLACEMENTS:
             value = float(vector[codes.PLACEMENTS.index(name)])
             r.add(f"sen2_{year}_01_{name}", "plans", date, value,
                   _relative(value, TOLERANCE_PLACEMENT, TOLERANCE_FLOOR_PLANS), "fit", caseload_source +
-                  f", January {year}", age_band="all", placement=name)
+                  f", January {year}", age_band="all", placement=name, **weight)
         group = float(sum(vector[codes.PLACEMENTS.index(p)] for p in POST16_AND_OTHER))
         r.add(f"sen2_{year}_01_post16_and_other", "plans", date, group,
               _relative(group, TOLERANCE_PLACEMENT, TOLERANCE_FLOOR_PLANS), "fit", caseload_source +
               f", January {year}", "FE, specialist post-16, alternative and no place together: the 2023 "
-              "person-level return moved children between them", age_band="all", placement="+".join(POST16_AND_OTHER))
+              "person-level return moved children between them", age_band="all", placement="+".join(POST16_AND_OTHER),
+              **weight)
         for name in POST16_AND_OTHER:
             value = float(vector[codes.PLACEMENTS.index(name)])
             r.add(f"sen2_{year}_01_{name}", "plans", date, value,
@@ -217,7 +222,7 @@ def derive_targets() -> pd.DataFrame:
         r.add(f"sen2_{year}_01_mainstream_share", "share", date, _round(share), TOLERANCE_SHARE_POINTS, "fit",
               f"{CASELOAD}: mainstream_total / ehcplans (mainstream_total_pc), Kent, January {year}",
               "the SEN2 definition of the share in mainstream: the one the calibration reproduces (the seed's 34%)",
-              age_band="all", placement="+".join(MAINSTREAM_SETTINGS), denominator="all")
+              age_band="all", placement="+".join(MAINSTREAM_SETTINGS), denominator="all", **weight)
     # ---- SEN2 flows --------------------------------------------------------------------------------
     for year, value in sorted(new_plans_by_year().items()):
         if year <= origin or year >= census:

@@ -71,7 +71,9 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                    "mean| / sqrt((tolerance / 3)^2 + Monte Carlo variance / replicates): " + (
                        "the root mean square over the targets (some targets are missed by every proposal, so the "
                        "largest implausibility cannot tell proposals apart)" if spec.distance == "rms" else
-                       f"the {spec.kth}-th largest") + "; at most 3 is not implausible. Population Monte Carlo "
+                       f"the {spec.kth}-th largest") + "; at most 3 is not implausible" + (
+                       " (a target whose role reads 'fit x4' counts four times in the mean)"
+                       if spec.distance == "rms" and (fitted.weight != 1).any() else "") + ". Population Monte Carlo "
                    "in its adaptive form (APMC, Lenormand et al. 2013): the first wave is a Latin hypercube over the "
                    "prior (scipy.stats.qmc); after each wave the cut-off is 3, or the distance of the "
                    f"{spec.final_accepted}-th best proposal so far, and the next wave perturbs the proposals "
@@ -122,7 +124,8 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
         add(Block("h3", f"{segment.capitalize()} ({len(part)} targets)"))
         add(Block("table", header=["target", "date", "what", "role", "observed", "median", "90% interval",
                                    "tolerance", "in 90%", "within tolerance"],
-                  rows=[[r.id, r.date, r.what, r.role, _n(r.observed, 1), _n(r.median, 1),
+                  rows=[[r.id, r.date, r.what, r.role if r.weight == 1 else f"{r.role} x{_g(r.weight)}",
+                         _n(r.observed, 1), _n(r.median, 1),
                          f"{_n(r.p05, 1)} - {_n(r.p95, 1)}", _n(r.tolerance, 1), _yes(r.in_90),
                          _yes(r.within_tolerance)] for r in part.itertuples()]))
     jan24 = fit[fit.id.str.startswith("sen2_2024_01_") & (fit.role == "fit")]

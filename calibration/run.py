@@ -83,7 +83,8 @@ def _fit_table(segments: list[Segment], simulated: list[np.ndarray]) -> pd.DataF
             sample = values[:, :, k].reshape(-1)
             q = np.quantile(sample, [0.05, 0.5, 0.95])
             rows.append({"id": t.id, "segment": segment.name, "date": t.date, "measure": t.measure,
-                         "what": t.describe(), "role": t.role, "observed": t.value, "tolerance": t.tolerance,
+                         "what": t.describe(), "role": t.role, "weight": t.weight, "observed": t.value,
+                         "tolerance": t.tolerance,
                          "median": q[1], "p05": q[0], "p95": q[2],
                          "in_90": bool(q[0] <= t.value <= q[2]),
                          "within_tolerance": bool(abs(q[1] - t.value) <= t.tolerance),

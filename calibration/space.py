@@ -47,10 +47,18 @@ SPACE: tuple[FittedParameter, ...] = (
                     0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
     FittedParameter("cease_11_15", "multiplier of the 2023 probability that a review ceases a plan, ages 11-15",
                     0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
-    FittedParameter("cease_16_19", "multiplier of the 2023 probability that a review ceases a plan, ages 16-19",
+    FittedParameter("cease_16_17", "multiplier of the 2023 probability that a review ceases a plan, ages 16-17",
+                    0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
+    FittedParameter("cease_18_19", "multiplier of the 2023 probability that a review ceases a plan, ages 18-19",
                     0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
     FittedParameter("cease_20_25", "multiplier of the 2023 probability that a review ceases a plan, ages 20-25",
                     0.25, 8.0, "log", "both", _MULTIPLIER_RANGE),
+    FittedParameter("cease_16_19_no_place", "ratio of the probability that a review ceases the plan of a young "
+                    "person aged 16-19 with no place (not in education, employment or training) to that of the "
+                    "others of the same age", 1.0, 30.0, "log", "both",
+                    "SEN2 counts ceased plans by age and reason, not by placement; 'no longer engaging' is the "
+                    "reason for 52% of the plans ceased for review reasons at 16-17 and 41% at 18-19 (Kent 2023): "
+                    "from no difference to thirty times"),
     FittedParameter("escalation", "multiplier of the 2019-2021 escalation rate (mainstream to SRP, special or "
                     "independent, and SRP to special or independent; school ages)", 0.25, 8.0, "log", "both",
                     "from a quarter to eight times the 2019-2021 rate of transfers to special schools (SEN2 MI "
@@ -67,9 +75,13 @@ SPACE: tuple[FittedParameter, ...] = (
                     "goes to an independent school rather than waiting", 0.1, 0.9, "linear", "both",
                     "the default, one half, is an assumption; Kent's independent placements grew by half from "
                     "January 2019 to January 2024 while maintained special schools were full"),
-    FittedParameter("arrivals", "arrivals of plans from other authorities, relative to the 2023 transfers out",
-                    0.0, 3.0, "linear", "both", "no inflow data: from none to three times the outflow (Kent is a "
-                    "net importer of looked-after children)"),
+    FittedParameter("arrivals", "arrivals of plans from other authorities at ages 0-15, relative to the 2023 "
+                    "transfers out at those ages", 0.0, 3.0, "linear", "both", "no inflow data: from none to three "
+                    "times the outflow (Kent is a net importer of looked-after children)"),
+    FittedParameter("arrivals_16_25", "arrivals of plans from other authorities at ages 16-25, relative to the "
+                    "2023 transfers out at those ages", 0.0, 3.0, "linear", "both", "no inflow data; the school-age "
+                    "net import (looked-after children placed in Kent, families moving in) need not hold for young "
+                    "people, who also move for college and work: from none to three times the outflow"),
     FittedParameter("request_growth", "annual growth of requests for assessment from January 2024",
                     -0.05, 0.20, "linear", "forecast", "2019-2023 requests grew 7.2% a year (log-linear), with "
                     "a fall in 2022; from a fall of 5% to a rise of 20% a year"),
@@ -87,12 +99,14 @@ SPACE: tuple[FittedParameter, ...] = (
                     "SEN2 2023 (the total is kept)", 0.5, 3.0, "log", "both", "SEN2 2023 puts 16% of requests at "
                     "age 3; the seed says 25% of new requests in Q1 2024 were Nursery 2; ages at request and at "
                     "plan start are recorded differently"),
-    FittedParameter("requests_after_birthday", "share of requests made after the child's birthday in that "
-                    "academic year: SEN2 counts requests by age on the day, the engine by academic age (age on "
-                    "31 August), so this share of the requests at each age is moved one academic age down",
-                    0.0, 0.6, "linear", "both", "one half if requests were spread evenly over the year (the "
-                    "default in inputs/kent/parameters.csv); less when they are made early in it, as for school "
-                    "entry and the Year 6 transfer"),
+    FittedParameter("request_age_shift", "share of the requests at each SEN2 age moved one academic age down "
+                    "(positive) or up (negative): SEN2 counts requests by age at the request, the engine by "
+                    "academic age (age on 31 August)", -0.6, 0.6, "linear", "both",
+                    "one half down if the ages were on the day and requests spread evenly over the year (the "
+                    "default in inputs/kent/parameters.csv); but Kent's 2023 new plans at each age a + 1 match the "
+                    "assessments issued at age a (384 plans at 4 against 392 assessments issued at 3; 104-146 "
+                    "against 115-142 at 6-9), which ages on the day at both ends cannot give: from 0.6 up to 0.6 "
+                    "down"),
     FittedParameter("assessment_min_months", "months from the decision to assess before an assessment can be "
                     "completed (whole months)", 2.0, 9.0, "linear", "both", "the statutory 14 weeks is 3 months; "
                     "SEN2 2023: only 18% of Kent's plans within 20 weeks, 70% within a year"),

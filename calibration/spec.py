@@ -24,7 +24,7 @@ class CalibrationSpec:
     design_seed: int = 20240529        # designs, rate draws and the choice of draws
     replicates: int = 3
     proposals_per_wave: int = 384
-    waves: int = 16
+    waves: int = 24
     final_accepted: int = 200
     max_final_proposals: int = 1024
     draws: int = 1000

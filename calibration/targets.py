@@ -25,6 +25,8 @@ column          meaning
                 standard deviations of observation error and model discrepancy, in the unit
                 of ``value``
 ``role``        ``fit`` (used to fit and scored in the report) or ``report`` (shown only)
+``weight``      optional, ``fit`` targets: the target's weight in the root mean square distance
+                (blank: 1)
 ``source``      where the figure comes from (file and column, or a ``seed_targets.csv`` id)
 ``note``        free text (definition differences, series breaks)
 =============== ===============================================================================
@@ -49,7 +51,7 @@ from simcore import codes
 from simcore.engine import Calendar
 
 COLUMNS = ("id", "measure", "date", "months", "age_band", "placement", "denominator", "item", "value", "tolerance",
-           "role", "source", "note")
+           "role", "weight", "source", "note")
 REQUIRED = ("id", "measure", "date", "value", "tolerance", "role", "source")
 MEASURES = ("plans", "share", "pipeline", "events")
 ROLES = ("fit", "report")
@@ -77,6 +79,7 @@ class Target:
     source: str
     note: str
     line: int
+    weight: float = 1.0               # weight in the root mean square distance (fit targets)
 
     @property
     def date(self) -> str:
@@ -282,8 +285,16 @@ def read_targets(path: str | Path, text: str | None = None) -> list[Target]:
             raise InputError(file, f"role {role!r} must be one of {', '.join(ROLES)}", row=line, column="role")
         if not get("source"):
             raise InputError(file, "every target needs its source", row=line, column="source")
+        weight = 1.0
+        if get("weight"):
+            weight = _number(get("weight"), file, line, "weight")
+            if weight <= 0:
+                raise InputError(file, f"weight must be > 0, got {get('weight')}", row=line, column="weight")
+            if role != "fit":
+                raise InputError(file, "only a fit target has a weight (a report target is not in the distance)",
+                                 row=line, column="weight")
         targets.append(Target(identifier, measure, year, month, months, bands, placements, denominator, items, value,
-                              tolerance, role, get("source"), get("note"), line))
+                              tolerance, role, get("source"), get("note"), line, weight))
     if not targets:
         raise InputError(file, "the file has a header but no targets")
     return targets

@@ -16,8 +16,9 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
 3. **Annual reviews**: a plan is due 12 months after its last review. At most
    ``review_capacity`` reviews happen; the longest overdue go first (among plans due in the
    same month, the one scheduled first; plans overdue by 255 months or more count as equally
-   overdue); the rest stay overdue. A review ceases the plan (``review_cease``, with a reason
-   from ``cease_reason``), changes the placement (``review_change``, ``review_move``) or keeps it.
+   overdue); the rest stay overdue. A review ceases the plan (``review_cease`` by age times
+   ``review_cease_ratio`` by age and placement, with a reason from ``cease_reason``), changes
+   the placement (``review_change``, ``review_move``) or keeps it.
 4. **Places**: free SRP and special places go to children waiting for them, longest wait
    first; then to independent children who drew a step-down.
 5. **Assessment pipeline**: pending requests get their decision (``decision_hazard``, then
@@ -453,7 +454,7 @@ def _reviews(m, s, e, mdl, rec, acc, cursor, capacity_now, overflow_independent,
         a = age[i]
         p = placement[i]
         u = uniform(stream[i], m, DEC_REVIEW)
-        p_cease = mdl.review_cease[s, e, a]
+        p_cease = mdl.review_cease[s, e, a, p]
         if u < p_cease:
             why = lookup(mdl.cease_reason_cdf[s, e, a], uniform(stream[i], m, DEC_CEASE_REASON))
             _cease(i, why, codes.EV_REVIEW_CEASED_FIRST + why, rec, acc, flows)

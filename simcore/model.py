@@ -80,6 +80,10 @@ _SPECS = (
     # Annual reviews
     ParameterSpec("review_capacity", (), "count", "annual reviews the authority completes per month"),
     ParameterSpec("review_cease", ("age",), "probability", "probability that an annual review ceases the plan"),
+    ParameterSpec("review_cease_ratio", ("age", "placement"), "ratio",
+                  "ratio of the probability that a review ceases the plan of a child in this placement to "
+                  "review_cease at this age (the product capped at 1): 1 everywhere is ceasing by age alone",
+                  optional_default=1.0),
     ParameterSpec("review_change", ("age",), "probability",
                   "probability that a review which keeps the plan changes the placement"),
     ParameterSpec("review_move", ("age", "placement", "to"), "probability",
@@ -129,6 +133,7 @@ KIND_RANGES: dict[str, tuple[float, float, bool]] = {
     "gbp": (0.0, 1e9, False),
     "sigma": (0.0, 5.0, False),
     "places": (-1.0, 1e9, True),
+    "ratio": (0.0, 1e6, False),
 }
 
 
@@ -174,7 +179,7 @@ class ModelArrays(NamedTuple):
     assessment_capacity: np.ndarray   # [S,T] int64
     review_capacity: np.ndarray       # [S,T] int64
     first_placement_cdf: np.ndarray   # [S,E,A,N,P]
-    review_cease: np.ndarray          # [S,E,A]
+    review_cease: np.ndarray          # [S,E,A,P] review_cease x review_cease_ratio, at most 1
     review_change: np.ndarray         # [S,E,A]
     review_move_cdf: np.ndarray       # [S,E,A,P,P]
     cease_reason_cdf: np.ndarray      # [S,E,A,R]
@@ -239,7 +244,7 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
     out["assessment_capacity"] = np.rint(_by_month(ps["assessment_capacity"], n_months)).astype(np.int64)
     out["review_capacity"] = np.rint(_by_month(ps["review_capacity"], n_months)).astype(np.int64)
     out["first_placement_cdf"] = _cumulative(e["first_placement"])
-    out["review_cease"] = e["review_cease"]
+    out["review_cease"] = np.minimum(e["review_cease"][..., None] * e["review_cease_ratio"], 1.0)
     out["review_change"] = e["review_change"]
     out["review_move_cdf"] = _cumulative(e["review_move"])
     out["cease_reason_cdf"] = _cumulative(e["cease_reason"])

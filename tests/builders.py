@@ -56,6 +56,7 @@ def quiet_parameters() -> dict[str, np.ndarray]:
         "first_placement": one_hot("first_placement", codes.MAINSTREAM),
         "review_capacity": _point("review_capacity", 0.0),
         "review_cease": _point("review_cease", 0.0),
+        "review_cease_ratio": _point("review_cease_ratio", 1.0),
         "review_change": _point("review_change", 0.0),
         "review_move": identity_distribution("review_move"),
         "cease_reason": one_hot("cease_reason", codes.REASON_NEEDS_MET),
@@ -162,6 +163,7 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "cost_spread": rng.uniform(0, 0.8, (A, P)),
         "price_growth": rng.uniform(-0.02, 0.1, P),
         "assessment_priority_months": rng.integers(0, 4, A).astype(float),
+        "review_cease_ratio": rng.uniform(0.0, 4.0, (A, P)),
     }
 
 

@@ -306,7 +306,7 @@ class Reference:
         reviewed = due[:max(int(mdl.review_capacity[s, m]), 0)]
         for r in reviewed:
             u = uniform(r.stream, m, DEC["REVIEW"])
-            p_cease = mdl.review_cease[s, e, r.age]
+            p_cease = mdl.review_cease[s, e, r.age, r.placement]
             if u < p_cease:
                 reason = lookup(mdl.cease_reason_cdf[s, e, r.age], uniform(r.stream, m, DEC["CEASE_REASON"]))
                 self.cease(r, codes.EV_REVIEW_CEASED_FIRST + reason, m)

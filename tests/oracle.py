@@ -15,8 +15,9 @@ A month ``m >= 1`` (after the opening month):
    placement, or "moved away": the plan ends). Then months since review go up by one; a plan
    at 12 or more is due. Plans now independent draw a step-down with ``step_down``.
 3. Reviews (no review capacity limit): every due plan is reviewed (months since review back
-   to 0): it ends with ``review_cease[age]``; otherwise it changes placement with
-   ``review_change[age]``, to a placement from ``review_move[age, placement]``.
+   to 0): it ends with ``review_cease[age] x review_cease_ratio[age, placement]`` (at most
+   1); otherwise it changes placement with ``review_change[age]``, to a placement from
+   ``review_move[age, placement]``.
 4. Places: plans that drew a step-down and are still independent move to special.
 5. Arrivals: ``Poisson(arrival_rate[age])`` plans per age, with need from
    ``arrival_need_share[age]``, placement from ``arrival_placement[age]`` and months since
@@ -79,8 +80,9 @@ class CountOracle:
     ----------
     values
         Dense parameter values (as ``tests/builders.py`` makes them): ``move``,
-        ``phase_transfer``, ``review_cease``, ``review_change``, ``review_move``, ``step_down``,
-        ``arrival_rate``, ``arrival_placement``, ``arrival_need_share``.
+        ``phase_transfer``, ``review_cease``, ``review_cease_ratio`` (optional, 1 if absent),
+        ``review_change``, ``review_move``, ``step_down``, ``arrival_rate``,
+        ``arrival_placement``, ``arrival_need_share``.
     ages, needs, placements, months_since_review
         The opening plans, one entry per child.
     start_month
@@ -100,16 +102,16 @@ class CountOracle:
         compact[used] = np.arange(used.size)
         self.move = np.asarray(values["move"], dtype=float)                      # [A, P, P+1]
         self.phase = np.asarray(values["phase_transfer"], dtype=float)[:, used]  # [T, K, P, P]
-        cease = np.asarray(values["review_cease"], dtype=float)                  # [A]
-        change = np.asarray(values["review_change"], dtype=float)                # [A]
+        ratio = np.broadcast_to(np.asarray(values.get("review_cease_ratio", 1.0), dtype=float), (codes.N_AGES, P))
+        cease = np.minimum(np.asarray(values["review_cease"], dtype=float)[:, None] * ratio, 1.0)  # [A, P]
+        change = np.asarray(values["review_change"], dtype=float)[:, None]       # [A, 1]
         review_move = np.asarray(values["review_move"], dtype=float)             # [A, P, P]
         self.step_down = float(values["step_down"])
         self.arrival_rate = rates
         # A review's outcome over P + 1 destinations: a placement (the same one: kept) or ended.
-        keep_or_move = ((1 - cease) * change)[:, None, None] * review_move
-        keep_or_move[:, np.arange(P), np.arange(P)] += ((1 - cease) * (1 - change))[:, None]
-        self.review = np.concatenate([keep_or_move, np.broadcast_to(cease[:, None, None], (cease.size, P, 1))],
-                                     axis=2)                                     # [A, P, P+1]
+        keep_or_move = ((1 - cease) * change)[:, :, None] * review_move
+        keep_or_move[:, np.arange(P), np.arange(P)] += (1 - cease) * (1 - change)
+        self.review = np.concatenate([keep_or_move, cease[:, :, None]], axis=2)  # [A, P, P+1]
         place_share = np.asarray(values["arrival_placement"], dtype=float)       # [A, P]
         msr_share = np.zeros(N_MSR)
         msr_share[:DUE] = 1.0 / DUE

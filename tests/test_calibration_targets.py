@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration import kent_targets
+from calibration import history_matching, kent_targets
 from calibration.targets import COLUMNS, evaluate, read_targets, within
 from inputs.errors import InputError
 from simcore import codes
@@ -61,6 +61,9 @@ def test_kent_placement_history_adds_up_to_the_total():
     (_row(measure="events", months="12", item="capacity_refused"), "item", "cannot be a target"),
     (_row(tolerance="0"), "tolerance", "> 0"),
     (_row(role="maybe"), "role", "role"),
+    (_row(weight="0"), "weight", "> 0"),
+    (_row(weight="heavy"), "weight", "not a number"),
+    (_row(role="report", weight="2"), "weight", "only a fit target"),
     (_row(measure="pipeline", item="reviews_overdue", placement="special"), "placement", "do not use"),
     (_row(measure="share", placement="special", denominator="mainstream"), "placement", "denominator"),
 ])
@@ -68,6 +71,17 @@ def test_bad_target_rows_name_line_and_column(row, column, message):
     with pytest.raises(InputError, match=message) as error:
         read_targets("t.csv", HEADER + "\n" + row + "\n")
     assert error.value.row == 2 and error.value.column == column
+
+
+def test_a_weight_counts_a_target_that_many_times_in_the_distance():
+    targets = read_targets("t.csv", HEADER + "\n" + _row(id="a") + "\n" + _row(id="b", weight="3") + "\n")
+    assert [t.weight for t in targets] == [1.0, 3.0]
+    implausibilities = np.array([[1.0, 2.0], [2.0, 1.0]])
+    weights = np.array([t.weight for t in targets])
+    np.testing.assert_allclose(history_matching.distance(implausibilities, "rms", 1, weights),
+                               [np.sqrt((1 + 3 * 4) / 4), np.sqrt((4 + 3 * 1) / 4)])
+    np.testing.assert_allclose(history_matching.distance(implausibilities, "rms", 1), [np.sqrt(2.5)] * 2)
+    np.testing.assert_allclose(history_matching.distance(implausibilities, "kth", 1, weights), [2.0, 2.0])
 
 
 def test_bad_headers_and_repeated_ids():

@@ -146,6 +146,7 @@ def _world(seed: int) -> tuple[dict, dict]:
         phase[:, k] = 0.7 * phase[:, k] + 0.3 * _dirichlet(rng, phase[:, k].shape, 0.7)
     values["review_capacity"] = np.array(1e6)  # every due review happens
     values["review_cease"] = rng.uniform(0.02, 0.12, codes.N_AGES)
+    values["review_cease_ratio"] = rng.uniform(0.5, 3.0, (codes.N_AGES, P))  # ceasing by placement too
     values["review_change"] = rng.uniform(0.05, 0.2, codes.N_AGES)
     values["review_move"] = _dirichlet(rng, values["review_move"].shape, 1.0)
     values["step_down"] = np.array(0.01)

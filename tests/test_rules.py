@@ -122,6 +122,26 @@ def test_reviews_longest_overdue_first_up_to_capacity():
     assert chunk.measures[0, 2, codes.M_REVIEWS_DUE] == 2 and chunk.measures[0, 2, codes.M_REVIEWS_OVERDUE] == 1
 
 
+def test_review_cease_ratio_ceases_by_placement():
+    """review_cease x review_cease_ratio (capped at 1): with review_cease 0.5 at 17, a ratio of
+    2 for no place ends every such plan at its review and a ratio of 0 for FE ends none; a
+    ratio at another age changes nothing at 17."""
+    calendar = Calendar(2024, 1, 2)
+    values = builders.quiet_parameters()
+    values["review_capacity"][...] = 100
+    values["review_cease"][:] = 0.5
+    values["review_cease_ratio"][17, codes.NO_PLACE] = 2.0
+    values["review_cease_ratio"][17, codes.FE] = 0.0
+    values["review_cease_ratio"][18, codes.MAINSTREAM] = 0.0
+    rows = ([{"age": 17, "msr": 12, "placement": codes.NO_PLACE}] * 20
+            + [{"age": 17, "msr": 12, "placement": codes.FE}] * 20)
+    chunk = run_once(values, rows, calendar)
+    ended = chunk.trace[0, 1, :40] < 0
+    assert ended[:20].all() and not ended[20:].any()
+    ev = codes.EV_REVIEW_CEASED_FIRST + codes.REASON_NEEDS_MET
+    assert chunk.flows[0, 1, ev, codes.NO_PLACE, NONE] == 20 and chunk.flows[0, 1, ev, codes.FE, NONE] == 0
+
+
 def test_review_keeps_and_resets_the_clock():
     calendar = Calendar(2024, 1, 14)
     values = builders.quiet_parameters()

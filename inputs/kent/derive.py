@@ -1096,6 +1096,10 @@ def derive_parameters() -> pd.DataFrame:
               note + ". 2023 is the first person-level year (series break: 940 ceased in 2022, 2,001 in 2023, "
                      "the backlog team ceasing post-19 plans); ceasing happens mainly at annual reviews",
               age=_age_text(low, high))
+    r.add("review_cease_ratio", 1,
+          "assumption: ceasing by age alone (SEN2 counts ceased plans by age and reason, not by placement)",
+          "the calibration fits a higher ratio for young people aged 16-19 without a place (NEET), the group the "
+          "'no longer engaging' reason describes; the shipped draws carry it", age="all", placement="all")
     for (low, high), p, mix, note in review_cease_and_reasons():
         r.distribution("cease_reason", mix, codes.CEASE_REASONS, cease_source,
                        note.split("reason mix: ")[1] + ("; needs_met = needs_met; education_or_employment = he + "
