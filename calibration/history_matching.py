@@ -284,6 +284,6 @@ def _wave(index: int, proposal, n: int, evaluate, sample_rates, targets, rng, ki
     phi = sample_rates(rng, n)
     simulated = evaluate(theta, phi)
     implaus = implausibility(simulated, targets)
-    score = distance(implaus, kind, kth, np.array([getattr(t, "weight", 1.0) for t in targets]))
+    score = distance(implaus, kind, kth, np.array([t.weight for t in targets]))
     return Wave(index, proposal, unit, theta, phi, simulated, implaus, score, np.inf, np.zeros(n, dtype=bool),
                 time.perf_counter() - t0)

@@ -237,9 +237,9 @@ def test_history_matching_finds_the_region_of_a_toy_model():
     plus noise; the others are not identified and must keep their prior spread."""
     truth = np.array([0.3, 0.7])
 
-    class Target:  # the few attributes implausibility needs
+    class Target:  # the few attributes the implausibility and the distance need
         def __init__(self, value):
-            self.value, self.tolerance = value, 0.15
+            self.value, self.tolerance, self.weight = value, 0.15, 1.0
 
     targets = [Target(v) for v in truth]
 
