@@ -255,11 +255,7 @@ class KentModel:
         request, the share ``age_shift`` of each age moved one academic age down (``age_shift``
         > 0) or the share ``-age_shift`` moved one age up (< 0), ages 0-4 then weighted by
         ``young_weight``."""
-        requests = derive.requests_by_event_age()
-        if age_shift >= 0.0:
-            mix = derive.academic_from_event_age(requests, stays=1.0 - age_shift)
-        else:  # the mirror image: the last age (25) keeps its requests, as age 0 does going down
-            mix = derive.academic_from_event_age(requests[::-1], stays=1.0 + age_shift)[::-1].copy()
+        mix = derive.shift_one_age(derive.requests_by_event_age(), age_shift)
         mix[list(YOUNG_REQUEST_AGES)] *= young_weight
         return mix / mix.sum()
 

@@ -311,31 +311,43 @@ def finance(identifier: str) -> float:
     return float(value.iloc[0])
 
 
+def shift_one_age(values: np.ndarray, share: float) -> np.ndarray:
+    """Counts by age [A, ...] with ``share`` of each age moved one age down (``share`` > 0) or
+    ``-share`` of each age moved one age up (``share`` < 0). The end age a move would leave
+    (0 going down, the last going up) keeps its count. Totals are kept exactly."""
+    share = float(share)
+    if not -1.0 <= share <= 1.0:
+        raise ValueError(f"the share of events moved one age must be in [-1, 1], got {share}")
+    values = np.asarray(values, dtype=float)
+    moved = abs(share)
+    out = (1.0 - moved) * values
+    if share >= 0.0:
+        out[:-1] += moved * values[1:]
+        out[0] += moved * values[0]
+    else:
+        out[1:] += moved * values[:-1]
+        out[-1] += moved * values[-1]
+    return out
+
+
 def academic_from_event_age(values: np.ndarray, stays: float | None = None) -> np.ndarray:
     """Counts by age at the time of an event [A, ...] re-expressed by academic age [A, ...].
 
     SEN2 counts the January caseload by academic age (age on the 31 August before the census:
-    1 plan at 25 in January 2024, as plans end in the academic year the holder turns 25), but
-    requests, assessments and new plans by the child's age on the day ("age at the time of
-    request"; "age when plan started"). Kent issued 384 new plans at age 4 and 16 at age 3 in
-    2023, yet 617 children aged 4 (Reception) held a plan in January 2024: most plans for the
-    nursery year are issued after the fourth birthday, before school entry. The engine keeps
-    academic age, so an event at age ``a`` happened at academic age ``a`` if the birthday had
-    not yet come in that academic year and ``a - 1`` if it had. With birthdays and event dates
-    spread evenly over the year, each happens half the time: half of the count at age ``a``
-    moves to academic age ``a - 1`` (at age 0 it stays; the engine counts academic age -1 as 0).
-    ``stays`` (default :data:`EVENT_AGE_STAYS`) is the share that keeps its age: events made
-    early in the academic year keep it more often (the calibration fits it for requests).
-    Totals are kept exactly.
+    1 plan at 25 in January 2024, as plans end in the academic year the holder turns 25), and
+    requests and ceased plans by the child's age at the time ("age at the time of request").
+    The engine keeps academic age, so an event at age ``a`` happened at academic age ``a`` if the
+    birthday had not yet come in that academic year and ``a - 1`` if it had. With birthdays and
+    event dates spread evenly over the year, each happens half the time: half of the count at
+    age ``a`` moves to academic age ``a - 1`` (at age 0 it stays; the engine counts academic age
+    -1 as 0). ``stays`` (default :data:`EVENT_AGE_STAYS`) is the share that keeps its age. The
+    calibration fits the mapping for requests in both directions (``request_age_shift``; see
+    docs/calibration.md, "Two age conventions in SEN2"). Totals are kept exactly.
     """
     stays = EVENT_AGE_STAYS if stays is None else float(stays)
     if not 0.0 <= stays <= 1.0:
         raise ValueError(f"the share of events keeping their age must be in [0, 1], got {stays}")
-    values = np.asarray(values, dtype=float)
-    out = stays * values
-    out[:-1] += (1.0 - stays) * values[1:]
-    out[0] += (1.0 - stays) * values[0]
-    return out
+    return shift_one_age(values, 1.0 - stays)
 
 
 def _ages_of_label(label: str, plus_ages: tuple[int, ...]) -> tuple[int, ...]:
