@@ -48,11 +48,15 @@ POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
 # the SEN2 ceased-plans series break): the hindcast's ages 20-25 ceasing changes in its January.
 BACKLOG_TEAM_YEAR = 2023
 YOUNG_REQUEST_AGES = range(0, 5)
+# Ages (Years 5-7) whose requests take the fitted weight transfer_requests in the request mix.
+TRANSFER_REQUEST_AGES = range(9, 12)
 SECONDARY_AGES = range(11, 16)
 # Ages at which a review ceases the plan of a young person with no place (NEET) at a fitted
 # ratio to the others of the same age (the fitted parameter cease_16_19_no_place).
 NO_PLACE_CEASE_AGES = range(16, 20)
-# Ages whose arrivals from other authorities take their own fitted multiplier (arrivals_16_25).
+# Ages whose arrivals from other authorities take their own fitted multipliers (arrivals_11_15,
+# arrivals_16_25); the other ages take arrivals.
+SECONDARY_ARRIVAL_AGES = range(11, 16)
 POST16_ARRIVAL_AGES = range(16, 26)
 # Bisection steps on log(c) over [-30, 30]: 60 halvings leave an error below 1e-16.
 BISECTION_STEPS = 60
@@ -228,6 +232,7 @@ class KentModel:
                                        np.broadcast_to(review_change, base["review_change"].values.shape))
         ps["review_move"] = _replace(base["review_move"], np.broadcast_to(review_move, base["review_move"].values.shape))
         arrivals = np.full(codes.N_AGES, theta["arrivals"])
+        arrivals[list(SECONDARY_ARRIVAL_AGES)] = theta["arrivals_11_15"]
         arrivals[list(POST16_ARRIVAL_AGES)] = theta["arrivals_16_25"]
         ps["arrival_rate"] = _replace(base["arrival_rate"], base["arrival_rate"].values * arrivals)
         overflow = base["overflow_independent"].values.copy()
@@ -250,13 +255,14 @@ class KentModel:
         return ps
 
     @staticmethod
-    def request_age_mix(young_weight: float, age_shift: float) -> np.ndarray:
+    def request_age_mix(young_weight: float, transfer_weight: float, age_shift: float) -> np.ndarray:
         """The academic-age mix of requests (sums to 1): SEN2 2023's requests by age at the
         request, the share ``age_shift`` of each age moved one academic age down (``age_shift``
         > 0) or the share ``-age_shift`` moved one age up (< 0), ages 0-4 then weighted by
-        ``young_weight``."""
+        ``young_weight`` and ages 9-11 by ``transfer_weight``."""
         mix = derive.shift_one_age(derive.requests_by_event_age(), age_shift)
         mix[list(YOUNG_REQUEST_AGES)] *= young_weight
+        mix[list(TRANSFER_REQUEST_AGES)] *= transfer_weight
         return mix / mix.sum()
 
     def _post16_transfer(self, values: np.ndarray, share: float) -> np.ndarray:
@@ -322,7 +328,7 @@ class KentModel:
         rates = base["request_rate"].values
         totals = rates.sum(axis=-1, keepdims=True)
         ps["request_rate"] = _replace(base["request_rate"], self.request_age_mix(
-            theta["young_requests"], theta["request_age_shift"])[None, :] * totals)
+            theta["young_requests"], theta["transfer_requests"], theta["request_age_shift"])[None, :] * totals)
         capacity = base["assessment_capacity"].values.copy()
         capacity[0] = capacity[0] * theta["assessment_capacity"]
         ps["assessment_capacity"] = _replace(base["assessment_capacity"], capacity)
@@ -338,7 +344,8 @@ class KentModel:
             raise ValueError("this model has no hindcast")
         base = self.hindcast_base
         ps = self._shared(base, theta, phi)
-        requests_shape = self.request_age_mix(theta["young_requests"], theta["request_age_shift"])
+        requests_shape = self.request_age_mix(theta["young_requests"], theta["transfer_requests"],
+                                              theta["request_age_shift"])
         n = len(self.years)
         if ps["review_cease"].values.shape[0] > 1:  # ages 20-25 before the backlog team's year
             cease = ps["review_cease"].values.copy()

@@ -75,9 +75,13 @@ SPACE: tuple[FittedParameter, ...] = (
                     "goes to an independent school rather than waiting", 0.1, 0.9, "linear", "both",
                     "the default, one half, is an assumption; Kent's independent placements grew by half from "
                     "January 2019 to January 2024 while maintained special schools were full"),
-    FittedParameter("arrivals", "arrivals of plans from other authorities at ages 0-15, relative to the 2023 "
+    FittedParameter("arrivals", "arrivals of plans from other authorities at ages 0-10, relative to the 2023 "
                     "transfers out at those ages", 0.0, 3.0, "linear", "both", "no inflow data: from none to three "
                     "times the outflow (Kent is a net importer of looked-after children)"),
+    FittedParameter("arrivals_11_15", "arrivals of plans from other authorities at ages 11-15, relative to the "
+                    "2023 transfers out at those ages", 0.0, 3.0, "linear", "both", "no inflow data; the age profile "
+                    "of arrivals copies that of the 2023 transfers out, which need not hold for families moving in "
+                    "with children of secondary age: from none to three times the outflow"),
     FittedParameter("arrivals_16_25", "arrivals of plans from other authorities at ages 16-25, relative to the "
                     "2023 transfers out at those ages", 0.0, 3.0, "linear", "both", "no inflow data; the school-age "
                     "net import (looked-after children placed in Kent, families moving in) need not hold for young "
@@ -99,6 +103,11 @@ SPACE: tuple[FittedParameter, ...] = (
                     "SEN2 2023 (the total is kept)", 0.5, 3.0, "log", "both", "SEN2 2023 puts 16% of requests at "
                     "age 3; the seed says 25% of new requests in Q1 2024 were Nursery 2; ages at request and at "
                     "plan start are recorded differently"),
+    FittedParameter("transfer_requests", "weight of requests at academic ages 9-11 (Years 5-7, around the "
+                    "transfer to secondary school) in the age mix of requests, relative to SEN2 2023 (the total is "
+                    "kept)", 0.5, 3.0, "log", "both", "the age mix of requests is SEN2 2023's alone; Kent's new plans "
+                    "at 10-11 were 491 in 2022 against 371 in 2023 (SEN2 new plans by age when the plan started), "
+                    "so one year's mix is uncertain around the transfer: from half to three times"),
     FittedParameter("request_age_shift", "share of the requests at each SEN2 age moved one academic age down "
                     "(positive) or up (negative): SEN2 counts requests by age at the request, the engine by "
                     "academic age (age on 31 August)", -0.6, 0.6, "linear", "both",

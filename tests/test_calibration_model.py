@@ -32,7 +32,8 @@ def model(rows):
 def _centre(model: KentModel) -> tuple[dict, dict]:
     """Multipliers at 1 and every directly observed rate at the value the baseline derives."""
     theta = {p.name: 1.0 for p in space.SPACE}
-    theta.update(arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_16_25=derive.ARRIVAL_TO_TRANSFER_RATIO, request_growth=derive.request_growth(),
+    theta.update(arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_11_15=derive.ARRIVAL_TO_TRANSFER_RATIO,
+                 arrivals_16_25=derive.ARRIVAL_TO_TRANSFER_RATIO, request_growth=derive.request_growth(),
                  assessment_min_months=derive.assessment_min_months(), history_review_capacity=1.0,
                  backlog_team_reviews=0.0, request_age_shift=1.0 - derive.EVENT_AGE_STAYS)
     mi = derive.mi_rates()
@@ -119,16 +120,20 @@ def test_hindcast_post16_transfer_takes_the_fitted_share_and_the_forecast_the_of
 
 def test_request_age_mix_moves_a_share_one_age_down_or_up(model):
     event = derive.requests_by_event_age()
-    np.testing.assert_allclose(model.request_age_mix(1.0, 0.0), event / event.sum())
-    mix = model.request_age_mix(1.0, 0.3)
+    np.testing.assert_allclose(model.request_age_mix(1.0, 1.0, 0.0), event / event.sum())
+    mix = model.request_age_mix(1.0, 1.0, 0.3)
     expected = 0.7 * event
     expected[:-1] += 0.3 * event[1:]
     expected[0] += 0.3 * event[0]
     np.testing.assert_allclose(mix, expected / event.sum())
-    weighted = model.request_age_mix(2.0, 0.3)
+    weighted = model.request_age_mix(2.0, 1.0, 0.3)
     young = list(range(5))
     assert weighted[young].sum() / weighted[5:].sum() == pytest.approx(2.0 * mix[young].sum() / mix[5:].sum())
-    up = model.request_age_mix(1.0, -0.3)  # a negative shift moves the share one age up
+    transfer = model.request_age_mix(1.0, 3.0, 0.3)  # ages 9-11 three times as heavy, the others in proportion
+    np.testing.assert_allclose(transfer[9:12] / transfer[0], 3.0 * mix[9:12] / mix[0])
+    np.testing.assert_allclose(transfer[12:] / transfer[0], mix[12:] / mix[0])
+    assert transfer.sum() == pytest.approx(1.0)
+    up = model.request_age_mix(1.0, 1.0, -0.3)  # a negative shift moves the share one age up
     expected = 0.7 * event
     expected[1:] += 0.3 * event[:-1]
     expected[-1] += 0.3 * event[-1]
@@ -163,13 +168,17 @@ def test_no_place_ceasing_ratio_acts_at_16_19_without_a_place_only(model):
         np.testing.assert_array_equal(ps["review_cease"].values[0], base["review_cease"].values[0])
 
 
-def test_post16_arrivals_take_their_own_multiplier(model):
+def test_secondary_and_post16_arrivals_take_their_own_multipliers(model):
     theta, phi = _centre(model)
+    phi.update({key: rate.mean for key, rate in model.rates.items() if key.startswith(("p_assess_", "p_decline_"))})
     base = model.forecast_set(theta, phi)["arrival_rate"].values[0]
+    theta["arrivals_11_15"] = 0.5 * theta["arrivals"]
     theta["arrivals_16_25"] = 2.0 * theta["arrivals"]
-    changed = model.forecast_set(theta, phi)["arrival_rate"].values[0]
-    np.testing.assert_allclose(changed[:16], base[:16])
-    np.testing.assert_allclose(changed[16:], 2.0 * base[16:])
+    for ps in (model.forecast_set(theta, phi), model.hindcast_set(theta, phi)):
+        changed = ps["arrival_rate"].values[0]
+        np.testing.assert_allclose(changed[:11], base[:11])
+        np.testing.assert_allclose(changed[11:16], 0.5 * base[11:16])
+        np.testing.assert_allclose(changed[16:], 2.0 * base[16:])
 
 
 def test_hindcast_uses_each_years_flows(model):
