@@ -463,7 +463,9 @@ class _Run:
         """Step 6: new requests and arrivals, Poisson by academic age (age-major, requests
         before arrivals at each age, as the engine numbers its records)."""
         mdl, s = self.mdl, self.s
-        means = np.stack([mdl.request_rate[s, e] * mdl.request_multiplier[s, m], mdl.arrival_rate[s, e]], axis=1)
+        half = 1 if (self.calendar.start_calendar_month + m) % 12 < 6 else 0  # January-June
+        means = np.stack([mdl.request_rate[s, e] * mdl.request_multiplier[s, m] * mdl.request_season[s, e, :, half],
+                          mdl.arrival_rate[s, e]], axis=1)
         positive = means > 0.0
         self.draws["poisson"] += int(np.ceil(means[positive] / POISSON_PIECE_MEAN).sum())
         counts = np.zeros(means.shape, dtype=np.int64)

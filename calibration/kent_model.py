@@ -48,6 +48,9 @@ POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
 # the SEN2 ceased-plans series break): the hindcast's ages 20-25 ceasing changes in its January.
 BACKLOG_TEAM_YEAR = 2023
 YOUNG_REQUEST_AGES = range(0, 5)
+# Ages (the nursery year and younger) whose requests take the fitted January-June share
+# nursery_requests_first_half.
+NURSERY_REQUEST_AGES = range(0, 4)
 # Ages (Years 5-7) whose requests take the fitted weight transfer_requests in the request mix.
 TRANSFER_REQUEST_AGES = range(9, 12)
 SECONDARY_AGES = range(11, 16)
@@ -216,6 +219,9 @@ class KentModel:
         ratio = base["review_cease_ratio"].values.copy()
         ratio[:, list(NO_PLACE_CEASE_AGES), codes.PLACEMENTS.index("no_place")] = theta["cease_16_19_no_place"]
         ps["review_cease_ratio"] = _replace(base["review_cease_ratio"], ratio)
+        half = base["request_first_half_share"].values.copy()
+        half[:, list(NURSERY_REQUEST_AGES)] = theta["nursery_requests_first_half"]
+        ps["request_first_half_share"] = _replace(base["request_first_half_share"], half)
         reasons = base["cease_reason"].values.copy()
         for (low, high), *_ in derive.review_cease_counts():
             reasons[:, low:high + 1] = phi[f"cease_reason_{low}_{high}"]

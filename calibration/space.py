@@ -108,6 +108,11 @@ SPACE: tuple[FittedParameter, ...] = (
                     "kept)", 0.5, 3.0, "log", "both", "the age mix of requests is SEN2 2023's alone; Kent's new plans "
                     "at 10-11 were 491 in 2022 against 371 in 2023 (SEN2 new plans by age when the plan started), "
                     "so one year's mix is uncertain around the transfer: from half to three times"),
+    FittedParameter("nursery_requests_first_half", "share of the year's requests at academic ages 0-3 received "
+                    "from January to June", 0.2, 0.95, "linear", "both",
+                    "SEN2 counts requests by year only; the seed: 25% of the new requests in Q1 2024 were for Nursery "
+                    "2 children against 16% of 2023's at age 3, and only 16 of Kent's 2023 new plans started at age 3 "
+                    "against 384 at 4: from mostly July-December to nearly all January-June"),
     FittedParameter("request_age_shift", "share of the requests at each SEN2 age moved one academic age down "
                     "(positive) or up (negative): SEN2 counts requests by age at the request, the engine by "
                     "academic age (age on 31 August)", -0.6, 0.6, "linear", "both",

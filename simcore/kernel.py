@@ -26,7 +26,8 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
    ``assessment_capacity`` assessments that have run ``assessment_min_months`` complete, the
    longest waiting first (a child's wait counting ``assessment_priority_months`` more, by
    age), each issuing a plan or declining (``p_decline``; declines may be appealed). Plans issued (by assessment or tribunal) take a first placement.
-6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth) and arrivals from
+6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth x the half-year
+   factor from ``request_first_half_share``) and arrivals from
    other authorities (Poisson by age, ``arrival_rate``).
 7. **Cost and snapshot**: each plan costs its annual cost / 12 times the month's price
    index, summed by placement; the stock by age band, placement and need, the pipeline
@@ -572,10 +573,11 @@ def _entrants(n, m, s, e, mdl, rkey, rec, acc, requests, n_requests, active, n_a
     counts = acc[3]
     cap = stream.shape[0]
     multiplier = mdl.request_multiplier[s, m]
+    half = mdl.first_half_of_month[m]
     for a in range(N_AGES):
         for kind in (KIND_REQUEST, KIND_ARRIVAL):
             if kind == KIND_REQUEST:
-                mean = mdl.request_rate[s, e, a] * multiplier
+                mean = mdl.request_rate[s, e, a] * multiplier * mdl.request_season[s, e, a, half]
             else:
                 mean = mdl.arrival_rate[s, e, a]
             if mean <= 0.0:

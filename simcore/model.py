@@ -54,6 +54,9 @@ _SPECS = (
     # Assessment pipeline
     ParameterSpec("request_rate", ("age",), "rate",
                   "requests for an EHC needs assessment received per month, by academic age"),
+    ParameterSpec("request_first_half_share", ("age",), "probability",
+                  "share of a year's requests at this academic age received from January to June (request_rate is "
+                  "their monthly average): 0.5 is evenly over the year", optional_default=0.5),
     ParameterSpec("request_growth", (), "growth",
                   "annual growth of the request rate (0.05 = +5% a year), compounded monthly"),
     ParameterSpec("request_need_share", ("age", "need"), "probability",
@@ -166,6 +169,8 @@ class ModelArrays(NamedTuple):
     epoch_of_month: np.ndarray        # [T] int64
     request_rate: np.ndarray          # [S,E,A] requests per month
     request_multiplier: np.ndarray    # [S,T] cumulative growth factor
+    request_season: np.ndarray        # [S,E,A,2] request_rate factor from July to December [0], January to June [1]
+    first_half_of_month: np.ndarray   # [T] int64 1 if the month is January to June, else 0
     request_need_cdf: np.ndarray      # [S,E,A,N]
     decision_hazard: np.ndarray       # [S,E]
     p_assess: np.ndarray              # [S,E]
@@ -235,6 +240,9 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
     monthly = (1.0 + growth) ** (1.0 / 12.0)
     monthly[0] = 1.0
     out["request_multiplier"] = np.cumprod(monthly)
+    # The monthly average rate times 2 x share in January-June and 2 x (1 - share) in July-December.
+    share = e["request_first_half_share"]
+    out["request_season"] = np.stack([2.0 * (1.0 - share), 2.0 * share], axis=-1)
     out["request_need_cdf"] = _cumulative(e["request_need_share"])
     for name in ("decision_hazard", "p_assess", "p_appeal_refusal", "p_appeal_decline", "tribunal_hazard",
                  "p_tribunal_win", "p_decline", "step_down"):
@@ -311,6 +319,8 @@ def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calen
     for name in ModelArrays._fields:
         if name == "epoch_of_month":
             fields[name] = epoch_of_month
+        elif name == "first_half_of_month":
+            fields[name] = (((start_calendar_month + np.arange(n_months)) % 12) < 6).astype(np.int64)
         elif name == "between_review_event":
             fields[name] = codes.MOVE_EVENT_OF.astype(np.int64)
         else:

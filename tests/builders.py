@@ -42,6 +42,7 @@ def quiet_parameters() -> dict[str, np.ndarray]:
     values = {
         "request_rate": _point("request_rate", 0.0),
         "request_growth": _point("request_growth", 0.0),
+        "request_first_half_share": _point("request_first_half_share", 0.5),
         "request_need_share": one_hot("request_need_share", 0),
         "decision_hazard": _point("decision_hazard", 1.0),
         "p_assess": _point("p_assess", 1.0),
@@ -164,6 +165,7 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "price_growth": rng.uniform(-0.02, 0.1, P),
         "assessment_priority_months": rng.integers(0, 4, A).astype(float),
         "review_cease_ratio": rng.uniform(0.0, 4.0, (A, P)),
+        "request_first_half_share": rng.uniform(0.1, 0.9, A),
     }
 
 

@@ -362,7 +362,11 @@ class Reference:
         # Entrants.
         for a in range(codes.N_AGES):
             for kind in (1, 2):
-                mean = (mdl.request_rate[s, e, a] * mdl.request_multiplier[s, m] if kind == 1
+                # Requests: the monthly average x 2 x the January-June share in January-June, or
+                # x 2 x the rest in July-December (request_season's second and first column).
+                first_half = (self.start + m) % 12 < 6
+                mean = (mdl.request_rate[s, e, a] * mdl.request_multiplier[s, m]
+                        * mdl.request_season[s, e, a, 1 if first_half else 0] if kind == 1
                         else mdl.arrival_rate[s, e, a])
                 if mean <= 0.0:
                     continue

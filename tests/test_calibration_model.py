@@ -32,7 +32,7 @@ def model(rows):
 def _centre(model: KentModel) -> tuple[dict, dict]:
     """Multipliers at 1 and every directly observed rate at the value the baseline derives."""
     theta = {p.name: 1.0 for p in space.SPACE}
-    theta.update(arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_11_15=derive.ARRIVAL_TO_TRANSFER_RATIO,
+    theta.update(nursery_requests_first_half=0.5, arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_11_15=derive.ARRIVAL_TO_TRANSFER_RATIO,
                  arrivals_16_25=derive.ARRIVAL_TO_TRANSFER_RATIO, request_growth=derive.request_growth(),
                  assessment_min_months=derive.assessment_min_months(), history_review_capacity=1.0,
                  backlog_team_reviews=0.0, request_age_shift=1.0 - derive.EVENT_AGE_STAYS)
@@ -166,6 +166,16 @@ def test_no_place_ceasing_ratio_acts_at_16_19_without_a_place_only(model):
         expected[:, 16:20, codes.NO_PLACE] = 7.0
         np.testing.assert_array_equal(ratio, expected)
         np.testing.assert_array_equal(ps["review_cease"].values[0], base["review_cease"].values[0])
+
+
+def test_nursery_requests_take_their_half_year_share(model):
+    theta, phi = _centre(model)
+    phi.update({key: rate.mean for key, rate in model.rates.items() if key.startswith(("p_assess_", "p_decline_"))})
+    theta["nursery_requests_first_half"] = 0.8
+    for ps in (model.forecast_set(theta, phi), model.hindcast_set(theta, phi)):
+        share = ps["request_first_half_share"].values
+        np.testing.assert_array_equal(share[:, :4], 0.8)
+        np.testing.assert_array_equal(share[:, 4:], 0.5)  # the baseline's even spread elsewhere
 
 
 def test_secondary_and_post16_arrivals_take_their_own_multipliers(model):

@@ -276,6 +276,25 @@ def test_requests_and_arrivals_enter_at_their_age():
     assert chunk.measures[0, 12, codes.M_ASSESSMENTS_OPEN] == requests[:12].sum()
 
 
+def test_requests_follow_their_half_year_share():
+    """request_first_half_share 1 at an age: all its requests arrive January to June, at twice
+    the monthly average; 0: all July to December. Arrivals are not affected."""
+    calendar = Calendar(2024, 1, 25)  # January 2024 to January 2026
+    first_half = ((calendar.start_calendar_month + np.arange(calendar.n_months)) % 12) < 6
+    for share, months in ((1.0, first_half), (0.0, ~first_half)):
+        values = builders.quiet_parameters()
+        values["request_rate"][7] = 3.0
+        values["request_first_half_share"][7] = share
+        values["arrival_rate"][7] = 2.0
+        chunk = run_once(values, [{"age": 9}], calendar)
+        requests = chunk.flows[0, :, codes.EV_REQUEST, NONE, NONE]
+        arrivals = chunk.flows[0, :, codes.EV_ARRIVAL, NONE, codes.MAINSTREAM]
+        assert requests[~months].sum() == 0
+        n_months = int(months[1:].sum())  # the start month has no entrants
+        assert abs(requests.sum() - 6.0 * n_months) < 4.5 * np.sqrt(6.0 * n_months)  # Poisson(6 a month)
+        assert arrivals[1:][~months[1:]].sum() > 0 and arrivals[1:][months[1:]].sum() > 0
+
+
 def test_cost_is_monthly_annual_cost_times_price_index():
     calendar = Calendar(2024, 1, 16)
     values = builders.quiet_parameters()

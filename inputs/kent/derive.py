@@ -1019,6 +1019,10 @@ def derive_parameters() -> pd.DataFrame:
         r.add("request_rate", req[a] / 12.0, src + "; age at the time of request moved to academic age "
               "(academic_from_event_age: half of age a+1, half of age a)",
               "requests in 2023 at this academic age / 12" if a == 0 else "", age=a)
+    r.add("request_first_half_share", 0.5,
+          "assumption: requests evenly over the year (SEN2 counts requests by calendar year, not by month)",
+          "the seed: 25% of the new requests in Q1 2024 were for Nursery 2 children, against 16% of 2023's requests "
+          "at age 3; the calibration fits the share at ages 0-3 and the shipped draws carry it", age="all")
     years = ", ".join(f"{y}: {int(_requests_total(str(y)))}" for y in range(2019, 2024))
     r.add("request_growth", request_growth(),
           "sen2_2025release_requests.csv: requests_received_in_year, Kent 2019-2023",
