@@ -23,7 +23,7 @@ class CalibrationSpec:
     seed: int = 1                      # the simulations' master seed (common random numbers)
     design_seed: int = 20240529        # designs, rate draws and the choice of draws
     replicates: int = 3
-    proposals_per_wave: int = 384
+    proposals_per_wave: int = 512
     waves: int = 24
     final_accepted: int = 200
     max_final_proposals: int = 1024
