@@ -32,8 +32,9 @@ def model(rows):
 def _centre(model: KentModel) -> tuple[dict, dict]:
     """Multipliers at 1 and every directly observed rate at the value the baseline derives."""
     theta = {p.name: 1.0 for p in space.SPACE}
-    theta.update(nursery_requests_first_half=0.5, arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_11_15=derive.ARRIVAL_TO_TRANSFER_RATIO,
-                 arrivals_16_25=derive.ARRIVAL_TO_TRANSFER_RATIO, request_growth=derive.request_growth(),
+    theta.update(nursery_requests_first_half=0.5, arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO,
+                 arrivals_11_15=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_16_25=derive.ARRIVAL_TO_TRANSFER_RATIO,
+                 request_growth=derive.request_growth(),
                  assessment_min_months=derive.assessment_min_months(), history_review_capacity=1.0,
                  backlog_team_reviews=0.0, request_age_shift=1.0 - derive.EVENT_AGE_STAYS)
     mi = derive.mi_rates()
