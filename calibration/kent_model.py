@@ -144,6 +144,14 @@ def _replace(values: ParameterValues, new_values: np.ndarray) -> ParameterValues
     return ParameterValues(values.starts, np.asarray(new_values, dtype=np.float64))
 
 
+def _with_cells(values: ParameterValues, cells: tuple, value: float) -> ParameterValues:
+    """``values`` with the cells ``cells`` (an index after the epoch axis) set to ``value`` in
+    every epoch."""
+    new_values = values.values.copy()
+    new_values[(slice(None),) + cells] = value
+    return _replace(values, new_values)
+
+
 class KentModel:
     """Parameter sets of proposals for the Kent forecast (from the cohort month) and hindcast.
 
@@ -216,12 +224,10 @@ class KentModel:
             multiplier = next(theta[name] for name, ages in BAND_OF_CEASE_MULTIPLIER.items() if low in ages)
             cease[:, low:high + 1] = min(float(phi[f"review_cease_{low}_{high}"]) * multiplier, MAX_REVIEW_CEASE)
         ps["review_cease"] = _replace(base["review_cease"], cease)
-        ratio = base["review_cease_ratio"].values.copy()
-        ratio[:, list(NO_PLACE_CEASE_AGES), codes.PLACEMENTS.index("no_place")] = theta["cease_16_19_no_place"]
-        ps["review_cease_ratio"] = _replace(base["review_cease_ratio"], ratio)
-        half = base["request_first_half_share"].values.copy()
-        half[:, list(NURSERY_REQUEST_AGES)] = theta["nursery_requests_first_half"]
-        ps["request_first_half_share"] = _replace(base["request_first_half_share"], half)
+        ps["review_cease_ratio"] = _with_cells(base["review_cease_ratio"], (
+            list(NO_PLACE_CEASE_AGES), codes.PLACEMENTS.index("no_place")), theta["cease_16_19_no_place"])
+        ps["request_first_half_share"] = _with_cells(base["request_first_half_share"], (list(NURSERY_REQUEST_AGES),),
+                                                     theta["nursery_requests_first_half"])
         reasons = base["cease_reason"].values.copy()
         for (low, high), *_ in derive.review_cease_counts():
             reasons[:, low:high + 1] = phi[f"cease_reason_{low}_{high}"]
@@ -241,9 +247,8 @@ class KentModel:
         arrivals[list(SECONDARY_ARRIVAL_AGES)] = theta["arrivals_11_15"]
         arrivals[list(POST16_ARRIVAL_AGES)] = theta["arrivals_16_25"]
         ps["arrival_rate"] = _replace(base["arrival_rate"], base["arrival_rate"].values * arrivals)
-        overflow = base["overflow_independent"].values.copy()
-        overflow[:, codes.PLACEMENTS.index("special")] = theta["overflow_independent"]
-        ps["overflow_independent"] = _replace(base["overflow_independent"], overflow)
+        ps["overflow_independent"] = _with_cells(base["overflow_independent"], (codes.PLACEMENTS.index("special"),),
+                                                 theta["overflow_independent"])
         first = base["first_placement"].values.copy()
         for (low, high), _, _ in derive.first_placement_counts():
             first[:, low:high + 1, :, :] = phi[f"first_placement_{low}_{high}"]
