@@ -108,10 +108,11 @@ def fan_chart(summary: pd.DataFrame, money: dict, scenario: str, runs: int) -> b
     return _png(figure)
 
 
-def ehcps_by_placement(out: Path) -> pd.DataFrame:
-    """Plans by placement each month: median and 90% interval over runs (from ``stock/``)."""
+def ehcps_by_placement(out: Path, scenario: str) -> pd.DataFrame:
+    """Plans by placement each month in one scenario: median and 90% interval over runs (from ``stock/``)."""
     # Summed in Arrow first: the stock table has a row per age band and need, millions of rows.
-    table = ds.dataset(out / "stock", format="parquet", partitioning="hive").to_table(
+    # Only the scenario's own partition is read: the scenarios must not be added together.
+    table = ds.dataset(out / "stock" / f"scenario={scenario}", format="parquet").to_table(
         columns=["run", "date", "placement", "count"])
     table = table.set_column(2, "placement", table.column("placement").cast(pa.string()))
     summed = table.group_by(["run", "date", "placement"]).aggregate([("count", "sum")]).to_pandas()
@@ -219,10 +220,12 @@ def build_report(out: str | Path, target: str | Path | None = None) -> dict[str,
     target = Path(target) if target is not None else out / "report"
     manifest, summary = load_run(out)
     money = manifest["money"]
-    scenario = str(manifest.get("scenario", summary["scenario"].iloc[0]))
+    # A run of several scenarios has no single "scenario" in its manifest: report the baseline,
+    # which every run has.
+    scenario = str(manifest.get("scenario") or "baseline")
     summary = summary[summary.scenario == scenario]
     runs = int(manifest.get("runs", 0))
-    ehcps = ehcps_by_placement(out)
+    ehcps = ehcps_by_placement(out, scenario)
     charts = {"fan": fan_chart(summary, money, scenario, runs), "ehcps": ehcp_chart(ehcps),
               "spend": spend_chart(summary)}
     deficit = deficit_table(summary, money)

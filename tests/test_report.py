@@ -127,3 +127,20 @@ def test_html_renders_with_its_charts_in_headless_chromium(report, tmp_path):
     pixels = (image.imread(shot)[..., :3] * 255).round()
     fan = np.array([int(FAN_COLOUR[k:k + 2], 16) for k in (1, 3, 5)])
     assert (np.abs(pixels - fan).max(axis=2) <= 6).sum() > 200, "the fan chart's median line is not on screen"
+
+
+def test_report_of_a_run_with_scenarios_shows_the_baseline(tmp_path, capsys):
+    """A run holding several scenarios has no single scenario in its manifest: the report is of
+    the baseline, and its EHCP figures are the baseline's alone (not the scenarios added up)."""
+    out = tmp_path / "out"
+    assert main(["run", "--runs", "3", "--months", "16", "--scenario", "third_special_school", "--out", str(out),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Scenario <b>baseline</b>" in page
+    workbook = openpyxl.load_workbook(out / "report" / "summary.xlsx")
+    sheet = workbook["EHCPs by placement"]
+    january_2024 = [row for row in sheet.iter_rows(values_only=True) if row[0] == "2024-01-31"][0]
+    # The opening census (the same cohort in every scenario) counted once: 19,407 plans.
+    assert sum(v for v in january_2024[1:] if isinstance(v, (int, float))) == 19_407

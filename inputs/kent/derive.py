@@ -942,7 +942,9 @@ def _fmt(value) -> str:
     value = float(value)
     if abs(value - round(value)) < 1e-12 and abs(value) < 1e12:
         return str(int(round(value)))
-    return f"{value:.8g}"
+    # Rounded to 12 significant digits first: the last bits of a derived value differ between
+    # numpy releases (summation order), and a value on a tie at 8 digits would flip.
+    return f"{float(f'{value:.12g}'):.8g}"
 
 
 def _age_text(low: int, high: int) -> str:
