@@ -30,6 +30,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
 
 from outputs.finance import LINE_KINDS, RAG_LEVELS  # noqa: E402
+from outputs.store import MARKER, OutputError, claim_report_folder, read_marker  # noqa: E402
 from simcore import codes  # noqa: E402
 
 GBP_M = 1e6
@@ -46,10 +47,21 @@ class ReportError(RuntimeError):
 
 def load_run(out: Path) -> tuple[dict, pd.DataFrame]:
     """The manifest and summary of a finished run (ReportError if it is not one)."""
+    try:
+        marker = read_marker(out)
+    except OutputError as error:
+        raise ReportError(str(error)) from None
+    if marker is None:
+        raise ReportError(f"{out} is not a sendsim output folder (no {MARKER} marker)")
     manifest_path = out / "manifest.json"
-    if not manifest_path.exists():
+    if not manifest_path.is_file():
         raise ReportError(f"{out} is not a finished sendsim run (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise ReportError(f"{manifest_path} is damaged (not the JSON sendsim wrote); run again") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(f"{manifest_path} is damaged (not the JSON sendsim wrote); run again")
     if not manifest.get("money") or not (out / "summary.parquet").exists():
         raise ReportError(f"{out} has no money outputs (summary.parquet, deficit/): run it with this version of "
                           "sendsim run")
@@ -233,10 +245,11 @@ def build_report(out: str | Path, target: str | Path | None = None) -> dict[str,
     january = ehcps[[c for c in ehcps.columns if c[0] == "p50"]].droplevel(0, axis=1)
     january = january[pd.to_datetime(january.index).month == 1]
     january.index = [str(pd.Timestamp(d).date()) for d in january.index]
-    target.mkdir(parents=True, exist_ok=True)
     files = {"fan": target / "deficit_fan.png", "ehcps": target / "ehcps_by_placement.png",
              "spend": target / "spend_by_placement.png", "html": target / "report.html",
              "workbook": target / "summary.xlsx"}
+    # Only into a folder sendsim made (or an empty one), replacing only files a report wrote.
+    claim_report_folder(target, [path.name for path in files.values()])
     for kind in ("fan", "ehcps", "spend"):
         files[kind].write_bytes(charts[kind])
     last = deficit.index[-1]

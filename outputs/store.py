@@ -1,24 +1,33 @@
-"""The output folder: Parquet datasets partitioned by scenario, written crash-safely.
+"""The output folder: Parquet datasets partitioned by scenario, written crash-safely, and
+removed only where sendsim can prove it wrote them.
 
 Layout of ``--out DIR`` when a run has finished::
 
+    DIR/.sendsim-output                    the ownership marker (see below)
     DIR/manifest.json                      written last: its presence means "complete"
     DIR/<table>/scenario=<name>/runs-<first>-<last>.parquet
 
 While a run is in progress everything is written under ``DIR/.partial/`` (same layout), each
 file first to a temporary name and then renamed, so a file that exists is whole. A chunk of
 runs is finished when its marker ``DIR/.partial/_chunks/<scenario>/runs-<first>-<last>.done``
-exists (written after all its tables). At the end the table folders are moved from
-``.partial`` into ``DIR``, the manifest is written, and only then is ``.partial`` (the chunk
-markers) deleted. A run killed at any moment leaves either nothing or a folder without
+exists (written after all its tables). At the end the tables are moved from ``.partial`` into
+``DIR`` file by file, the marker is updated, the manifest is written, and only then are the
+scratch files removed. A run killed at any moment leaves either nothing or a folder without
 ``manifest.json``, which readers treat as incomplete and ``--resume`` completes, skipping
-the chunks whose markers exist. (Killed after the manifest, a folder is complete and may keep
-a stray ``.partial``, which readers ignore.)
+the chunks whose markers exist.
 
-``DIR/.partial/_run.json`` describes the run being written (options and input hashes): a
-``--resume`` whose description differs is refused, so that chunks of two different runs are
-never mixed. While a process writes, it holds a lock on ``DIR/.partial/_lock``, so a second
-process cannot write into the same folder at the same time.
+**Ownership.** ``DIR/.sendsim-output`` marks a folder sendsim made (or found empty): a JSON
+file with a random folder identity and the list of files the last finished run wrote. Every
+file is entered in the run's ledger ``DIR/.partial/_ledger`` *before* it is written. sendsim
+removes a file only if the marker or the ledger names it, only if it is a regular file
+reached without passing through a symbolic link, and never if it is an input of the current
+run; a folder goes only when it is empty. A folder without the marker is refused by name
+(whatever it holds); a file someone else put into an output folder is never touched.
+
+``DIR/.partial/_run.json`` describes the run being written (options, input hashes and the
+folder identity): a ``--resume`` whose description differs is refused, so that chunks of two
+different runs are never mixed. While a process writes, it holds a lock on
+``DIR/.partial/_lock``, so a second process cannot write into the same folder at the same time.
 """
 from __future__ import annotations
 
@@ -26,7 +35,8 @@ import io
 import json
 import os
 import re
-import shutil
+import stat
+import uuid
 from pathlib import Path
 
 try:  # POSIX advisory locks; where there are none (Windows) the lock is skipped
@@ -43,6 +53,9 @@ PARTIAL = ".partial"
 CHUNKS = "_chunks"
 RUN_DESCRIPTION = "_run.json"
 LOCK = "_lock"
+LEDGER = "_ledger"
+MARKER = ".sendsim-output"
+MARKER_FORMAT = "sendsim output folder"
 _SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -72,6 +85,186 @@ def _write_atomic_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _json(value: dict, indent: int | None = None) -> bytes:
+    return (json.dumps(value, indent=indent, sort_keys=True, default=str) + "\n").encode()
+
+
+# ---- Ownership ------------------------------------------------------------------------------------
+def _is_real_dir(path: Path) -> bool:
+    """A folder that is not a symbolic link."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_real_file(path: Path) -> bool:
+    """A regular file that is not a symbolic link."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _reached_without_links(root: Path, relative: str) -> Path | None:
+    """``root / relative`` if every folder on the way below ``root`` that exists is a real
+    folder (no symbolic link; no ``..`` in the path); None otherwise."""
+    parts = Path(relative).parts
+    if not parts or any(part in ("..", "") for part in parts) or Path(relative).is_absolute():
+        return None
+    folder = root
+    for part in parts[:-1]:
+        folder = folder / part
+        if not os.path.lexists(folder):
+            break  # not made yet: nothing below it exists either
+        if not _is_real_dir(folder):
+            return None
+    return root / relative
+
+
+def read_marker(root: Path, name: str = MARKER) -> dict | None:
+    """The ownership marker of a folder sendsim made: None if there is none; an error if there
+    is something by that name that is not a marker sendsim wrote."""
+    path = root / name
+    if not os.path.lexists(path):
+        return None
+    if not _is_real_file(path):
+        raise OutputError(f"{path} is not a file sendsim wrote (a link or a folder): {root} is not a sendsim "
+                          "output folder; choose another --out")
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise OutputError(f"{path} is damaged, so sendsim cannot tell which files in {root} it wrote; it will not "
+                          "remove or overwrite anything there: choose another --out") from None
+    if (not isinstance(marker, dict) or marker.get("format") != MARKER_FORMAT
+            or not isinstance(marker.get("folder_id"), str) or not isinstance(marker.get("files", []), list)
+            or not all(isinstance(f, str) for f in marker.get("files", []))):
+        raise OutputError(f"{path} is not a sendsim ownership marker: {root} is not a sendsim output folder; choose "
+                          "another --out")
+    return marker
+
+
+def write_marker(root: Path, folder_id: str, files: list[str], name: str = MARKER) -> None:
+    _write_atomic_bytes(root / name, _json({"format": MARKER_FORMAT, "folder_id": folder_id,
+                                            "files": sorted(set(files))}, indent=1))
+
+
+def _first_entries(root: Path, limit: int = 3) -> str:
+    names = []
+    for entry in sorted(os.listdir(root))[:limit]:
+        names.append(repr(entry))
+    return ", ".join(names)
+
+
+def _owned_targets(root: Path, relatives: list[str]) -> list[Path]:
+    """The regular files among ``root / relative``, each reached without a link."""
+    targets: list[Path] = []
+    for relative in sorted(set(relatives)):
+        path = _reached_without_links(root, relative)
+        if path is not None and _is_real_file(path):
+            targets.append(path)
+    return targets
+
+
+def check_not_inputs(root: Path, relatives: list[str], protected: list[Path]) -> None:
+    """Refuse (before anything is removed) if a file about to be removed is an input of the run."""
+    guarded = {}
+    for file in protected:
+        try:
+            guarded[os.path.realpath(file)] = file
+        except (OSError, ValueError):
+            continue
+    for path in _owned_targets(root, relatives):
+        real = os.path.realpath(path)
+        if real in guarded:
+            raise OutputError(f"{guarded[real]} is an input of this run and a file sendsim wrote in {root}; replacing "
+                              "the run would remove it: copy it elsewhere first")
+
+
+def remove_owned(root: Path, relatives: list[str], protected: list[Path] = ()) -> None:
+    """Remove the files at ``root / relative`` that are regular files reached without a link,
+    then the folders on their way that are left empty. Refuses (before removing anything) if
+    one of them is a ``protected`` file (an input of the current run)."""
+    check_not_inputs(root, relatives, list(protected))
+    for path in _owned_targets(root, relatives):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise OutputError(f"cannot remove {path}: {error.strerror or error}") from None
+    # The folders on the way to every file named (moved or removed), deepest first.
+    folders: set[Path] = set()
+    for relative in relatives:
+        path = _reached_without_links(root, relative)
+        if path is None:
+            continue
+        parent = path.parent
+        while parent != root and root in parent.parents:
+            folders.add(parent)
+            parent = parent.parent
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        if _is_real_dir(folder):
+            try:
+                folder.rmdir()  # only when empty: what someone else put there stays
+            except OSError:
+                pass
+
+
+def owned_files(root: Path) -> list[str]:
+    """Every file (relative to ``root``) that sendsim's records say it wrote there: the marker's
+    finished run, the ledger of an unfinished one (each at its scratch place and its final
+    place), and the files of a report written into the folder."""
+    marker = read_marker(root)
+    files = list(marker.get("files", [])) if marker else []
+    ledger = root / PARTIAL / LEDGER
+    if _is_real_dir(root / PARTIAL) and _is_real_file(ledger):
+        for line in ledger.read_text(encoding="utf-8", errors="replace").splitlines():
+            relative = line.strip()
+            if not relative:
+                continue
+            files.append(relative)
+            if relative.startswith(PARTIAL + "/"):
+                files.append(relative[len(PARTIAL) + 1:])
+    for report_folder in {Path(f).parts[0] for f in files if Path(f).parts} | {"report"}:
+        folder = root / report_folder
+        if _is_real_dir(folder):
+            try:
+                report = read_marker(folder, REPORT_MARKER)
+            except OutputError:
+                report = None
+            if report:
+                files += [f"{report_folder}/{f}" for f in report.get("files", [])] + [f"{report_folder}/{REPORT_MARKER}"]
+    return files
+
+
+REPORT_MARKER = ".sendsim-report"
+
+
+def claim_report_folder(target: Path, names: list[str]) -> None:
+    """Make ``target`` ready for a report's files ``names``: create it, or accept it if it is
+    empty or holds an earlier report (its marker); refuse a folder or a file sendsim did not write."""
+    if os.path.lexists(target) and not _is_real_dir(target):
+        raise OutputError(f"{target} exists and is not a folder sendsim made; choose another --to")
+    if not target.exists():
+        try:
+            target.mkdir(parents=True)
+        except OSError as error:
+            raise OutputError(f"cannot create {target}: {error.strerror or error}") from None
+    marker = read_marker(target, REPORT_MARKER)
+    earlier = set(marker.get("files", [])) if marker else set()
+    if marker is None and any(target.iterdir()):
+        raise OutputError(f"{target} holds files sendsim did not write (for example {_first_entries(target)}); "
+                          "choose another --to")
+    for name in names:
+        path = target / name
+        if os.path.lexists(path) and (name not in earlier or not _is_real_file(path)):
+            raise OutputError(f"{path} exists and was not written by sendsim report; move it away or choose "
+                              "another --to")
+    write_marker(target, marker["folder_id"] if marker else uuid.uuid4().hex, sorted(earlier | set(names)),
+                 REPORT_MARKER)
+
+
 class OutputStore:
     """Writes one run's tables under ``root`` (see the module docstring for the protocol).
 
@@ -80,47 +273,74 @@ class OutputStore:
     root
         The output folder (``--out``).
     overwrite
-        Replace a folder that holds a finished or unfinished sendsim run.
+        Replace the run in a folder sendsim made (its files only).
     resume
         Finish the unfinished run in ``root``.
     identity
         A JSON-able description of the run (options, input hashes). Stored when the run
         starts; on ``resume`` it must equal the stored one.
+    inputs
+        The run's input files: never removed, even when sendsim wrote them into ``root``.
     """
 
     def __init__(self, root: str | Path, *, overwrite: bool = False, resume: bool = False,
-                 identity: dict | None = None) -> None:
+                 identity: dict | None = None, inputs: list[Path] = ()) -> None:
         self.root = Path(root)
         self.partial = self.root / PARTIAL
         self._lock_handle = None
         if overwrite and resume:
             raise OutputError("--overwrite and --resume cannot be used together")
-        manifest = self.root / MANIFEST
-        if self.root.exists() and not self.root.is_dir():
+        if os.path.lexists(self.root) and not self.root.is_dir():
             raise OutputError(f"{self.root} exists and is not a folder")
+        try:
+            entries = list(self.root.iterdir()) if self.root.exists() else []
+        except OSError as error:
+            raise OutputError(f"cannot read {self.root}: {error.strerror or error}") from None
+        marker = read_marker(self.root) if entries else None
+        if entries and marker is None:
+            what = "has no sendsim run to resume" if resume else "is not a sendsim output folder"
+            raise OutputError(f"{self.root} {what}: it holds files sendsim did not write (for example "
+                              f"{_first_entries(self.root)}) and no {MARKER} marker; sendsim will not write into "
+                              "it or remove anything there: choose another --out")
+        if os.path.lexists(self.partial) and not _is_real_dir(self.partial):
+            raise OutputError(f"{self.partial} is not the scratch folder sendsim made (a link or a file); remove it "
+                              "yourself or choose another --out")
+        finished = _is_real_file(self.root / MANIFEST)
         if resume:
-            if manifest.exists():
-                if self.partial.exists():  # a run killed after its manifest: tidy its scratch folder
+            if marker is None:
+                raise OutputError(f"{self.root} has no interrupted run to resume (nothing there)")
+            self.folder_id = marker["folder_id"]
+            if finished:
+                if self.partial.exists():  # a run killed after its manifest: tidy its scratch files
                     self._lock()
-                    shutil.rmtree(self.partial, ignore_errors=True)
+                    self._remove_scratch()
                 raise OutputError(f"{self.root} is already complete (it has {MANIFEST}); nothing to resume")
             if not self.partial.exists():
                 raise OutputError(f"{self.root} has no interrupted run to resume ({PARTIAL} not found)")
             self._lock()
             self._check_identity(identity)
             return
-        if self.root.exists() and any(self.root.iterdir()):
-            if not overwrite:
-                state = "a finished run" if manifest.exists() else "an unfinished run (use --resume to finish it)"
-                raise OutputError(f"{self.root} already holds {state}; pass --overwrite to replace it")
-            if not manifest.exists() and not self.partial.exists():
-                raise OutputError(f"{self.root} is not empty and is not a sendsim output folder (no {MANIFEST}); "
-                                  "refusing to overwrite it: choose another --out")
+        if marker is not None and not overwrite:
+            state = "a finished run" if finished else "an unfinished run (use --resume to finish it)"
+            raise OutputError(f"{self.root} already holds {state}; pass --overwrite to replace it")
+        if marker is not None:  # refuse before anything is created or removed
+            check_not_inputs(self.root, owned_files(self.root), list(inputs))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"cannot create {self.root}: {error.strerror or error}") from None
+        if marker is None:
+            self.folder_id = uuid.uuid4().hex
+            write_marker(self.root, self.folder_id, [])
+        else:
+            self.folder_id = marker["folder_id"]
         self._make(self.partial)
         self._lock()
-        self._clear()
-        if identity is not None:
-            _write_atomic_bytes(self.partial / RUN_DESCRIPTION, _json(identity))
+        self._clear(inputs)
+        self._ledger(f"{PARTIAL}/{RUN_DESCRIPTION}", f"{PARTIAL}/{RUN_DESCRIPTION}.tmp")
+        description = dict(identity or {})
+        description["folder_id"] = self.folder_id
+        _write_atomic_bytes(self.partial / RUN_DESCRIPTION, _json(description))
 
     def _make(self, folder: Path) -> None:
         try:
@@ -128,12 +348,22 @@ class OutputStore:
         except OSError as error:
             raise OutputError(f"cannot create {folder}: {error.strerror or error}") from None
 
+    def _ledger(self, *relatives: str) -> None:
+        """Enter files in the ledger before they are written (so that a kill at any moment
+        leaves every file sendsim wrote on record)."""
+        with open(self.partial / LEDGER, "a", encoding="utf-8") as handle:
+            handle.write("".join(f"{r}\n" for r in relatives))
+            handle.flush()
+
     def _lock(self) -> None:
         """Hold an exclusive lock while this process writes (released when it exits, even if
         killed), so that two runs cannot write into one folder at once."""
         if fcntl is None:
             return
-        handle = open(self.partial / LOCK, "a+b")
+        lock = self.partial / LOCK
+        if os.path.lexists(lock) and not _is_real_file(lock):
+            raise OutputError(f"{lock} is not the lock file sendsim made; remove it yourself or choose another --out")
+        handle = open(lock, "a+b")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -147,14 +377,17 @@ class OutputStore:
         if identity is None:
             return
         path = self.partial / RUN_DESCRIPTION
-        if not path.exists():
+        if not _is_real_file(path):
             raise OutputError(f"{self.root}: the interrupted run was stopped before it started writing, so it "
                               "cannot be resumed; start it again with --overwrite")
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, UnicodeDecodeError):
             raise OutputError(f"{path} is damaged; start the run again with --overwrite") from None
+        if not isinstance(stored, dict):
+            raise OutputError(f"{path} is damaged; start the run again with --overwrite")
         expected = json.loads(_json(identity))
+        expected["folder_id"] = self.folder_id
         if stored != expected:
             keys = sorted(set(stored) | set(expected))
 
@@ -176,28 +409,52 @@ class OutputStore:
         store.root = Path(root)
         store.partial = store.root / PARTIAL
         store._lock_handle = None  # the run's own process holds the folder's lock
-        if not store.partial.is_dir():
+        if not _is_real_dir(store.partial):
             raise OutputError(f"{store.root} has no run in progress ({PARTIAL} not found)")
+        store.folder_id = ""
         return store
 
-    def _clear(self) -> None:
-        """Remove what a previous run wrote here (the caller checked it is a sendsim folder).
+    def _clear(self, inputs: list[Path]) -> None:
+        """Remove what an earlier run wrote here (its files only, as its records say).
 
-        Order matters for a kill in the middle: ``.partial`` exists first (the folder stays
-        recognisably ours and unfinished), then the old run's description and the manifest go
-        (no one mistakes the remains for a finished or resumable run), then the rest."""
-        for name in (self.partial / RUN_DESCRIPTION, self.root / MANIFEST):
-            if name.exists():
-                name.unlink()
-        for folder in (self.root, self.partial):
-            for entry in folder.iterdir():
-                if entry == self.partial or (folder == self.partial and entry.name == LOCK):
-                    continue
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        Order matters for a kill in the middle: the old run's description and the manifest go
+        first (no one mistakes the remains for a finished or resumable run), then its other
+        files; the records of what it wrote go last, so a kill leaves them for the next try."""
+        files = owned_files(self.root)
+        check_not_inputs(self.root, files, inputs)
+        remove_owned(self.root, [f for f in (f"{PARTIAL}/{RUN_DESCRIPTION}", MANIFEST) if f in files], inputs)
+        remove_owned(self.root, [f for f in files if f not in (MARKER, f"{PARTIAL}/{LEDGER}", f"{PARTIAL}/{LOCK}")],
+                     inputs)
+        write_marker(self.root, self.folder_id, [])
+        ledger = self.partial / LEDGER
+        if _is_real_file(ledger):
+            ledger.unlink()
+
+    def _remove_scratch(self) -> None:
+        """Remove the scratch files of a finished run (its ledger says which), then the folder
+        if nothing else is in it."""
+        ledger = self.partial / LEDGER
+        scratch = []
+        if _is_real_file(ledger):
+            scratch = [line.strip() for line in ledger.read_text(encoding="utf-8", errors="replace").splitlines()
+                       if line.strip().startswith(PARTIAL + "/")]
+        remove_owned(self.root, scratch)
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+        remove_owned(self.root, [f"{PARTIAL}/{LOCK}", f"{PARTIAL}/{LEDGER}"])
+        if _is_real_dir(self.partial):
+            try:
+                self.partial.rmdir()
+            except OSError:
+                pass
+
+    def _chunk_marker(self, scenario: str, first_run: int, last_run: int, suffix: str) -> Path:
+        return self.partial / CHUNKS / scenario / f"{chunk_label(first_run, last_run)}{suffix}"
 
     def chunk_done(self, scenario: str, first_run: int, last_run: int) -> bool:
         check_scenario_name(scenario)  # names become folders: checked wherever a path is built
-        return (self.partial / CHUNKS / scenario / f"{chunk_label(first_run, last_run)}.done").exists()
+        return _is_real_file(self._chunk_marker(scenario, first_run, last_run, ".done"))
 
     def write_chunk(self, scenario: str, first_run: int, last_run: int, tables: dict[str, pa.Table],
                     figures: dict[str, np.ndarray] | None = None) -> int:
@@ -208,7 +465,9 @@ class OutputStore:
         written = 0
         try:
             for name, table in tables.items():
-                folder = self.partial / name / f"scenario={scenario}"
+                relative = f"{name}/scenario={scenario}"
+                folder = self.partial / relative
+                self._ledger(f"{PARTIAL}/{relative}/{label}.parquet", f"{PARTIAL}/{relative}/.{label}.parquet.tmp")
                 folder.mkdir(parents=True, exist_ok=True)
                 target = folder / f"{label}.parquet"
                 tmp = folder / f".{label}.parquet.tmp"
@@ -216,6 +475,9 @@ class OutputStore:
                 os.replace(tmp, target)
                 written += target.stat().st_size
             marker_folder = self.partial / CHUNKS / scenario
+            marker_relative = f"{PARTIAL}/{CHUNKS}/{scenario}/{label}"
+            self._ledger(f"{marker_relative}.figures.npz", f"{marker_relative}.figures.npz.tmp",
+                         f"{marker_relative}.done", f"{marker_relative}.done.tmp")
             marker_folder.mkdir(parents=True, exist_ok=True)
             if figures is not None:
                 buffer = io.BytesIO()
@@ -231,42 +493,65 @@ class OutputStore:
     def chunk_figures(self, scenario: str, first_run: int, last_run: int) -> dict[str, np.ndarray]:
         """The per-run figures saved with a finished chunk (read without pickle)."""
         check_scenario_name(scenario)
-        path = self.partial / CHUNKS / scenario / f"{chunk_label(first_run, last_run)}.figures.npz"
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
+        path = self._chunk_marker(scenario, first_run, last_run, ".figures.npz")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError) as error:
+            raise OutputError(f"{path} is damaged ({error}); start the run again with --overwrite") from None
 
     def write_file(self, relative: str, data: bytes) -> None:
         """Write an extra file (summary tables, report inputs) into the partial folder."""
         target = self.partial / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic_bytes(target, data)
+        self._ledger(f"{PARTIAL}/{relative}", f"{PARTIAL}/{relative}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic_bytes(target, data)
+        except OSError as error:
+            raise OutputError(f"cannot write {target}: {error.strerror or error}; fix the cause and finish with "
+                              "--resume") from None
 
     def finish(self, manifest: dict) -> None:
-        """Move everything into place, then write the manifest (the completion mark).
+        """Move every table file into place, record them in the marker, then write the manifest
+        (the completion mark); last, remove the scratch files.
 
         Temporary files left by a writer that was killed mid-write (and whose chunk was then
         written again) are removed first: they are never part of a finished dataset."""
-        for leftover in self.partial.rglob("*.tmp"):
-            leftover.unlink()
-        for entry in sorted(self.partial.iterdir()):
-            if entry.name in (CHUNKS, RUN_DESCRIPTION, LOCK):
-                continue
-            target = self.root / entry.name
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            os.replace(entry, target)
-        # The manifest before the markers go: killed in between, the folder is complete (with a
-        # stray .partial that readers ignore); the other way round, a kill after the markers were
-        # partly deleted would make --resume redo chunks whose tables had already been moved.
-        _write_atomic_bytes(self.root / MANIFEST, _json(manifest, indent=2))
-        shutil.rmtree(self.partial, ignore_errors=True)
-        if self._lock_handle is not None:
-            self._lock_handle.close()
-            self._lock_handle = None
-
-
-def _json(value: dict, indent: int | None = None) -> bytes:
-    return (json.dumps(value, indent=indent, sort_keys=True, default=str) + "\n").encode()
+        ledger = self.partial / LEDGER
+        entries = [line.strip() for line in ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
+        marker = read_marker(self.root) or {}
+        earlier = set(marker.get("files", []))
+        finals: list[str] = []
+        try:
+            for entry in dict.fromkeys(entries):
+                relative = entry[len(PARTIAL) + 1:]
+                if relative.split("/", 1)[0] in (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER):
+                    continue
+                source = _reached_without_links(self.root, entry)
+                if entry.endswith(".tmp"):
+                    if source is not None and _is_real_file(source):
+                        source.unlink()
+                    continue
+                target = _reached_without_links(self.root, relative)
+                if target is None:
+                    raise OutputError(f"{self.root / relative}: a folder on its way is a link; sendsim does not write "
+                                      "through links")
+                finals.append(relative)
+                if source is None or not _is_real_file(source):
+                    continue  # moved by an earlier, interrupted finish
+                if os.path.lexists(target) and relative not in earlier:
+                    raise OutputError(f"{target} exists and was not written by sendsim; move it away and finish with "
+                                      "--resume")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)  # killed after this: the ledger still names the file
+            write_marker(self.root, self.folder_id, finals + [MANIFEST])
+            # The manifest before the scratch files go: killed in between, the folder is complete
+            # (with a stray .partial that readers ignore).
+            _write_atomic_bytes(self.root / MANIFEST, _json(manifest, indent=2))
+        except OSError as error:
+            raise OutputError(f"cannot finish {self.root}: {error.strerror or error}; fix the cause and finish with "
+                              "--resume") from None
+        self._remove_scratch()
 
 
 def is_complete(root: str | Path) -> bool:

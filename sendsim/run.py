@@ -334,7 +334,7 @@ def execute(spec: RunSpec, log=print) -> RunResult:
     scenario_ids = [f"{p.name}:{p.table_json}" for p in [baseline] + others]
     input_files = ([spec.cohort] + parameters.csv_files + ([parameters.draw_file] if parameters.draw_file else [])
                    + finance_files + ([spec.sweep] if spec.sweep else []))
-    store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume,
+    store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume, inputs=input_files,
                         identity=run_identity(spec, calendar, input_files, scenario_ids))
     inputs = RunInputs(out=str(spec.out), cohort=str(spec.cohort),
                        parameter_files=tuple(str(p) for p in parameters.csv_files),

@@ -128,7 +128,8 @@ def test_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path, capsys):
     precious.mkdir()
     (precious / "thesis.docx").write_text("years of work")
     assert main(["run", "--runs", "2", "--out", str(precious), "--quiet", "--months", "2", "--overwrite"]) == 2
-    assert "not a sendsim output folder" in capsys.readouterr().err
+    assert "is not a sendsim output folder: it holds files sendsim did not write (for example 'thesis.docx')" in (
+        capsys.readouterr().err)
     assert (precious / "thesis.docx").read_text() == "years of work"
 
 

@@ -24,7 +24,8 @@ from typing import Callable
 import pyarrow.parquet as pq
 import pytest
 
-from outputs.store import CHUNKS, MANIFEST, PARTIAL, RUN_DESCRIPTION, OutputError, OutputStore, is_complete
+from outputs.store import (CHUNKS, MANIFEST, PARTIAL, RUN_DESCRIPTION, OutputError, OutputStore, is_complete,
+                           write_marker)
 from sendsim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +180,7 @@ def test_two_processes_cannot_write_one_folder(tmp_path):
 def test_a_run_killed_before_describing_itself_cannot_be_resumed(tmp_path):
     out = tmp_path / "out"
     (out / PARTIAL).mkdir(parents=True)  # what a kill while clearing an old run leaves
+    write_marker(out, "a-folder-sendsim-made", [])
     with pytest.raises(OutputError, match="cannot be resumed; start it again with --overwrite"):
         OutputStore(out, resume=True, identity={"seed": 1})
     OutputStore(out, overwrite=True, identity={"seed": 1})

@@ -18,6 +18,7 @@ from matplotlib import image
 from inputs.finance import KENT_FINANCE, load_finance
 from outputs.finance import money_context, money_files, run_money
 from outputs.report import FAN_COLOUR, build_report
+from outputs.store import write_marker
 from sendsim.cli import main
 from simcore import codes
 from simcore.engine import Calendar
@@ -57,6 +58,7 @@ def _write_run(out: Path) -> None:
     manifest = {"scenario": "baseline", "runs": RUNS, "seed": 1, "start": "2024-01", "end": "2028-03",
                 "money": money_context(result, finance)}
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_marker(out, "synthetic-run", ["manifest.json"])
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +91,9 @@ def test_report_writes_charts_page_and_workbook(report):
 
 
 def test_report_refuses_a_folder_without_money(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "is not a sendsim output folder" in capsys.readouterr().err
+    write_marker(tmp_path, "made-by-sendsim", [])
     assert main(["report", str(tmp_path)]) == 2
     assert "not a finished sendsim run" in capsys.readouterr().err
 
