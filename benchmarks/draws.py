@@ -49,9 +49,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore import codes
-from simcore.engine import Calendar, ChunkResult, Cohort
-from simcore.model import ModelArrays
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, ChunkResult, Cohort
+from sendsim.simcore.model import ModelArrays
 
 POISSON_PIECE_MEAN = 30.0  # simcore.rng.poisson: one inversion per piece of mean at most 30
 

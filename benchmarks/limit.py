@@ -21,12 +21,12 @@ import numba
 import numpy as np
 from numba import prange
 
-from simcore.engine import Calendar, Cohort
-from simcore.kernel import lookup
-from simcore.model import ModelArrays
-from simcore.rng import DEC_MOVE, child_stream, run_key, uniform
-from simcore._jit import jit, jit_parallel
-from simcore import codes
+from sendsim.simcore.engine import Calendar, Cohort
+from sendsim.simcore.kernel import lookup
+from sendsim.simcore.model import ModelArrays
+from sendsim.simcore.rng import DEC_MOVE, child_stream, run_key, uniform
+from sendsim.simcore._jit import jit, jit_parallel
+from sendsim.simcore import codes
 
 
 @jit

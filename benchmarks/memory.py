@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.workloads import england_like, kent, kent_baseline, run_engine
-from simcore import codes
-from simcore.engine import record_capacity, simulate
+from sendsim.simcore import codes
+from sendsim.simcore.engine import record_capacity, simulate
 
 BYTES_PER_KIB = 1024  # /proc/self/status reports sizes in KiB
 

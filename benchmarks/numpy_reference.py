@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simcore import codes
-from simcore.engine import Calendar, Cohort, record_capacity
-from simcore.model import ModelArrays
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, Cohort, record_capacity
+from sendsim.simcore.model import ModelArrays
 
 P = codes.N_PLACEMENTS
 NONE = codes.PLACEMENT_NONE

@@ -8,8 +8,8 @@ import itertools
 import numba
 
 from benchmarks.workloads import run_engine
-from outputs.store import OutputStore
-from outputs.tables import chunk_tables
+from sendsim.outputs.store import OutputStore
+from sendsim.outputs.tables import chunk_tables
 
 CHUNK_RUNS = 64  # the default --chunk-size of `sendsim run`
 SCENARIO = "baseline"

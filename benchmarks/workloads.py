@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from inputs.cohort import load_cohort
-from inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
-from inputs.parameters import build_parameter_set, read_parameter_rows
-from simcore.engine import Calendar, ChunkResult, Cohort, simulate
-from simcore.model import ModelArrays, compile_model
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.simcore.engine import Calendar, ChunkResult, Cohort, simulate
+from sendsim.simcore.model import ModelArrays, compile_model
 
 BENCHMARK_SEED = 1  # the default seed of `sendsim run`
 
@@ -58,8 +58,8 @@ def kent(n_months: int) -> Workload:
 @functools.lru_cache(maxsize=4)
 def england_like(size: int) -> Workload:
     """The synthetic England cohort scaled to ``size`` plans, with size-scaled Kent parameters."""
-    from inputs import england
-    from inputs.kent import derive
+    from sendsim.inputs import england
+    from sendsim.inputs.kent import derive
 
     calendar = kent_baseline().calendar
     cohort = england.england_cohort(size)

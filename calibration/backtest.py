@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibration.targets import Target
+from sendsim.calibration.targets import Target
 
 
 def crps(sample: np.ndarray, observed: float) -> float:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inputs.kent import derive
-from simcore import codes
+from sendsim.inputs.kent import derive
+from sendsim.simcore import codes
 
 JEFFREYS = 0.5  # Beta(1/2, 1/2) and Dirichlet(1/2, ...) priors
 

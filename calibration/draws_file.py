@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inputs.draws import load_draws, parameter_sets_for_draws, write_draws
-from inputs.parameters import ParameterRow
-from simcore.engine import Calendar
-from simcore.model import DIMENSION_LABELS, SCHEMA, ParameterSet
+from sendsim.inputs.draws import load_draws, parameter_sets_for_draws, write_draws
+from sendsim.inputs.parameters import ParameterRow
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import DIMENSION_LABELS, SCHEMA, ParameterSet
 
 # A cell counts as changed, and a draw's value as equal across ages, within this tolerance.
 SAME_VALUE = 1e-15

@@ -12,10 +12,10 @@ from typing import Callable
 
 import numpy as np
 
-from calibration.kent_model import KentModel, phi_row, theta_dict
-from calibration.targets import Target, evaluate, needs_flows, within
-from simcore.engine import Calendar, Cohort, simulate
-from simcore.model import ParameterSet, compile_model
+from sendsim.calibration.kent_model import KentModel, phi_row, theta_dict
+from sendsim.calibration.targets import Target, evaluate, needs_flows, within
+from sendsim.simcore.engine import Calendar, Cohort, simulate
+from sendsim.simcore.model import ParameterSet, compile_model
 
 # Proposals compiled and simulated together (memory: flows are about 0.9 MB per run-year).
 PROPOSALS_PER_BATCH = 32

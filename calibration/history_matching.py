@@ -47,8 +47,8 @@ from typing import Callable
 
 import numpy as np
 
-from calibration import space
-from calibration.targets import Target
+from sendsim.calibration import space
+from sendsim.calibration.targets import Target
 
 SIGMA_RULE = 3.0  # implausibility cut-off: three standard deviations
 # Kernels narrower than this (on the unit scale) would stop a parameter moving at all.

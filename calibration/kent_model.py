@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibration import space
-from calibration.direct import BetaRate, Rate, kent_direct_rates
-from calibration.kent_targets import placement_history
-from inputs.kent import derive
-from inputs.parameters import ParameterRow, build_parameter_set
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import ParameterSet, ParameterValues
+from sendsim.calibration import space
+from sendsim.calibration.direct import BetaRate, Rate, kent_direct_rates
+from sendsim.calibration.kent_targets import placement_history
+from sendsim.inputs.kent import derive
+from sendsim.inputs.parameters import ParameterRow, build_parameter_set
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import ParameterSet, ParameterValues
 
 # A review-cease probability is capped below one (a multiplier must not make ceasing certain).
 MAX_REVIEW_CEASE = 0.95

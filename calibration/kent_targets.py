@@ -1,6 +1,6 @@
 """Derive the built-in Kent calibration targets (``inputs/kent/targets.csv``) from the vendored data.
 
-Run ``python -m calibration.kent_targets`` from the repository root. Every value comes from a
+Run ``python -m sendsim.calibration.kent_targets`` from the repository root. Every value comes from a
 vendored file (``inputs/kent/data/``): SEN2 caseload by placement (January 2019-2024) and by
 age band (January 2019-2022 from the 2022 release, January 2024 from the 2025 release), SEN2
 new and ceased plans, and the Safety Valve return's figures (``seed_targets.csv``). The
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.targets import COLUMNS
-from inputs.kent import derive
-from simcore import codes
+from sendsim.calibration.targets import COLUMNS
+from sendsim.inputs.kent import derive
+from sendsim.simcore import codes
 
 TARGETS_PATH = derive.HERE / "targets.csv"
 

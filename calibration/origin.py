@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from calibration.kent_targets import band_history, placement_history
-from inputs.kent import derive
-from simcore import codes
-from simcore.engine import Calendar, Cohort
+from sendsim.calibration.kent_targets import band_history, placement_history
+from sendsim.inputs.kent import derive
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, Cohort
 
 IPF_MAX_ITERATIONS = 5000
 IPF_TOLERANCE = 1e-9

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calibration import backtest, space
-from calibration.direct import summary_rows
-from calibration.history_matching import HistoryMatch
-from calibration.variance import VarianceSplit
+from sendsim.calibration import backtest, space
+from sendsim.calibration.direct import summary_rows
+from sendsim.calibration.history_matching import HistoryMatch
+from sendsim.calibration.variance import VarianceSplit
 
 
 @dataclass

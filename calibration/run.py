@@ -24,19 +24,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration import backtest, draws_file, history_matching, space, variance
-from calibration.evaluate import Segment, evaluator, fitted_only, segments_for, simulate_targets
-from calibration.kent_model import KentModel
-from calibration.origin import origin_cohort
-from calibration.targets import Target, read_targets
-from inputs.cohort import load_cohort
-from inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
-from inputs.finance import KENT_FINANCE, load_finance
-from inputs.parameters import read_parameter_rows
-from outputs.manifest import base_manifest, sha256_file
-from outputs.store import OutputError
-from calibration.spec import CalibrationSpec
-from simcore.engine import Calendar
+from sendsim.calibration import backtest, draws_file, history_matching, space, variance
+from sendsim.calibration.evaluate import Segment, evaluator, fitted_only, segments_for, simulate_targets
+from sendsim.calibration.kent_model import KentModel
+from sendsim.calibration.origin import origin_cohort
+from sendsim.calibration.targets import Target, read_targets
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
+from sendsim.inputs.finance import KENT_FINANCE, load_finance
+from sendsim.inputs.parameters import read_parameter_rows
+from sendsim.outputs.manifest import base_manifest, sha256_file
+from sendsim.outputs.store import OutputError
+from sendsim.calibration.spec import CalibrationSpec
+from sendsim.simcore.engine import Calendar
 
 MANIFEST = "manifest.json"
 
@@ -113,7 +113,7 @@ def _history_match(model: KentModel, segments: list[Segment], spec: CalibrationS
 
 def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     """Run a calibration as ``spec`` says and write its output folder."""
-    from calibration import report  # the report needs every result: imported where it is used
+    from sendsim.calibration import report  # the report needs every result: imported where it is used
 
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -153,7 +153,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     t0 = time.perf_counter()
     long_calendar = Calendar(DEFAULT_START[0], DEFAULT_START[1], months_until(DEFAULT_START, DEFAULT_END))
     long_model = KentModel(rows, long_calendar)
-    from calibration.kent_model import phi_row, theta_dict
+    from sendsim.calibration.kent_model import phi_row, theta_dict
     sets = [long_model.forecast_set(theta_dict(theta[d]), phi_row(phi, d)) for d in range(theta.shape[0])]
     frame = draws_file.draws_frame(long_model.forecast_base, sets, rows)
     draws_path = spec.out / "draws.parquet"

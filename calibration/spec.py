@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from inputs.defaults import KENT_DIR
+from sendsim.inputs.defaults import KENT_DIR
 
 KENT_TARGETS = KENT_DIR / "targets.csv"
 KENT_DRAWS = KENT_DIR / "draws.parquet"

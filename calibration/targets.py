@@ -45,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inputs.errors import InputError
-from inputs.files import read_text
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import read_text
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 COLUMNS = ("id", "measure", "date", "months", "age_band", "placement", "denominator", "item", "value", "tolerance",
            "role", "weight", "source", "note")

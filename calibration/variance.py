@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibration.kent_model import KentModel, phi_row, theta_dict
-from inputs.finance import FinanceInputs, fy_label
-from outputs.finance import run_money
-from outputs.summary import RunAggregates
-from simcore.engine import Calendar, Cohort, simulate
-from simcore.model import compile_model
+from sendsim.calibration.kent_model import KentModel, phi_row, theta_dict
+from sendsim.inputs.finance import FinanceInputs, fy_label
+from sendsim.outputs.finance import run_money
+from sendsim.outputs.summary import RunAggregates
+from sendsim.simcore.engine import Calendar, Cohort, simulate
+from sendsim.simcore.model import compile_model
 
 
 @dataclass

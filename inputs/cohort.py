@@ -28,10 +28,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inputs.errors import InputError
-from inputs.files import TextTable, check_header, read_table
-from simcore import codes
-from simcore.engine import Calendar, Cohort
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import TextTable, check_header, read_table
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, Cohort
 
 REQUIRED = ("child_id", "birth_month", "placement", "need", "months_since_review")
 OPTIONAL = ("status", "stage_months", "waiting_for", "annual_cost_gbp")

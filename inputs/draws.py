@@ -28,11 +28,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inputs.errors import InputError
-from inputs.files import TextTable, read_table
-from inputs.parameters import DIMENSION_COLUMNS, ParameterRow, build_parameter_set, read_parameter_rows
-from simcore.engine import Calendar
-from simcore.model import SCHEMA, KIND_RANGES, ParameterSet
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import TextTable, read_table
+from sendsim.inputs.parameters import DIMENSION_COLUMNS, ParameterRow, build_parameter_set, read_parameter_rows
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import SCHEMA, KIND_RANGES, ParameterSet
 
 _COLUMN = re.compile(r"^([a-z_]+)(?:@(.*))?$")
 _ALLOWED_KEYS = DIMENSION_COLUMNS + ("date",)

@@ -11,7 +11,7 @@ assessment capacity, commissioned places) multiplied by the ratio of cohort size
 
 Usage::
 
-    python -m inputs.england OUT_DIR [--size N]
+    python -m sendsim.inputs.england OUT_DIR [--size N]
 
 writes ``OUT_DIR/cohort.parquet`` and ``OUT_DIR/scale.csv``; then::
 
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inputs.kent import derive
-from simcore import codes
-from simcore.engine import Cohort
+from sendsim.inputs.kent import derive
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Cohort
 
 ENGLAND_SEED = 20240118
 # Parameters whose values are counts per month for the whole authority: they scale with size.
@@ -95,7 +95,7 @@ def scale_rows(ratio: float) -> pd.DataFrame:
 
 def write(out_dir: Path, size: int | None = None) -> tuple[Path, Path, int]:
     """Write the England cohort (Parquet) and its scaling parameter rows (CSV)."""
-    from inputs.cohort import write_cohort_csv
+    from sendsim.inputs.cohort import write_cohort_csv
     out_dir.mkdir(parents=True, exist_ok=True)
     cohort = england_cohort(size)
     kent_plans = int(derive.crosstab().sum())
@@ -112,7 +112,7 @@ def write(out_dir: Path, size: int | None = None) -> tuple[Path, Path, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m inputs.england", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sendsim.inputs.england", description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder to write cohort.parquet and scale.csv into")
     parser.add_argument("--size", type=int, default=None, help="plans in total (default: SEN2 England Jan 2024)")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inputs.errors import InputError
+from sendsim.inputs.errors import InputError
 
 PARQUET_MAGIC = b"PAR1"
 # Larger inputs are refused before they are read into memory: the England-size cohort (about

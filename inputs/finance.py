@@ -41,11 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-from inputs.errors import InputError
-from inputs.files import read_text
-from inputs.parameters import ParameterRow
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import read_text
+from sendsim.inputs.parameters import ParameterRow
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 KENT_FINANCE = Path(__file__).resolve().parent / "kent" / "finance.csv"
 COLUMNS: tuple[str, ...] = ("name", "financial_year", "line", "placement", "cost_type", "value", "unit", "source",

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from inputs.errors import InputError
-from inputs.files import check_header, parse_csv_text, read_csv_table
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import DIMENSION_LABELS, KIND_RANGES, SCHEMA, ParameterSet, ParameterValues, parameter_shape
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import check_header, parse_csv_text, read_csv_table
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import DIMENSION_LABELS, KIND_RANGES, SCHEMA, ParameterSet, ParameterValues, parameter_shape
 
 COLUMNS: tuple[str, ...] = ("parameter", "date", "age", "need", "placement", "to", "transfer", "reason", "value",
                             "source", "note")

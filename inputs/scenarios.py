@@ -38,14 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from inputs.errors import InputError
-from inputs.files import read_text
-from inputs.finance import COST_TYPES, FinanceRow, parse_fy, reject_price_growth, rows_from_table
-from inputs.parameters import (COLUMNS, ParameterRow, build_parameter_set, overlay_parameter_set,
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import read_text
+from sendsim.inputs.finance import COST_TYPES, FinanceRow, parse_fy, reject_price_growth, rows_from_table
+from sendsim.inputs.parameters import (COLUMNS, ParameterRow, build_parameter_set, overlay_parameter_set,
                                read_parameter_rows)
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import ParameterSet
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import ParameterSet
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "kent" / "scenarios"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -35,9 +35,9 @@ from typing import Iterator
 
 import numpy as np
 
-from inputs.errors import InputError
-from inputs.files import read_text
-from inputs.scenarios import _NAME, _check_keys, _date
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import read_text
+from sendsim.inputs.scenarios import _NAME, _check_keys, _date
 
 SWEEP_KEYS = ("name", "design", "samples", "seed", "base", "description", "factor")
 FACTOR_KEYS = ("lever", "from", "values", "low", "high", "integer")

@@ -23,18 +23,18 @@ from typing import Callable
 
 import numpy as np
 
-from inputs.cohort import load_cohort
-from inputs.defaults import KENT_PARAMETERS
-from inputs.draws import load_draws, parameter_sets_for_draws
-from inputs.errors import InputError
-from inputs.files import check_parquet_signature, read_bytes, read_text
-from inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, with_rows
-from inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
-from inputs.scenarios import check_levers_in_run, compile_scenario, load_scenario
-from inputs.sweeps import load_sweep
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import SCHEMA
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import KENT_PARAMETERS
+from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import check_parquet_signature, read_bytes, read_text
+from sendsim.inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, with_rows
+from sendsim.inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
+from sendsim.inputs.scenarios import check_levers_in_run, compile_scenario, load_scenario
+from sendsim.inputs.sweeps import load_sweep
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import SCHEMA
 
 _DRAWS_COLUMN = re.compile(r"^([a-z_]+)(?:@.*)?$")
 DRAWS_PER_BLOCK = 256  # draws expanded at a time when checking a draws file (memory stays flat)

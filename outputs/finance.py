@@ -35,9 +35,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from inputs.errors import InputError
-from inputs.finance import OTHER_BLOCKS, SPEND_LINES, FinanceInputs, fy_label
-from simcore import codes
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.finance import OTHER_BLOCKS, SPEND_LINES, FinanceInputs, fy_label
+from sendsim.simcore import codes
 
 INCOME_LINES: tuple[str, ...] = ("high_needs_block", "schools_block_transfer", "early_years_block_contribution",
                                  "ola_recharges")

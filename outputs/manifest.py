@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simcore.rng import RNG_SCHEME_VERSION
+from sendsim.simcore.rng import RNG_SCHEME_VERSION
 
 
 def sha256_file(path: str | Path) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simcore import codes
-from simcore.engine import Calendar, ChunkResult
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, ChunkResult
 
 
 class RunAggregates:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from simcore import codes
-from simcore.engine import Calendar, ChunkResult
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, ChunkResult
 
 TABLES: tuple[str, ...] = ("stock", "flows", "cost", "pipeline")
 

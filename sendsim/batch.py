@@ -18,16 +18,16 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from inputs.cohort import load_cohort
-from inputs.draws import load_draws, parameter_sets_for_draws
-from inputs.finance import FinanceInputs, load_finance, with_rows
-from inputs.parameters import ParameterRow, build_parameter_set, overlay_parameter_set, read_parameter_rows
-from inputs.scenarios import Scenario, compile_scenario
-from outputs.store import OutputStore
-from outputs.summary import RunAggregates
-from outputs.tables import chunk_tables
-from simcore.engine import Calendar, ChunkResult, Cohort, simulate
-from simcore.model import ModelArrays, ParameterSet, compile_model
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
+from sendsim.inputs.finance import FinanceInputs, load_finance, with_rows
+from sendsim.inputs.parameters import ParameterRow, build_parameter_set, overlay_parameter_set, read_parameter_rows
+from sendsim.inputs.scenarios import Scenario, compile_scenario
+from sendsim.outputs.store import OutputStore
+from sendsim.outputs.summary import RunAggregates
+from sendsim.outputs.tables import chunk_tables
+from sendsim.simcore.engine import Calendar, ChunkResult, Cohort, simulate
+from sendsim.simcore.model import ModelArrays, ParameterSet, compile_model
 
 
 @dataclass(frozen=True)

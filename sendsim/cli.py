@@ -33,9 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from inputs.errors import InputError
-    from outputs.store import OutputError
-    from simcore.engine import SimulationError
+    from sendsim.inputs.errors import InputError
+    from sendsim.outputs.store import OutputError
+    from sendsim.simcore.engine import SimulationError
     try:
         return args.handler(args)
     except (InputError, OutputError, SimulationError) as error:

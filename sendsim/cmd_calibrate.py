@@ -17,7 +17,7 @@ def _years(text: str) -> tuple[int, ...]:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    from calibration.spec import KENT_TARGETS, CalibrationSpec
+    from sendsim.calibration.spec import KENT_TARGETS, CalibrationSpec
 
     defaults = CalibrationSpec(out=Path("sendsim-calibration"))
     cal = commands.add_parser(
@@ -68,7 +68,7 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from calibration.run import CalibrationSpec, calibrate
+    from sendsim.calibration.run import CalibrationSpec, calibrate
 
     defaults = CalibrationSpec(out=args.out)
     spec = CalibrationSpec(out=args.out, targets=args.targets, origin=args.origin, seed=args.seed,

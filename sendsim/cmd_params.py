@@ -10,7 +10,7 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from simcore.model import SCHEMA
+    from sendsim.simcore.model import SCHEMA
     for name, spec in SCHEMA.items():
         dims = ", ".join("to" if d == "to_move" else d for d in spec.dims) or "-"
         default = "" if spec.optional_default is None else f" (default {spec.optional_default:g})"

@@ -17,8 +17,8 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from outputs.report import ReportError, build_report
-    from outputs.store import OutputError
+    from sendsim.outputs.report import ReportError, build_report
+    from sendsim.outputs.store import OutputError
 
     try:
         files = build_report(args.out, args.to)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, months_until
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, months_until
 from sendsim.options import positive_int, seed, year_month
 
 
@@ -85,7 +85,7 @@ def report(result, out: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from inputs.scenarios import builtin_names
+    from sendsim.inputs.scenarios import builtin_names
     from sendsim.run import execute
 
     scenarios = list(dict.fromkeys(["baseline"] + (builtin_names() if args.all_scenarios else []) + args.scenario))

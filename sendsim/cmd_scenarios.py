@@ -11,7 +11,7 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from inputs.scenarios import LEVERS, builtin_names, builtin_path, read_scenario_table
+    from sendsim.inputs.scenarios import LEVERS, builtin_names, builtin_path, read_scenario_table
 
     print("Built-in scenarios:")
     for name in builtin_names():

@@ -5,15 +5,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from inputs.defaults import DEFAULT_END, DEFAULT_START, months_until
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, months_until
 from sendsim.options import positive_int, year_month
 
 
 def input_kinds() -> tuple:
     """The kinds of :mod:`inputs.validate`, and those whose loaders live outside ``inputs``
     (which may not import them): calibration targets."""
-    from calibration.targets import read_targets, within
-    from inputs.validate import KINDS, InputKind
+    from sendsim.calibration.targets import read_targets, within
+    from sendsim.inputs.validate import KINDS, InputKind
 
     def check_targets(path: Path, calendar) -> str:
         targets = read_targets(path)
@@ -47,9 +47,9 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from inputs.errors import InputError
-    from inputs.validate import validate_file
-    from simcore.engine import Calendar
+    from sendsim.inputs.errors import InputError
+    from sendsim.inputs.validate import validate_file
+    from sendsim.simcore.engine import Calendar
 
     months = args.months if args.months is not None else months_until(args.start, DEFAULT_END)
     if months < 1:

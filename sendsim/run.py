@@ -20,25 +20,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from inputs.cohort import load_cohort
-from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
-from inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
-from inputs.errors import InputError
-from inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth, with_rows
-from inputs.parameters import (ParameterRow, build_parameter_set, check_dates_in_run, overlay_parameter_set,
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import KENT_COHORT, KENT_PARAMETERS
+from sendsim.inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.finance import KENT_FINANCE, FinanceInputs, load_finance, reject_price_growth, with_rows
+from sendsim.inputs.parameters import (ParameterRow, build_parameter_set, check_dates_in_run, overlay_parameter_set,
                                read_parameter_rows)
-from inputs.scenarios import BUILTIN_DIR, builtin_path, check_levers_in_run, compile_scenario, read_scenario_table
-from inputs.sweeps import Sweep, load_sweep
-from outputs.finance import (MoneyResult, check_money_inputs, format_deficit, modelled, money_context, money_files,
+from sendsim.inputs.scenarios import BUILTIN_DIR, builtin_path, check_levers_in_run, compile_scenario, read_scenario_table
+from sendsim.inputs.sweeps import Sweep, load_sweep
+from sendsim.outputs.finance import (MoneyResult, check_money_inputs, format_deficit, modelled, money_context, money_files,
                              parquet_bytes, run_money, summary_frame)
-from outputs.manifest import base_manifest, sha256_file
-from outputs.scenarios import difference_summary, difference_table, format_differences
-from outputs.store import OutputStore, check_scenario_name
-from outputs.summary import RunAggregates, format_summary
+from sendsim.outputs.manifest import base_manifest, sha256_file
+from sendsim.outputs.scenarios import difference_summary, difference_table, format_differences
+from sendsim.outputs.store import OutputStore, check_scenario_name
+from sendsim.outputs.summary import RunAggregates, format_summary
 from sendsim.batch import (DaskOptions, RunInputs, Task, TaskResult, run_dask, run_local, scenario_rows,
                            worker_inputs_threads)
 from sendsim.progress import Progress
-from simcore.engine import Calendar
+from sendsim.simcore.engine import Calendar
 
 BASELINE = "baseline"
 
@@ -213,7 +213,7 @@ def _sweep_plans(sweep: Sweep, finance: FinanceInputs) -> Iterator[PlannedScenar
 def run_identity(spec: RunSpec, calendar: Calendar, input_files: list[Path], scenario_ids: list[str]) -> dict:
     """What makes two runs write the same tables: kept in the output folder while a run is
     written, so that --resume refuses to finish a run with different options or inputs."""
-    from simcore.rng import RNG_SCHEME_VERSION
+    from sendsim.simcore.rng import RNG_SCHEME_VERSION
     return {"scenarios": scenario_ids, "seed": spec.seed, "runs": spec.runs, "chunk_size": spec.chunk_size,
             "start": calendar.label(0), "months": calendar.n_months, "flows": spec.record_flows,
             "inputs_sha256": [sha256_file(p) for p in input_files], "rng_scheme_version": RNG_SCHEME_VERSION}

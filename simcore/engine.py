@@ -14,9 +14,9 @@ from typing import Callable, Iterator
 import numba
 import numpy as np
 
-from simcore import codes
-from simcore.kernel import ERR_NONE, ERROR_MESSAGES, simulate_chunk
-from simcore.model import ModelArrays
+from sendsim.simcore import codes
+from sendsim.simcore.kernel import ERR_NONE, ERROR_MESSAGES, simulate_chunk
+from sendsim.simcore.model import ModelArrays
 
 
 TRACE_EMPTY = -128  # trace value of a record slot not yet in use

@@ -44,9 +44,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from simcore import codes
-from simcore._jit import jit, jit_inline, jit_parallel
-from simcore.rng import (
+from sendsim.simcore import codes
+from sendsim.simcore._jit import jit, jit_inline, jit_parallel
+from sendsim.simcore.rng import (
     DEC_APPEAL, DEC_ARRIVAL_PLACEMENT, DEC_ASSESS, DEC_CEASE_REASON, DEC_COST, DEC_DECIDE,
     DEC_FIRST_PLACEMENT, DEC_ISSUE, DEC_MOVE, DEC_NEED, DEC_OVERFLOW_ARRIVAL, DEC_OVERFLOW_MOVE,
     DEC_OVERFLOW_NEW, DEC_OVERFLOW_PHASE, DEC_OVERFLOW_REVIEW, DEC_PHASE, DEC_REVIEW,

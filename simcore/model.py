@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simcore import codes
+from sendsim.simcore import codes
 
 # Dimension name -> size. "to" is the destination placement; "to_move" adds "moved_away".
 DIMENSIONS: dict[str, int] = {

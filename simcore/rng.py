@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore._jit import jit
+from sendsim.simcore._jit import jit
 
 RNG_SCHEME_VERSION = 1
 

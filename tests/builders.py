@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore import codes
-from simcore.engine import Calendar, Cohort
-from simcore.model import SCHEMA, ParameterValues, compile_model, parameter_shape
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, Cohort
+from sendsim.simcore.model import SCHEMA, ParameterValues, compile_model, parameter_shape
 
 P, N, A = codes.N_PLACEMENTS, codes.N_NEEDS, codes.N_AGES
 

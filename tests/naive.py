@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simcore import codes
+from sendsim.simcore import codes
 
 MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore import codes
+from sendsim.simcore import codes
 
 # The rules' constants are taken from the documentation (README, kernel docstring), not from
 # simcore.codes, so that a wrong table of codes in the engine would show as a difference.

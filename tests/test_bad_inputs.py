@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from inputs.cohort import ALLOWED as COHORT_COLUMNS
+from sendsim.inputs.cohort import ALLOWED as COHORT_COLUMNS
 from sendsim.cli import main
 
 ISSUE_CLASSES = (
@@ -349,9 +349,9 @@ def test_missing_file_and_folder(tmp_path, monkeypatch, capsys):
 
 
 def test_valid_inputs_pass(capsys):
-    from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
-    from inputs.finance import KENT_FINANCE
-    from inputs.scenarios import builtin_path
+    from sendsim.inputs.defaults import KENT_COHORT, KENT_PARAMETERS
+    from sendsim.inputs.finance import KENT_FINANCE
+    from sendsim.inputs.scenarios import builtin_path
     files = [KENT_COHORT, KENT_PARAMETERS, KENT_FINANCE, builtin_path("third_special_school"),
              KENT_COHORT.parent / "targets.csv"]
     assert main(["validate"] + [str(f) for f in files]) == 0

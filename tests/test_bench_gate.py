@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks import gate
 from benchmarks.workloads import EngineTiming, kent_baseline, run_engine
-from simcore.engine import simulate
+from sendsim.simcore.engine import simulate
 
 SLOWDOWN = 3
 QUICK = gate.GateConfig(rounds=3, engine_runs=3, reference_runs=1, limit_runs=24, warm_start_check=False)

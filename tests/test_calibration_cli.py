@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration.spec import KENT_DRAWS, KENT_TARGETS
-from inputs.draws import load_draws
+from sendsim.calibration.spec import KENT_DRAWS, KENT_TARGETS
+from sendsim.inputs.draws import load_draws
 from sendsim.cli import main
 
 # A few targets of each segment and measure keep the run short.

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration import backtest, draws_file, history_matching, space, variance
-from calibration.direct import BetaRate, DirichletMix
-from calibration.kent_model import KentModel, theta_dict
-from calibration.origin import origin_crosstab, rake
-from calibration.kent_targets import band_history, placement_history
-from inputs.defaults import KENT_PARAMETERS
-from inputs.kent import derive
-from inputs.parameters import read_parameter_rows
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.calibration import backtest, draws_file, history_matching, space, variance
+from sendsim.calibration.direct import BetaRate, DirichletMix
+from sendsim.calibration.kent_model import KentModel, theta_dict
+from sendsim.calibration.origin import origin_crosstab, rake
+from sendsim.calibration.kent_targets import band_history, placement_history
+from sendsim.inputs.defaults import KENT_PARAMETERS
+from sendsim.inputs.kent import derive
+from sendsim.inputs.parameters import read_parameter_rows
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 CALENDAR = Calendar(2024, 1, 51)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration import history_matching, kent_targets
-from calibration.targets import COLUMNS, evaluate, read_targets, within
-from inputs.errors import InputError
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.calibration import history_matching, kent_targets
+from sendsim.calibration.targets import COLUMNS, evaluate, read_targets, within
+from sendsim.inputs.errors import InputError
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 HEADER = ",".join(COLUMNS)
 

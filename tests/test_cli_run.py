@@ -12,11 +12,11 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from inputs.cohort import load_cohort
-from inputs.defaults import KENT_COHORT
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import KENT_COHORT
 from sendsim.cli import main
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,3 +140,14 @@ def test_command_line_entry_point(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "EHCPs at each January" in result.stdout and "2025-01" in result.stdout
     assert (out / "manifest.json").exists()
+
+
+def test_runs_from_a_folder_holding_modules_with_generic_names(tmp_path):
+    """What pip installs lives under the sendsim name: a user's inputs.py, outputs.py or
+    calibration.py in the working folder cannot shadow the engine's packages."""
+    for name in ("inputs", "outputs", "calibration", "simcore", "money", "benchmarks"):
+        (tmp_path / f"{name}.py").write_text("raise ImportError('the user\\'s own module was imported')\n")
+    result = subprocess.run([sys.executable, "-m", "sendsim", "run", "--runs", "2", "--months", "3", "--out", "o",
+                             "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "o" / "manifest.json").exists()

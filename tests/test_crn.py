@@ -12,8 +12,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simcore import codes
-from simcore.engine import Calendar, simulate
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, simulate
 from tests import builders
 
 

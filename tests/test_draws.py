@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inputs.defaults import KENT_PARAMETERS
-from inputs.draws import load_draws, parameter_sets_for_draws
-from inputs.errors import InputError
-from inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.inputs.defaults import KENT_PARAMETERS
+from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
 from sendsim.cli import main
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 CALENDAR = Calendar(2024, 1, 13)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from inputs import england
-from inputs.kent import derive
-from inputs.parameters import build_parameter_set, read_parameter_rows
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.inputs import england
+from sendsim.inputs.kent import derive
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 
 def test_crosstab_reproduces_sen2_england_age_rows():

@@ -23,17 +23,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from inputs.cohort import ALLOWED as COHORT_COLUMNS
-from inputs.cohort import load_cohort
-from inputs.defaults import KENT_PARAMETERS
-from inputs.draws import load_draws, parameter_sets_for_draws
-from inputs.errors import InputError
-from inputs.parameters import COLUMNS as PARAMETER_COLUMNS
-from inputs.parameters import build_parameter_set, read_parameter_rows
-from inputs.validate import validate_file
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import SCHEMA, compile_model
+from sendsim.inputs.cohort import ALLOWED as COHORT_COLUMNS
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import KENT_PARAMETERS
+from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.parameters import COLUMNS as PARAMETER_COLUMNS
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.inputs.validate import validate_file
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import SCHEMA, compile_model
 
 CALENDAR = Calendar(2024, 1, 51)
 # 60 examples per property keeps the suite fast; SENDSIM_FUZZ_EXAMPLES=5000 fuzzes deeper.

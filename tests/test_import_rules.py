@@ -1,10 +1,16 @@
 """The house rules on imports, enforced.
 
+What pip installs lives under the ``sendsim`` name: each top-level folder of the repository is
+a subsystem installed as ``sendsim.<folder>`` (``simcore/`` is ``sendsim.simcore``), and the
+``sendsim/`` folder itself holds the command line. The rules:
+
 - simcore imports only numpy, numba and the standard library;
-- inputs, outputs and calibration build on simcore (and each other as listed), never on the
-  command line (sendsim), tests or benchmarks;
-- nothing imports sendsim except sendsim itself; nothing imports tests or benchmarks except
-  tests and benchmarks.
+- the money package imports neither inputs nor outputs (finance inputs and simulated spend
+  in, yearly money tables out);
+- inputs (reading) and outputs (writing) never import each other;
+- nothing imports the command line, tests or benchmarks (tests and benchmarks aside);
+- every import of the project's own code goes through the ``sendsim`` name (a bare ``import
+  inputs`` would load a second copy, or a user's ``inputs.py``).
 """
 from __future__ import annotations
 
@@ -16,19 +22,31 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names)
-THIRD_PARTY_CORE = {"numpy", "numba", "pandas", "pyarrow"}
-PACKAGES = ("simcore", "inputs", "outputs", "calibration", "sendsim", "benchmarks", "tests")
+CORE = {"numpy", "numba", "pandas", "pyarrow"}
+SUBSYSTEMS = ("simcore", "inputs", "outputs", "calibration")
+COMMAND_LINE = "sendsim"  # the modules of the sendsim/ folder
 
-# package -> the top-level modules it may import besides the standard library
+# folder -> what its modules may import besides the standard library (a subsystem is named
+# "sendsim.<folder>", the command line "sendsim")
 ALLOWED = {
-    "simcore": {"numpy", "numba", "simcore"},
-    "inputs": THIRD_PARTY_CORE | {"simcore", "inputs", "tomllib"},
-    "outputs": THIRD_PARTY_CORE | {"simcore", "inputs", "outputs", "matplotlib", "openpyxl"},
-    "calibration": THIRD_PARTY_CORE | {"simcore", "inputs", "outputs", "calibration", "scipy"},
-    "sendsim": THIRD_PARTY_CORE | {"simcore", "inputs", "outputs", "calibration", "sendsim", "dask", "distributed"},
+    "simcore": {"numpy", "numba", "sendsim.simcore"},
+    "inputs": CORE | {"tomllib", "sendsim.simcore", "sendsim.inputs"},
+    "outputs": CORE | {"matplotlib", "openpyxl", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs"},
+    "calibration": CORE | {"scipy", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs", "sendsim.calibration"},
+    "sendsim": CORE | {"dask", "distributed", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs",
+                       "sendsim.calibration", COMMAND_LINE},
     # benchmarks run the command line only as a subprocess; they import the packages below it
-    "benchmarks": THIRD_PARTY_CORE | {"simcore", "inputs", "outputs", "benchmarks", "pytest"},
+    "benchmarks": CORE | {"pytest", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs", "benchmarks"},
 }
+
+
+def _owner(module: str) -> str:
+    """The unit an imported module belongs to: a subsystem ``sendsim.<name>``, the command line
+    ``sendsim``, or the top-level name of anything else."""
+    parts = module.split(".")
+    if parts[0] == "sendsim":
+        return f"sendsim.{parts[1]}" if len(parts) > 1 and parts[1] in SUBSYSTEMS else COMMAND_LINE
+    return parts[0]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -36,40 +54,53 @@ def imported_modules(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(_owner(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            if node.module == "sendsim":  # from sendsim import simcore, ...
+                names.update(_owner(f"sendsim.{alias.name}") for alias in node.names)
+            else:
+                names.add(_owner(node.module))
     return names
 
 
-def python_files(package: str) -> list[Path]:
-    return sorted((ROOT / package).rglob("*.py"))
+def python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
 
 
-@pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_package_imports_only_what_it_may(package):
-    files = python_files(package)
-    assert files, f"package {package} has no Python files"
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_folder_imports_only_what_it_may(folder):
+    files = python_files(folder)
+    assert files, f"folder {folder} has no Python files"
     offences = []
     for path in files:
         for module in imported_modules(path):
             if module in STDLIB or module == "__future__":
                 continue
-            if module not in ALLOWED[package]:
+            if module not in ALLOWED[folder]:
                 offences.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offences == [], "\n".join(offences)
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED) + ["tests"])
+def test_project_code_is_imported_through_the_sendsim_name(folder):
+    offences = []
+    for path in python_files(folder):
+        for module in imported_modules(path):
+            if module in SUBSYSTEMS:
+                offences.append(f"{path.relative_to(ROOT)} imports {module} (use sendsim.{module})")
     assert offences == [], "\n".join(offences)
 
 
 def test_nothing_imports_tests_benchmarks_or_the_command_line():
     offences = []
-    for package in ("simcore", "inputs", "outputs", "calibration", "sendsim"):
-        for path in python_files(package):
+    for folder in SUBSYSTEMS + (COMMAND_LINE,):
+        for path in python_files(folder):
             modules = imported_modules(path)
             for forbidden in ("tests", "benchmarks"):
                 if forbidden in modules:
                     offences.append(f"{path.relative_to(ROOT)} imports {forbidden}")
-            if package != "sendsim" and "sendsim" in modules:
-                offences.append(f"{path.relative_to(ROOT)} imports sendsim")
+            if folder != COMMAND_LINE and COMMAND_LINE in modules:
+                offences.append(f"{path.relative_to(ROOT)} imports the command line")
     assert offences == [], "\n".join(offences)
 
 

@@ -20,10 +20,10 @@ import re
 import numpy as np
 import pytest
 
-import simcore.engine
-from simcore import codes
-from simcore.engine import Calendar, SimulationError, simulate
-from simcore.kernel import ERR_CAPACITY, ERR_NEGATIVE, N_COUNTS, _snapshot
+import sendsim.simcore.engine
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, SimulationError, simulate
+from sendsim.simcore.kernel import ERR_CAPACITY, ERR_NEGATIVE, N_COUNTS, _snapshot
 from tests import builders
 
 CALENDAR = Calendar(2024, 1, 4)
@@ -127,7 +127,7 @@ def test_engine_names_run_month_and_rule(monkeypatch, setup, expected):
         errors = arrays[-1]
         _snapshot_with(errors=errors, out_row=1, month=2, **setup)
 
-    monkeypatch.setattr(simcore.engine, "simulate_chunk", chunk_kernel)
+    monkeypatch.setattr(sendsim.simcore.engine, "simulate_chunk", chunk_kernel)
     model = builders.compile_values(builders.quiet_parameters(), CALENDAR)
     with pytest.raises(SimulationError) as caught:
         list(simulate(_busy_cohort(5), model, CALENDAR, seed=1, runs=np.array([11, 12, 13])))

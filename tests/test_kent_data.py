@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inputs.cohort import load_cohort
-from inputs.kent import derive
-from inputs.parameters import load_parameter_set, read_parameter_rows
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import compile_model
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.kent import derive
+from sendsim.inputs.parameters import load_parameter_set, read_parameter_rows
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import compile_model
 
 KENT = Path(derive.__file__).resolve().parent
 DATA = KENT / "data"
@@ -102,7 +102,7 @@ def test_every_row_has_a_source():
     # Every parameter of the schema has rows (complete, not relying on defaults), except
     # price_growth: it is derived at run time from the finance cost types (inputs/kent/finance.csv).
     names = {row["parameter"] for row in rows}
-    from simcore.model import SCHEMA
+    from sendsim.simcore.model import SCHEMA
     assert names == set(SCHEMA) - {"price_growth"}
 
 

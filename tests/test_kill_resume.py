@@ -24,7 +24,7 @@ from typing import Callable
 import pyarrow.parquet as pq
 import pytest
 
-from outputs.store import (CHUNKS, MANIFEST, PARTIAL, RUN_DESCRIPTION, OutputError, OutputStore, is_complete,
+from sendsim.outputs.store import (CHUNKS, MANIFEST, PARTIAL, RUN_DESCRIPTION, OutputError, OutputStore, is_complete,
                            write_marker)
 from sendsim.cli import main
 

@@ -13,17 +13,17 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from inputs.cohort import load_cohort
-from inputs.defaults import KENT_COHORT, KENT_PARAMETERS
-from inputs.errors import InputError
-from inputs.finance import (KENT_FINANCE, FinanceInputs, load_finance, read_finance_rows, reject_price_growth,
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import KENT_COHORT, KENT_PARAMETERS
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.finance import (KENT_FINANCE, FinanceInputs, load_finance, read_finance_rows, reject_price_growth,
                             rows_from_table, with_rows)
-from inputs.parameters import build_parameter_set, read_parameter_rows
-from outputs.finance import (LINE_KINDS, cost_level_year, expected_plan_cost, run_money)
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.outputs.finance import (LINE_KINDS, cost_level_year, expected_plan_cost, run_money)
 from sendsim.cli import main
-from simcore import codes
-from simcore.engine import Calendar
-from simcore.model import compile_model
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.model import compile_model
 
 DATA = KENT_FINANCE.parent / "data"
 CALENDAR = Calendar(2024, 1, 51)

@@ -19,8 +19,8 @@ import pytest
 from benchmarks.draws import engine_draw_counts
 from benchmarks.numpy_reference import DRAW_KINDS, simulate_numpy
 from benchmarks.workloads import kent
-from simcore import codes
-from simcore.engine import simulate
+from sendsim.simcore import codes
+from sendsim.simcore.engine import simulate
 
 MONTHS = 24             # January 2024 to December 2025
 ENGINE_RUNS = 240

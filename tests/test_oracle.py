@@ -33,8 +33,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from simcore import codes
-from simcore.engine import Calendar, simulate
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, simulate
 from tests import builders
 from tests.oracle import CountOracle, age_bands
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outputs.store import MARKER, PARTIAL, OutputError, OutputStore, claim_report_folder, read_marker
+from sendsim.outputs.store import MARKER, PARTIAL, OutputError, OutputStore, claim_report_folder, read_marker
 from sendsim.cli import main
 
 EXAMPLES = int(os.environ.get("SENDSIM_FUZZ_EXAMPLES", "20"))

@@ -15,13 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 from matplotlib import image
 
-from inputs.finance import KENT_FINANCE, load_finance
-from outputs.finance import money_context, money_files, run_money
-from outputs.report import FAN_COLOUR, build_report
-from outputs.store import write_marker
+from sendsim.inputs.finance import KENT_FINANCE, load_finance
+from sendsim.outputs.finance import money_context, money_files, run_money
+from sendsim.outputs.report import FAN_COLOUR, build_report
+from sendsim.outputs.store import write_marker
 from sendsim.cli import main
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 CALENDAR = Calendar(2024, 1, 51)
 RUNS = 20

@@ -7,8 +7,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from simcore import rng
-from simcore.kernel import inverse_normal_cdf
+from sendsim.simcore import rng
+from sendsim.simcore.kernel import inverse_normal_cdf
 from tests import naive
 
 # Golden stream of RNG scheme version 1: (seed, run, child key, month, decision) -> 64-bit draw.

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simcore import codes
-from simcore.engine import Calendar, simulate
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, simulate
 from tests import builders
 
 EV = codes.EVENTS.index

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from outputs.store import OutputError, OutputStore, check_scenario_name
+from sendsim.outputs.store import OutputError, OutputStore, check_scenario_name
 from sendsim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

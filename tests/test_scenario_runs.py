@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inputs.scenarios import builtin_names
+from sendsim.inputs.scenarios import builtin_names
 from sendsim.cli import main
 
 

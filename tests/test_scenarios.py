@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inputs.defaults import KENT_PARAMETERS
-from inputs.errors import InputError
-from inputs.kent import derive, derive_scenarios
-from inputs.parameters import build_parameter_set, read_parameter_rows
-from inputs.scenarios import BUILTIN_DIR, builtin_names, builtin_path, load_scenario
-from inputs.sweeps import load_sweep
-from simcore import codes
-from simcore.engine import Calendar
+from sendsim.inputs.defaults import KENT_PARAMETERS
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.kent import derive, derive_scenarios
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.inputs.scenarios import BUILTIN_DIR, builtin_names, builtin_path, load_scenario
+from sendsim.inputs.sweeps import load_sweep
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 CALENDAR = Calendar(2024, 1, 51)
 ROWS = read_parameter_rows(KENT_PARAMETERS)
@@ -142,7 +142,7 @@ values = [0, 100, 200]
     assert {tuple(p) for p in sweep.points} == {(a, b) for a in (0.3, 0.4, 0.5, 0.631) for b in (0, 100, 200)}
     tables = list(sweep.scenario_tables())
     assert [t["name"] for t in tables][:2] == ["grid-0000", "grid-0001"]
-    from inputs.scenarios import compile_scenario
+    from sendsim.inputs.scenarios import compile_scenario
     scenario = compile_scenario(tables[5], str(path), ROWS, CALENDAR)
     ps = build_parameter_set(ROWS + scenario.rows, CALENDAR)
     assert ps["p_assess"].at_month(5) == sweep.points[5, 0]

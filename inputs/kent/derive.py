@@ -1,6 +1,6 @@
 """Derive the built-in Kent dataset from the public data in ``inputs/kent/data/``.
 
-Run ``python -m inputs.kent.derive`` from the repository root. It reads only the vendored
+Run ``python -m sendsim.inputs.kent.derive`` from the repository root. It reads only the vendored
 files in ``inputs/kent/data/`` and writes, deterministically,
 
 * ``inputs/kent/parameters.csv``: every engine parameter (docs/parameters.md format), each
@@ -51,10 +51,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inputs.finance import KENT_FINANCE, load_finance
-from simcore import codes
-from simcore.engine import Calendar, Cohort
-from simcore.model import SCHEMA
+from sendsim.inputs.finance import KENT_FINANCE, load_finance
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar, Cohort
+from sendsim.simcore.model import SCHEMA
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -1447,7 +1447,7 @@ def build_cohort(x: np.ndarray, census: Calendar, p_overdue: np.ndarray, n_open:
 def cohort_csv_text(cohort: Cohort | None = None) -> str:
     import io
 
-    from inputs.cohort import write_cohort_csv
+    from sendsim.inputs.cohort import write_cohort_csv
     if cohort is None:
         cohort = derive_cohort()
     buffer = io.StringIO()

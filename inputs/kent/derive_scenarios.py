@@ -1,14 +1,14 @@
 """Write the built-in Kent scenarios (inputs/kent/scenarios/*.toml) from the vendored data
 and the derivation's stated assumptions, so that no figure in them is typed in by hand.
 
-Run ``python -m inputs.kent.derive_scenarios``; tests/test_scenarios.py checks that the
+Run ``python -m sendsim.inputs.kent.derive_scenarios``; tests/test_scenarios.py checks that the
 committed files regenerate exactly.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from inputs.kent import derive
+from sendsim.inputs.kent import derive
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # Levers take effect from the start of financial year 2024-25 unless the lever has its own
