@@ -511,7 +511,7 @@ class _Run:
             codes.N_AGE_BANDS, P, codes.N_NEEDS)
         by_placement = np.bincount(p, minlength=P)
         cost_sum = np.bincount(p, weights=self.annual_cost[live], minlength=P)
-        out["cost"][row, m] = cost_sum / 12.0 * mdl.price_index[s, m]
+        out["cost"][row, m] = cost_sum / 12.0
         capacity_now = mdl.place_capacity[s, m]
         req_status = self.status[self.requests]
         measures = out["measures"][row, m]

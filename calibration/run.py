@@ -29,10 +29,8 @@ from sendsim.calibration.evaluate import Segment, evaluator, fitted_only, segmen
 from sendsim.calibration.kent_model import KentModel
 from sendsim.calibration.origin import origin_cohort
 from sendsim.calibration.targets import Target, read_targets
-from sendsim.inputs.cohort import load_cohort
-from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_PARAMETERS, months_until
-from sendsim.inputs.finance import KENT_FINANCE, load_finance
-from sendsim.inputs.parameters import read_parameter_rows
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, months_until
+from sendsim.inputs.resolve import RunSpec, resolve_run
 from sendsim.outputs.manifest import base_manifest, sha256_file
 from sendsim.outputs.store import OutputError
 from sendsim.calibration.spec import CalibrationSpec
@@ -118,13 +116,15 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     targets = read_targets(spec.targets)
-    rows = read_parameter_rows(KENT_PARAMETERS)
     if spec.draws < 2 or spec.replicates < 2:
         raise ValueError("a calibration needs at least 2 draws and 2 replicates per proposal")
     _prepare_out(spec)
     forecast_calendar, hindcast_calendar = _calendars(targets, spec.origin)
+    # The authority's inputs through the one way in every run takes (cohort, parameters, finance).
+    inputs = resolve_run(RunSpec(out=spec.out, start=(forecast_calendar.start_year, forecast_calendar.start_month),
+                                 months=forecast_calendar.n_months))
+    rows, cohort = inputs.base_rows, inputs.cohort
     model = KentModel(rows, forecast_calendar, hindcast_calendar)
-    cohort, _ = load_cohort(KENT_COHORT, forecast_calendar)
     origin = origin_cohort(spec.origin)
     segments = segments_for(model, cohort, origin, targets)
     log(f"targets: {len(targets)} ({sum(t.role == 'fit' for t in targets)} fitted); hindcast from January "
@@ -207,12 +207,10 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
 
     # ---- 5. variance split ---------------------------------------------------------------------
     t0 = time.perf_counter()
-    finance = load_finance([KENT_FINANCE])
-    money_rows = rows + finance.price_growth_rows(long_calendar)
-    money_model = KentModel(money_rows, long_calendar)
     count = min(spec.variance_draws, theta.shape[0])
-    outputs = variance.headline_runs(money_model, cohort, long_calendar, theta[:count], _take(phi, np.arange(count)),
-                                     [spec.seed + 1000 + s for s in range(spec.variance_seeds)], finance, spec.threads)
+    outputs = variance.headline_runs(long_model, cohort, long_calendar, theta[:count], _take(phi, np.arange(count)),
+                                     [spec.seed + 1000 + s for s in range(spec.variance_seeds)], inputs.finance,
+                                     spec.threads)
     splits = [variance.split(values, name, "GBP" if name.endswith("(GBP)") else "plans")
               for name, values in outputs.items()]
     timings["variance_split"] = time.perf_counter() - t0
@@ -227,9 +225,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
         "spec": {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
                  for k, v in asdict(spec).items()},
         "inputs": {"targets": {"path": str(spec.targets), "sha256": sha256_file(spec.targets)},
-                   "parameters": {"path": str(KENT_PARAMETERS), "sha256": sha256_file(KENT_PARAMETERS)},
-                   "cohort": {"path": str(KENT_COHORT), "sha256": sha256_file(KENT_COHORT)},
-                   "finance": {"path": str(KENT_FINANCE), "sha256": sha256_file(KENT_FINANCE)}},
+                   "files_read": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in inputs.files]},
         "method": "ABC population Monte Carlo with the history-matching implausibility as the distance "
                   f"({spec.distance}), Latin hypercube first wave, truncated Gaussian kernels, common random numbers "
                   "across proposals",

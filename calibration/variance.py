@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sendsim.calibration.kent_model import KentModel, phi_row, theta_dict
-from sendsim.inputs.finance import FinanceInputs, fy_label
-from sendsim.outputs.finance import run_money
+from sendsim.money.book import FinanceBook
+from sendsim.money.model import run_money
+from sendsim.money.prices import monthly_price_index, nominal_cost
+from sendsim.money.schema import fy_label
 from sendsim.outputs.summary import RunAggregates
 from sendsim.simcore.engine import Calendar, Cohort, simulate
 from sendsim.simcore.model import compile_model
@@ -59,7 +61,7 @@ def split(values: np.ndarray, output: str, unit: str) -> VarianceSplit:
 
 
 def headline_runs(model: KentModel, cohort: Cohort, calendar: Calendar, theta: np.ndarray,
-                  phi: dict[str, np.ndarray], seeds: list[int], finance: FinanceInputs | None,
+                  phi: dict[str, np.ndarray], seeds: list[int], finance: FinanceBook | None,
                   threads: int | None = None) -> dict[str, np.ndarray]:
     """Headline outputs [draws, seeds]: plans in the last January of the calendar, and (with
     finance inputs) the accumulated DSG deficit at the end of the last complete financial year."""
@@ -69,11 +71,14 @@ def headline_runs(model: KentModel, cohort: Cohort, calendar: Calendar, theta: n
     januaries = [m for m in range(calendar.n_months) if calendar.year_month(m)[1] == 1]
     plans = np.zeros((draws.size, len(seeds)))
     deficit = np.zeros((draws.size, len(seeds)))
+    prices = monthly_price_index(finance, calendar) if finance is not None else None
     for j, seed in enumerate(seeds):
         aggregates = RunAggregates(calendar)
         for chunk in simulate(cohort, compiled, calendar, seed=seed, runs=draws, parameter_set_of_run=draws,
                               chunk_size=64, threads=threads, record_flows=False):
             plans[chunk.runs, j] = chunk.stock[:, januaries[-1]].sum(axis=(1, 2, 3))
+            if prices is not None:  # the engine costs at base prices; the money model's prices apply
+                chunk.cost = nominal_cost(chunk.cost, prices)
             aggregates.add(aggregates.of_chunk(chunk))
         aggregates = aggregates.sorted_by_run()
         if finance is not None:

@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import TextTable, read_table
-from sendsim.inputs.parameters import DIMENSION_COLUMNS, ParameterRow, build_parameter_set, read_parameter_rows
+from sendsim.inputs.parameters import (DIMENSION_COLUMNS, NOT_ENGINE_PARAMETERS, ParameterRow, build_parameter_set,
+                                       read_parameter_rows)
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.model import SCHEMA, KIND_RANGES, ParameterSet
 
@@ -73,6 +74,8 @@ def _template(file: str, column: str) -> ParameterRow:
     if not match:
         raise InputError(file, "a draws column must be PARAMETER or PARAMETER@dim=value,...", column=column)
     name, spec = match.group(1), match.group(2) or ""
+    if name in NOT_ENGINE_PARAMETERS:
+        raise InputError(file, NOT_ENGINE_PARAMETERS[name], column=column)
     if name not in SCHEMA:
         close = difflib.get_close_matches(name, list(SCHEMA), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -8,12 +8,16 @@ executes code from a file).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import difflib
+import hashlib
 import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -50,8 +54,36 @@ _OTHER_ENCODINGS = {
 }
 
 
+# The files read while a run's inputs are resolved, with the SHA-256 of the bytes each read gave
+# (see :func:`recording_reads`): what the manifest records is what the run used.
+_READS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("sendsim_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[dict[str, str]]:
+    """Within the block, every input file read is recorded as ``{path: sha256 of the bytes
+    read}``; a file read twice with different contents (edited while being read) is an error."""
+    record: dict[str, str] = {}
+    token = _READS.set(record)
+    try:
+        yield record
+    finally:
+        _READS.reset(token)
+
+
+def _record(file: str, data: bytes) -> None:
+    record = _READS.get()
+    if record is None:
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    if record.setdefault(file, digest) != digest:
+        raise InputError(file, "changed while the run's inputs were being read (two reads gave different "
+                         "contents): run again once it is no longer being edited")
+
+
 def read_bytes(path: str | Path) -> bytes:
-    """Read a file's bytes, turning OS errors into InputError."""
+    """Read a file's bytes, turning OS errors into InputError (and recording what was read, see
+    :func:`recording_reads`)."""
     p = Path(path)
     file = str(path)
     try:
@@ -65,9 +97,11 @@ def read_bytes(path: str | Path) -> bytes:
         if size > MAX_INPUT_BYTES:
             raise InputError(file, f"is {size / 1024**3:.1f} GiB, larger than any input sendsim reads "
                              f"({MAX_INPUT_BYTES / 1024**3:.0f} GiB): is it the right file?")
-        return p.read_bytes()
+        data = p.read_bytes()
     except OSError as error:
         raise InputError(file, f"cannot be read ({error.strerror or error})") from None
+    _record(file, data)
+    return data
 
 
 def check_parquet_signature(file: str, data: bytes) -> None:

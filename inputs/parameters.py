@@ -50,6 +50,14 @@ class ParameterRow:
         return math.isnan(self.value)
 
 
+# Names a modeller may look for among the engine's parameters, and where they live instead.
+NOT_ENGINE_PARAMETERS = {
+    "price_growth": ("price_growth is not an engine parameter: the engine costs at base prices and the money model "
+                     "applies price growth from the finance inputs (cost_growth and placement_cost_weight rows, see "
+                     "docs/money.md); change those with --finance instead"),
+}
+
+
 def _column_dimension(parameter: str, column: str) -> str | None:
     """The schema dimension a CSV column stands for, for this parameter (None: not used)."""
     dims = SCHEMA[parameter].dims
@@ -111,6 +119,8 @@ def read_parameter_rows(path: str | Path, text: str | None = None) -> list[Param
         line_number = int(table.rows[j])
         cell = {name: values[j] for name, values in columns.items()}
         name = cell["parameter"]
+        if name in NOT_ENGINE_PARAMETERS:
+            raise InputError(file, NOT_ENGINE_PARAMETERS[name], row=line_number, column="parameter")
         if name not in SCHEMA:
             close = difflib.get_close_matches(name, list(SCHEMA), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -40,7 +40,8 @@ from typing import Callable
 
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import read_text
-from sendsim.inputs.finance import COST_TYPES, FinanceRow, parse_fy, reject_price_growth, rows_from_table
+from sendsim.inputs.finance import rows_from_table
+from sendsim.money.schema import COST_TYPES, FinanceRow, parse_fy
 from sendsim.inputs.parameters import (COLUMNS, ParameterRow, build_parameter_set, overlay_parameter_set,
                                read_parameter_rows)
 from sendsim.simcore import codes
@@ -441,7 +442,6 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
     if "finance" in table:
         maker.add_finance("finance", table["finance"].get("rows") if isinstance(table["finance"], dict)
                           and set(table["finance"]) == {"rows"} else table["finance"])
-    reject_price_growth(maker.rows)
     rows = inherited + maker.rows
     # Check the whole scenario builds (distributions still sum to one, dates, ...).
     try:

@@ -23,24 +23,17 @@ from typing import Callable
 
 import numpy as np
 
-from sendsim.inputs.cohort import load_cohort
-from sendsim.inputs.defaults import KENT_PARAMETERS
-from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
+from sendsim.inputs.draws import load_draws
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import check_parquet_signature, read_bytes, read_text
-from sendsim.inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, reject_price_growth, with_rows
-from sendsim.inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, read_parameter_rows
-from sendsim.inputs.scenarios import check_levers_in_run, compile_scenario, load_scenario
-from sendsim.inputs.sweeps import load_sweep
+from sendsim.inputs.finance import read_finance_rows
+from sendsim.inputs.parameters import read_parameter_rows
+from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, resolve_run
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.model import SCHEMA
 
 _DRAWS_COLUMN = re.compile(r"^([a-z_]+)(?:@.*)?$")
-DRAWS_PER_BLOCK = 256  # draws expanded at a time when checking a draws file (memory stays flat)
-# A sweep's points are each a scenario; checking one costs about as much as building a
-# parameter set (a tenth of a second), so a large sweep is checked at its corners.
-SWEEP_POINTS_CHECKED = 20
 
 
 @dataclass(frozen=True)
@@ -109,16 +102,16 @@ def sniff(path: str | Path) -> Sniffed:
 
 
 # ---- The checks ------------------------------------------------------------------------------------
-def _base_rows(calendar: Calendar) -> list[ParameterRow]:
-    """The rows every run starts from: the Kent baseline, and the price growth the money
-    model derives from the Kent finance inputs (as ``sendsim run`` appends them)."""
-    rows = read_parameter_rows(KENT_PARAMETERS)
-    rows.extend(load_finance([KENT_FINANCE]).price_growth_rows(calendar))
-    return rows
+def _resolve(calendar: Calendar, **changes) -> ResolvedRun:
+    """Resolve a run of one run on the Kent baseline with one input replaced or added: the one
+    way in that ``sendsim run`` takes, so a file valid here is valid there."""
+    return resolve_run(RunSpec(out=Path("."), runs=changes.pop("runs", 1),
+                               start=(calendar.start_year, calendar.start_month), months=calendar.n_months,
+                               **changes))
 
 
 def check_cohort(path: Path, calendar: Calendar) -> str:
-    cohort, _ = load_cohort(path, calendar)
+    cohort = _resolve(calendar, cohort=path).cohort
     plans = int(np.count_nonzero(cohort.status == codes.ACTIVE))
     ages = np.clip(calendar.academic_age(cohort.birth_month), 0, codes.MAX_AGE)
     return (f"cohort: {cohort.n:,} records ({plans:,} plans, {cohort.n - plans:,} open requests), "
@@ -127,54 +120,37 @@ def check_cohort(path: Path, calendar: Calendar) -> str:
 
 def check_parameters(path: Path, calendar: Calendar) -> str:
     rows = read_parameter_rows(path)
-    check_dates_in_run(rows, calendar)
-    reject_price_growth(rows)
-    build_parameter_set(_base_rows(calendar) + rows, calendar)
+    _resolve(calendar, params=(path,))
     names = sorted({row.parameter for row in rows})
     return f"parameters: {len(rows):,} rows setting {len(names)} parameters, valid on top of the Kent baseline"
 
 
 def check_draws(path: Path, calendar: Calendar) -> str:
     draws = load_draws(path)
-    reject_price_growth([], draws.columns, draws.file)
-    rows = _base_rows(calendar)
-    base = build_parameter_set(rows, calendar)
-    for start in range(0, draws.n_draws, DRAWS_PER_BLOCK):
-        parameter_sets_for_draws(rows, draws, np.arange(start, min(draws.n_draws, start + DRAWS_PER_BLOCK)),
-                                 calendar, base)
+    _resolve(calendar, params=(path,), runs=draws.n_draws)  # every draw checked
     return f"draws: {draws.n_draws:,} draws of {len(draws.columns)} columns, each valid on top of the Kent baseline"
 
 
 def check_finance(path: Path, calendar: Calendar) -> str:
     rows = read_finance_rows(path)
-    load_finance([KENT_FINANCE, path])
+    _resolve(calendar, finance=(path,))
     return f"finance: {len(rows):,} rows, valid on top of the Kent finance inputs"
 
 
 def check_scenario(path: Path, calendar: Calendar) -> str:
-    scenario = load_scenario(path, _base_rows(calendar), calendar)
-    check_levers_in_run(scenario, calendar)
-    if scenario.finance_rows:  # the layered finance inputs must still hold together
-        with_rows(load_finance([KENT_FINANCE]), scenario.finance_rows)
+    (scenario,) = _resolve(calendar, scenarios=(BASELINE, str(path))).scenarios
     return (f"scenario {scenario.name!r}: {len(scenario.rows):,} parameter rows"
-            + (f" and {len(scenario.finance_rows)} finance rows" if scenario.finance_rows else "")
+            + (f" and {scenario.n_finance_rows} finance rows" if scenario.n_finance_rows else "")
             + ", valid on the Kent baseline")
 
 
 def check_sweep(path: Path, calendar: Calendar) -> str:
-    """A sweep's design, and the scenarios of its points: all of them when there are at most
-    :data:`SWEEP_POINTS_CHECKED`, else the two corners with every factor at its lowest and at
-    its highest value (a lever's checks are per value, so the corners bound the rest)."""
-    sweep = load_sweep(path)
-    rows = _base_rows(calendar)
-    tables = list(sweep.scenario_tables()) if sweep.n_scenarios <= SWEEP_POINTS_CHECKED else [
-        {"name": f"{sweep.name}-{corner}", "base": sweep.base,
-         "levers": {f.lever: f.lever_table(v) for f, v in zip(sweep.factors, values)}}
-        for corner, values in (("lowest", sweep.points.min(axis=0)), ("highest", sweep.points.max(axis=0)))]
-    for table in tables:
-        compile_scenario(table, str(path), rows, calendar)
-    checked = "every point" if sweep.n_scenarios <= SWEEP_POINTS_CHECKED else "its lowest and highest corners"
-    return f"sweep {sweep.name!r}: {sweep.n_scenarios:,} scenarios, {checked} valid on the Kent baseline"
+    """A sweep's design, and its corner points (each factor at its lowest and at its highest
+    value: a lever's checks are per value, so the corners bound the rest), as ``sendsim sweep``
+    checks them before it starts."""
+    sweep = _resolve(calendar, sweep=path).sweep
+    assert sweep is not None
+    return f"sweep {sweep.name!r}: {sweep.n_scenarios:,} scenarios, its corner points valid on the Kent baseline"
 
 
 def _is_draws(sniffed: Sniffed) -> bool:

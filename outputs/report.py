@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
 
-from sendsim.outputs.finance import LINE_KINDS, RAG_LEVELS  # noqa: E402
+from sendsim.money.model import LINE_KINDS, RAG_LEVELS  # noqa: E402
 from sendsim.outputs.store import MARKER, OutputError, claim_report_folder, read_marker  # noqa: E402
 from sendsim.simcore import codes  # noqa: E402
 

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sendsim.inputs.finance import fy_label
-from sendsim.outputs.finance import MoneyResult
+from sendsim.money.model import MoneyResult
+from sendsim.money.schema import fy_label
 
 DELTAS = {  # output column -> money column
     "delta_spend_gbp": "spend_gbp",

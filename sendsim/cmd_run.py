@@ -54,7 +54,7 @@ def register(commands) -> argparse.ArgumentParser:
 
 def spec_from_args(args: argparse.Namespace, *, scenarios: list[str], sweep: Path | None = None):
     """The run spec of a `run` or `sweep` command line."""
-    from sendsim.run import RunSpec
+    from sendsim.api import RunSpec
 
     if args.scheduler and args.backend != "dask":
         raise SystemExit("sendsim: error: --scheduler needs --backend dask")
@@ -86,7 +86,7 @@ def report(result, out: Path) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sendsim.inputs.scenarios import builtin_names
-    from sendsim.run import execute
+    from sendsim.api import execute
 
     scenarios = list(dict.fromkeys(["baseline"] + (builtin_names() if args.all_scenarios else []) + args.scenario))
     spec = spec_from_args(args, scenarios=scenarios)

@@ -18,7 +18,7 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sendsim.run import execute
+    from sendsim.api import execute
 
     report(execute(spec_from_args(args, scenarios=["baseline"], sweep=args.sweep_file)), args.out)
     return 0

@@ -29,8 +29,8 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
 6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth x the half-year
    factor from ``request_first_half_share``) and arrivals from
    other authorities (Poisson by age, ``arrival_rate``).
-7. **Cost and snapshot**: each plan costs its annual cost / 12 times the month's price
-   index, summed by placement; the stock by age band, placement and need, the pipeline
+7. **Cost and snapshot**: each plan costs its annual cost / 12 (at the prices of the run's first
+   financial year: price growth is the money model's), summed by placement; the stock by age band, placement and need, the pipeline
    measures and the run-time invariants are recorded.
 
 Capacity: a child may enter an SRP or special place only while occupancy is below the
@@ -623,7 +623,7 @@ def _snapshot(m, s, mdl, rec, acc, n_due, n_reviews, previous_by_placement, prev
     stock, occupancy, cost_sum, counts, head, tail, size = acc
     capacity_now = mdl.place_capacity[s, m]
     for p in range(P_N):
-        cost_out[out_row, m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
+        cost_out[out_row, m, p] = cost_sum[p] / 12.0  # base-year prices: the money model applies price growth
     by_placement = np.zeros(P_N, dtype=np.int64)
     for b in range(N_BANDS):
         for p in range(P_N):

@@ -5,7 +5,7 @@ with a leading epoch axis (one slice per effective date) over the dimensions in
 :data:`SCHEMA`. The inputs layer builds parameter sets from CSV files, scenario overrides or
 calibration draws; :func:`compile_model` turns one or more parameter sets sharing the same
 calendar into :class:`ModelArrays`, the tuple of arrays the numba kernel reads (cumulative
-rows for inverse-CDF lookups, month-by-month capacities and price indices).
+rows for inverse-CDF lookups, month-by-month capacities).
 """
 from __future__ import annotations
 
@@ -120,8 +120,6 @@ _SPECS = (
                   "time the placement is taken"),
     ParameterSpec("cost_spread", ("age", "placement"), "sigma",
                   "log-scale spread of the per-child cost multiplier (mean 1, lognormal)", optional_default=0.0),
-    ParameterSpec("price_growth", ("placement",), "growth",
-                  "annual price growth applied each April", optional_default=0.0),
 )
 SCHEMA: dict[str, ParameterSpec] = {spec.name: spec for spec in _SPECS}
 
@@ -199,7 +197,6 @@ class ModelArrays(NamedTuple):
     arrival_need_cdf: np.ndarray      # [S,E,A,N]
     unit_cost: np.ndarray             # [S,E,A,P,N] GBP a year at base prices
     cost_spread: np.ndarray           # [S,E,A,P]
-    price_index: np.ndarray           # [S,T,P] price level relative to the start month's year
     between_review_event: np.ndarray  # [P,P] int64 event code of a move between reviews
 
 
@@ -279,15 +276,6 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
     out["arrival_need_cdf"] = _cumulative(e["arrival_need_share"])
     out["unit_cost"] = e["unit_cost"]
     out["cost_spread"] = e["cost_spread"]
-    # Price index: 1 in the start month's financial year; each April, multiply by 1 + growth
-    # in force that month.
-    growth = _by_month(ps["price_growth"], n_months)
-    index = np.ones((n_months, codes.N_PLACEMENTS))
-    for m in range(1, n_months):
-        index[m] = index[m - 1]
-        if (start_calendar_month + m) % 12 == 3:  # April (0-based calendar month 3)
-            index[m] = index[m] * (1.0 + growth[m])
-    out["price_index"] = index
     return out
 
 

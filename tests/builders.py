@@ -72,7 +72,6 @@ def quiet_parameters() -> dict[str, np.ndarray]:
         "arrival_need_share": one_hot("arrival_need_share", 0),
         "unit_cost": _point("unit_cost", 12000.0),
         "cost_spread": _point("cost_spread", 0.0),
-        "price_growth": _point("price_growth", 0.0),
     }
     return values
 
@@ -162,7 +161,6 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "arrival_need_share": dist("arrival_need_share"),
         "unit_cost": rng.uniform(1000, 90000, parameter_shape("unit_cost")).round(),
         "cost_spread": rng.uniform(0, 0.8, (A, P)),
-        "price_growth": rng.uniform(-0.02, 0.1, P),
         "assessment_priority_months": rng.integers(0, 4, A).astype(float),
         "review_cease_ratio": rng.uniform(0.0, 4.0, (A, P)),
         "request_first_half_share": rng.uniform(0.1, 0.9, A),

@@ -398,7 +398,7 @@ class Reference:
                 self.stock[m, band(r.age), r.placement, r.need] += 1
                 cost_sum[r.placement] += r.cost
         for p in range(codes.N_PLACEMENTS):
-            self.cost[m, p] = cost_sum[p] / 12.0 * mdl.price_index[s, m, p]
+            self.cost[m, p] = cost_sum[p] / 12.0
         count = lambda *statuses: sum(1 for r in self.records if r.status in statuses)
         measures = self.measures[m]
         measures[codes.M_REQUESTS_PENDING] = count(codes.REQUEST_PENDING)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sendsim.cli import main
-from sendsim.run import RunSpec, execute
+from sendsim.api import RunSpec, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("stock", "flows", "cost", "pipeline", "deficit", "finance", "difference")

@@ -8,6 +8,8 @@ a subsystem installed as ``sendsim.<folder>`` (``simcore/`` is ``sendsim.simcore
 - the money package imports neither inputs nor outputs (finance inputs and simulated spend
   in, yearly money tables out);
 - inputs (reading) and outputs (writing) never import each other;
+- the command line (the ``sendsim/`` folder) imports no third-party package: it parses
+  options, calls the packages and prints;
 - nothing imports the command line, tests or benchmarks (tests and benchmarks aside);
 - every import of the project's own code goes through the ``sendsim`` name (a bare ``import
   inputs`` would load a second copy, or a user's ``inputs.py``).
@@ -23,20 +25,30 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names)
 CORE = {"numpy", "numba", "pandas", "pyarrow"}
-SUBSYSTEMS = ("simcore", "inputs", "outputs", "calibration")
+SUBSYSTEMS = ("simcore", "inputs", "money", "outputs", "calibration", "api")
 COMMAND_LINE = "sendsim"  # the modules of the sendsim/ folder
 
 # folder -> what its modules may import besides the standard library (a subsystem is named
 # "sendsim.<folder>", the command line "sendsim")
 ALLOWED = {
     "simcore": {"numpy", "numba", "sendsim.simcore"},
-    "inputs": CORE | {"tomllib", "sendsim.simcore", "sendsim.inputs"},
-    "outputs": CORE | {"matplotlib", "openpyxl", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs"},
-    "calibration": CORE | {"scipy", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs", "sendsim.calibration"},
-    "sendsim": CORE | {"dask", "distributed", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs",
-                       "sendsim.calibration", COMMAND_LINE},
+    # the money model: pure (numpy and the engine's codes and calendar; no reading, no writing)
+    "money": {"numpy", "sendsim.simcore", "sendsim.money"},
+    # reading and validating: builds the engine's parameter sets and the money model's book
+    "inputs": CORE | {"tomllib", "sendsim.simcore", "sendsim.money", "sendsim.inputs"},
+    # writing and reporting: the money model's results into tables, charts and workbooks
+    "outputs": CORE | {"matplotlib", "openpyxl", "sendsim.simcore", "sendsim.money", "sendsim.outputs"},
+    "calibration": CORE | {"scipy", "sendsim.simcore", "sendsim.inputs", "sendsim.money", "sendsim.outputs",
+                           "sendsim.calibration"},
+    # a run, one way: inputs (resolved once), the engine, the money model, the outputs
+    "api": CORE | {"dask", "distributed", "sendsim.simcore", "sendsim.inputs", "sendsim.money", "sendsim.outputs",
+                   "sendsim.api"},
+    # the command line parses options, calls the packages and prints
+    "sendsim": {"sendsim.simcore", "sendsim.inputs", "sendsim.money", "sendsim.outputs", "sendsim.calibration",
+                "sendsim.api", COMMAND_LINE},
     # benchmarks run the command line only as a subprocess; they import the packages below it
-    "benchmarks": CORE | {"pytest", "sendsim.simcore", "sendsim.inputs", "sendsim.outputs", "benchmarks"},
+    "benchmarks": CORE | {"pytest", "sendsim.simcore", "sendsim.inputs", "sendsim.money", "sendsim.outputs",
+                          "sendsim.api", "benchmarks"},
 }
 
 

@@ -99,11 +99,10 @@ def test_every_row_has_a_source():
     for row in rows:
         source = row["source"]
         assert ("assumption:" in source or ".csv" in source or "statutory" in source), source
-    # Every parameter of the schema has rows (complete, not relying on defaults), except
-    # price_growth: it is derived at run time from the finance cost types (inputs/kent/finance.csv).
+    # Every parameter of the schema has rows (complete, not relying on defaults).
     names = {row["parameter"] for row in rows}
     from sendsim.simcore.model import SCHEMA
-    assert names == set(SCHEMA) - {"price_growth"}
+    assert names == set(SCHEMA)
 
 
 def test_assumption_rows_name_their_rationale():

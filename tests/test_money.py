@@ -16,14 +16,14 @@ import pytest
 from sendsim.inputs.cohort import load_cohort
 from sendsim.inputs.defaults import KENT_COHORT, KENT_PARAMETERS
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.finance import (KENT_FINANCE, FinanceInputs, load_finance, read_finance_rows, reject_price_growth,
-                            rows_from_table, with_rows)
+from sendsim.inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, rows_from_table, with_rows
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
-from sendsim.outputs.finance import (LINE_KINDS, cost_level_year, expected_plan_cost, run_money)
+from sendsim.money.book import FinanceBook
+from sendsim.money.model import LINE_KINDS, cost_level_year, expected_plan_cost, run_money
+from sendsim.money.prices import monthly_price_index, nominal_cost
 from sendsim.cli import main
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
-from sendsim.simcore.model import compile_model
 
 DATA = KENT_FINANCE.parent / "data"
 CALENDAR = Calendar(2024, 1, 51)
@@ -42,7 +42,7 @@ def _source_values() -> dict[str, tuple[float, str]]:
 
 
 @pytest.fixture(scope="module")
-def finance() -> FinanceInputs:
+def finance() -> FinanceBook:
     return load_finance([KENT_FINANCE])
 
 
@@ -161,7 +161,7 @@ def test_profile_basis_is_after_the_council_and_before_the_department(finance):
 
 
 # ---- The yearly account ----------------------------------------------------------------------------------
-def _synthetic(finance: FinanceInputs, spend_scale: np.ndarray) -> object:
+def _synthetic(finance: FinanceBook, spend_scale: np.ndarray) -> object:
     years = np.array([2023, 2024, 2025, 2026, 2027])
     complete = np.array([False, True, True, True, True])
     runs = np.arange(spend_scale.size)
@@ -214,29 +214,33 @@ def test_instalments_unconditional_when_switched(finance):
 
 
 # ---- Cost growth: one mechanism ----------------------------------------------------------------------------
-def test_price_growth_rows_come_from_cost_types(finance):
-    rows = finance.price_growth_rows(CALENDAR)
-    assert {r.year_month for r in rows} == {(2024, 4), (2025, 4), (2026, 4), (2027, 4)}
+def test_price_index_comes_from_cost_types(finance):
+    """Each placement's price steps each April by its cost types' growth that financial year,
+    from 1 in the run's first financial year."""
+    index = monthly_price_index(finance, CALENDAR)
     special = codes.PLACEMENTS.index("special")
-    growth = {r.year_month[0]: r.value for r in rows if r.selectors == ((special,),)}
-    assert growth[2024] == pytest.approx(0.02) and growth[2025] == pytest.approx(0.01)
     independent = codes.PLACEMENTS.index("independent")
-    assert [r.value for r in rows if r.selectors == ((independent,),)][0] == pytest.approx((49259 / 43734) ** 0.25 - 1)
+    april = [CALENDAR.month_index(y, 4) for y in (2024, 2025, 2026, 2027)]
+    np.testing.assert_array_equal(index[:april[0]], 1.0)  # January-March 2024: 2023-24 prices
+    assert index[april[0], special] == pytest.approx(1.02) and index[april[1], special] == pytest.approx(1.02 * 1.01)
+    assert index[april[0] - 1, special] == 1.0 and index[april[1] - 1, special] == index[april[0], special]
+    assert index[april[0], independent] == pytest.approx((49259 / 43734) ** 0.25)
 
 
-def test_a_cost_growth_override_changes_the_engine_price_index(finance):
+def test_nominal_cost_is_base_cost_times_the_index(finance):
+    base = np.random.default_rng(3).uniform(0, 1e6, (4, CALENDAR.n_months, codes.N_PLACEMENTS))
+    index = monthly_price_index(finance, CALENDAR)
+    np.testing.assert_array_equal(nominal_cost(base, index), base * index[None])
+
+
+def test_a_cost_growth_override_changes_the_price_index(finance):
     """A scenario that raises support-staff pay growth from 2025-26 changes the price index of
     the placements weighted on it (alternative, no place) and of nothing else."""
-    base_rows = read_parameter_rows(KENT_PARAMETERS)
     override = rows_from_table("scenario.toml", "finance", {"rows": [
         {"name": "cost_growth", "financial_year": "2025-26", "cost_type": "support_staff_pay", "value": 0.08,
          "unit": "fraction", "source": "test: pay growth stays high"}]})
-
-    def index(f: FinanceInputs) -> np.ndarray:
-        ps = build_parameter_set(base_rows + f.price_growth_rows(CALENDAR), CALENDAR)
-        return compile_model([ps], CALENDAR.n_months, CALENDAR.start_calendar_month).price_index[0]
-
-    before, after = index(finance), index(with_rows(finance, override))
+    before = monthly_price_index(finance, CALENDAR)
+    after = monthly_price_index(with_rows(finance, override), CALENDAR)
     changed = np.flatnonzero(~np.isclose(before[-1], after[-1]))
     assert [codes.PLACEMENTS[p] for p in changed] == ["alternative", "no_place"]
     april_2025 = CALENDAR.month_index(2025, 4)
@@ -245,14 +249,12 @@ def test_a_cost_growth_override_changes_the_engine_price_index(finance):
     assert after[-1, no_place] / before[-1, no_place] == pytest.approx((1.08 / 1.04) ** 3)
 
 
-def test_price_growth_in_a_parameter_file_is_refused(tmp_path):
+def test_price_growth_in_a_parameter_file_or_draws_is_refused_with_a_pointer(tmp_path):
     path = tmp_path / "growth.csv"
     path.write_text("parameter,placement,value,source\nprice_growth,special,0.05,test\n", encoding="utf-8")
-    with pytest.raises(InputError, match="price_growth is derived from the finance inputs") as error:
-        reject_price_growth(read_parameter_rows(path))
-    assert "line 2" in str(error.value) and "growth.csv" in str(error.value)
-    with pytest.raises(InputError, match="column 'price_growth@placement=special'"):
-        reject_price_growth([], ["p_assess", "price_growth@placement=special"], "draws.parquet")
+    with pytest.raises(InputError, match="price_growth is not an engine parameter") as error:
+        read_parameter_rows(path)
+    assert "line 2" in str(error.value) and "growth.csv" in str(error.value) and "--finance" in str(error.value)
 
 
 # ---- Validation ----------------------------------------------------------------------------------------------

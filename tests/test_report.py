@@ -16,7 +16,8 @@ import pytest
 from matplotlib import image
 
 from sendsim.inputs.finance import KENT_FINANCE, load_finance
-from sendsim.outputs.finance import money_context, money_files, run_money
+from sendsim.money.model import run_money
+from sendsim.outputs.money_tables import money_context, money_files
 from sendsim.outputs.report import FAN_COLOUR, build_report
 from sendsim.outputs.store import write_marker
 from sendsim.cli import main

@@ -295,15 +295,13 @@ def test_requests_follow_their_half_year_share():
         assert arrivals[1:][~months[1:]].sum() > 0 and arrivals[1:][months[1:]].sum() > 0
 
 
-def test_cost_is_monthly_annual_cost_times_price_index():
+def test_cost_is_monthly_annual_cost_at_base_prices():
+    """The engine costs every month at the run's base prices (the money model applies growth:
+    tests/test_money.py)."""
     calendar = Calendar(2024, 1, 16)
     values = builders.quiet_parameters()
-    values["price_growth"][codes.MAINSTREAM] = 0.10
     chunk = run_once(values, [{"age": 9}, {"age": 9, "placement": codes.SPECIAL, "cost": 24000}], calendar)
-    mainstream = chunk.cost[0, :, codes.MAINSTREAM]
-    np.testing.assert_allclose(mainstream[:3], 1000.0)
-    np.testing.assert_allclose(mainstream[3:15], 1100.0)
-    np.testing.assert_allclose(mainstream[15], 1210.0)
+    np.testing.assert_allclose(chunk.cost[0, :, codes.MAINSTREAM], 1000.0)  # unit cost 12,000 a year
     np.testing.assert_allclose(chunk.cost[0, :, codes.SPECIAL], 2000.0)  # the cohort's own cost
 
 

@@ -4,7 +4,7 @@ For every run and every complete financial year after the opening year (the year
 the runs start from), in this order (the rules are documented in ``docs/money.md``):
 
 1. **Spend** (high-needs block): the engine's placement spend by placement (``plans_<placement>``,
-   nominal: the engine's price index is derived from the same cost types), plus the other
+   at each month's prices: :mod:`sendsim.money.prices`), plus the other
    high-needs lines (central SEN services, outreach, hospital education, alternative provision,
    early-years inclusion) at that year's prices.
 2. **Income** (high-needs block): the High Needs Block allocation, the Schools Block transfer, the
@@ -27,16 +27,12 @@ parameter draws). Memory is small: a few numbers per run and year.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from sendsim.inputs.errors import InputError
-from sendsim.inputs.finance import OTHER_BLOCKS, SPEND_LINES, FinanceInputs, fy_label
+from sendsim.money.book import FinanceBook
+from sendsim.money.schema import OTHER_BLOCKS, SPEND_LINES, FinanceRuleError, fy_label
 from sendsim.simcore import codes
 
 INCOME_LINES: tuple[str, ...] = ("high_needs_block", "schools_block_transfer", "early_years_block_contribution",
@@ -52,13 +48,12 @@ LINE_KINDS: dict[str, str] = {
     "dfe_instalment": "contribution",
 }
 RAG_LEVELS: tuple[str, ...] = ("green", "amber", "red")
-QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 DEFICIT_COLUMNS: tuple[str, ...] = ("spend_gbp", "income_gbp", "in_year_deficit_gbp", "dsg_in_year_deficit_gbp",
                                     "accumulated_deficit_gbp", "accumulated_deficit_after_contributions_gbp",
                                     "sv_target_gbp", "variance_gbp")
 
 
-def year_lines(finance: FinanceInputs, fy: int, plan_spend_gbp: np.ndarray, plans: np.ndarray) -> dict[str, np.ndarray]:
+def year_lines(finance: FinanceBook, fy: int, plan_spend_gbp: np.ndarray, plans: np.ndarray) -> dict[str, np.ndarray]:
     """Every spend, income and other-block line of one financial year, per run.
 
     Parameters
@@ -118,11 +113,11 @@ def opening_year(financial_years: np.ndarray, complete: np.ndarray) -> int:
     """The year whose outturn runs start from: the one before the first complete year."""
     full = np.asarray(financial_years)[np.asarray(complete, dtype=bool)]
     if full.size == 0:
-        raise InputError("--months", "the money model needs at least one complete financial year (April to March)")
+        raise FinanceRuleError("--months", "the money model needs at least one complete financial year (April to March)")
     return int(full[0]) - 1
 
 
-def run_money(finance: FinanceInputs, runs: np.ndarray, financial_years: np.ndarray, complete: np.ndarray,
+def run_money(finance: FinanceBook, runs: np.ndarray, financial_years: np.ndarray, complete: np.ndarray,
               spend_by_fy_placement: np.ndarray, plans_by_fy: np.ndarray) -> MoneyResult:
     """The money model for every run (see the module docstring).
 
@@ -142,7 +137,7 @@ def run_money(finance: FinanceInputs, runs: np.ndarray, financial_years: np.ndar
     opening = opening_year(financial_years, complete)
     opening_gbp = finance.outturn(opening)
     if opening_gbp is None:
-        raise InputError(", ".join(finance.files), f"runs start from the accumulated deficit at 31 March "
+        raise FinanceRuleError(", ".join(finance.files), f"runs start from the accumulated deficit at 31 March "
                          f"{opening + 1}: add an accumulated_deficit_outturn row for {fy_label(opening)}")
     paid_before = sum(finance.dfe_instalment(y) for y in finance.agreement_years() if y <= opening)
     opening_after = opening_gbp - paid_before
@@ -201,7 +196,7 @@ def modelled(financial_years: np.ndarray, complete: np.ndarray) -> bool:
     return bool(np.asarray(complete, dtype=bool).any())
 
 
-def check_money_inputs(finance: FinanceInputs, financial_years: np.ndarray, complete: np.ndarray) -> None:
+def check_money_inputs(finance: FinanceBook, financial_years: np.ndarray, complete: np.ndarray) -> None:
     """Check, before anything is simulated, that the finance inputs give every number the money
     model will ask for (an opening outturn, each year's lines): a dry run on zero spend."""
     if not modelled(financial_years, complete):
@@ -209,117 +204,6 @@ def check_money_inputs(finance: FinanceInputs, financial_years: np.ndarray, comp
     zeros = np.zeros((1, len(financial_years), codes.N_PLACEMENTS))
     run_money(finance, np.zeros(1, dtype=np.int64), financial_years, complete, zeros,
               np.zeros((1, len(financial_years)), dtype=np.int64))
-
-
-# ---- Tables ---------------------------------------------------------------------------------------------
-def _labels(years: np.ndarray) -> list[str]:
-    return [fy_label(int(y)) for y in years]
-
-
-def deficit_table(result: MoneyResult) -> pa.Table:
-    """``deficit/``: one row per run and financial year."""
-    R, Y = result.meets_target.shape
-    run = np.repeat(result.runs, Y).astype(np.int32)
-    year = np.tile(np.array(_labels(result.years), dtype=object), R)
-    has_target = ~np.isnan(result.columns["sv_target_gbp"]).ravel()
-    data = {"run": pa.array(run), "financial_year": pa.array(year, type=pa.string())}
-    for name in DEFICIT_COLUMNS:
-        values = result.columns[name].ravel()
-        data[name] = pa.array(values, mask=~has_target if name in ("sv_target_gbp", "variance_gbp") else None)
-    data["meets_target"] = pa.array(result.meets_target.ravel(), mask=~has_target)
-    rag = np.array(RAG_LEVELS, dtype=object)[result.rag.ravel()]
-    data["rag"] = pa.array(rag, type=pa.string(), mask=~has_target)
-    data["deficit_cleared"] = pa.array(result.cleared.ravel())
-    return pa.table(data)
-
-
-def finance_table(result: MoneyResult) -> pa.Table:
-    """``finance/``: one row per run, financial year and line (every spend, income, other-block
-    and contribution line, GBP)."""
-    R, Y = result.meets_target.shape
-    names = list(LINE_KINDS)
-    run = np.repeat(result.runs, Y * len(names)).astype(np.int32)
-    year = np.tile(np.repeat(np.array(_labels(result.years), dtype=object), len(names)), R)
-    line = np.tile(np.array(names, dtype=object), R * Y)
-    kind = np.tile(np.array([LINE_KINDS[n] for n in names], dtype=object), R * Y)
-    amount = np.stack([result.lines[n] for n in names], axis=2).reshape(-1)
-    return pa.table({"run": pa.array(run), "financial_year": pa.array(year, type=pa.string()),
-                     "kind": pa.array(kind, type=pa.string()).dictionary_encode(),
-                     "line": pa.array(line, type=pa.string()).dictionary_encode(),
-                     "amount_gbp": pa.array(amount)})
-
-
-def summary_frame(result: MoneyResult, scenario: str) -> pd.DataFrame:
-    """``summary.parquet``: per financial year and metric, the mean and quantiles over runs and
-    the probability of meeting the profile (the same for every metric of a year)."""
-    rows = []
-    for k, fy in enumerate(_labels(result.years)):
-        metrics: dict[str, np.ndarray] = {name: result.columns[name][:, k] for name in DEFICIT_COLUMNS}
-        metrics["meets_target"] = result.meets_target[:, k].astype(float)
-        for level_index, level in enumerate(RAG_LEVELS):
-            metrics[f"rag_{level}"] = (result.rag[:, k] == level_index).astype(float)
-        metrics["deficit_cleared"] = result.cleared[:, k].astype(float)
-        for line, kind in LINE_KINDS.items():
-            metrics[f"{kind}:{line}"] = result.lines[line][:, k]
-        has_target = not np.isnan(result.columns["sv_target_gbp"][0, k])
-        probability = float(result.meets_target[:, k].mean()) if has_target else np.nan
-        for metric, values in metrics.items():
-            if np.isnan(values).all():
-                continue
-            q = np.quantile(values, QUANTILES)
-            rows.append({"scenario": scenario, "financial_year": fy, "metric": metric,
-                         "mean": float(values.mean()), "p05": q[0], "p25": q[1], "p50": q[2], "p75": q[3],
-                         "p95": q[4], "prob_meets_target": probability})
-    return pd.DataFrame(rows)
-
-
-def parquet_bytes(table: pa.Table) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    return buffer.getvalue()
-
-
-def money_files(result: MoneyResult, scenario: str) -> dict[str, bytes]:
-    """The money outputs as files relative to the output folder (written through the store)."""
-    label = f"runs-{int(result.runs.min()):06d}-{int(result.runs.max()):06d}.parquet"
-    summary = pa.Table.from_pandas(summary_frame(result, scenario), preserve_index=False)
-    return {f"deficit/scenario={scenario}/{label}": parquet_bytes(deficit_table(result)),
-            f"finance/scenario={scenario}/{label}": parquet_bytes(finance_table(result)),
-            "summary.parquet": parquet_bytes(summary)}
-
-
-def money_context(result: MoneyResult, finance: FinanceInputs) -> dict:
-    """What a reader of the outputs needs beside the tables (kept in the manifest): the opening
-    position, the profile, the council's forecast and the outturns (GBP), the RAG rule."""
-    def series(name: str) -> dict[str, float]:
-        return {fy_label(y): finance.year_value(name, y) for y in finance.years(name)}
-    return {"opening_year": fy_label(result.opening_year), "opening_gbp": result.opening_gbp,
-            "opening_after_contributions_gbp": result.opening_after_contributions_gbp,
-            "years": _labels(result.years), "sv_profile_gbp": series("sv_profile"),
-            "council_forecast_gbp": series("council_forecast"),
-            "outturn_gbp": series("accumulated_deficit_outturn"),
-            "rag_amber_tolerance": finance.scalar("rag_amber_tolerance"),
-            "dfe_instalments_conditional": finance.scalar("dfe_instalments_conditional") == 1.0}
-
-
-def format_deficit(result: MoneyResult, finance: FinanceInputs) -> str:
-    """The end-of-run text: per year the median and 90% interval of the accumulated deficit,
-    the profile, and the probability of meeting it; and whether the deficit is cleared."""
-    lines = [f"Accumulated DSG deficit at 31 March, GBP m (profile basis: after the council's contributions, "
-             f"before the Department's instalments); {result.runs.size} runs, from {result.opening_gbp / 1e6:.1f} "
-             f"at 31 March {result.opening_year + 1}",
-             f"{'year':<9}{'median':>9}{'90% interval':>18}{'profile':>9}{'P(meets)':>10}"
-             f"{'after DfE, median':>19}{'P(cleared)':>12}"]
-    for k, fy in enumerate(_labels(result.years)):
-        acc = result.columns["accumulated_deficit_gbp"][:, k] / 1e6
-        after = result.columns["accumulated_deficit_after_contributions_gbp"][:, k] / 1e6
-        q = np.quantile(acc, [0.5, 0.05, 0.95])
-        profile = finance.profile(int(result.years[k]))
-        target = f"{profile / 1e6:9.1f}" if profile is not None else f"{'-':>9}"
-        chance = f"{result.meets_target[:, k].mean():10.0%}" if profile is not None else f"{'-':>10}"
-        lines.append(f"{fy:<9}{q[0]:9.1f}{f'[{q[1]:.1f}, {q[2]:.1f}]':>18}{target}{chance}"
-                     f"{np.median(after):19.1f}{result.cleared[:, k].mean():12.0%}")
-    return "\n".join(lines)
 
 
 def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
@@ -338,7 +222,7 @@ def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray,
     return np.bincount(placement, weights=costs, minlength=codes.N_PLACEMENTS)
 
 
-def cost_level_year(finance: FinanceInputs, fy: int, plan_cost_by_placement_gbp: np.ndarray,
+def cost_level_year(finance: FinanceBook, fy: int, plan_cost_by_placement_gbp: np.ndarray,
                     plans: int) -> tuple[dict[str, float], float]:
     """The high-needs account of one year for a single costed cohort (the cost-level check):
     every line and the in-year high-needs deficit (spend - income), GBP."""

@@ -1,0 +1,255 @@
+"""Run a spec: resolve its inputs once, run every (scenario, chunk of runs) task on a backend,
+then per scenario the money model and the paired differences against the baseline; write
+everything through the crash-safe output store.
+
+Scenarios are run in two phases, the baseline first, and each scenario is finished (money,
+differences, summaries) as soon as its last task is done, so memory is flat in the number of
+runs and of scenarios.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sendsim.api.progress import Progress
+from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
+from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, ScenarioPlan, resolve_run
+from sendsim.money.model import MoneyResult, run_money
+from sendsim.outputs.manifest import base_manifest
+from sendsim.outputs.money_tables import format_deficit, money_context, money_files, parquet_bytes, summary_frame
+from sendsim.outputs.scenarios import difference_summary, difference_table, format_differences
+from sendsim.outputs.store import OutputStore, check_scenario_name
+from sendsim.outputs.summary import RunAggregates, format_summary
+from sendsim.simcore.engine import Calendar
+from sendsim.simcore.rng import RNG_SCHEME_VERSION
+
+Log = Callable[..., None]
+
+
+@dataclass
+class RunResult:
+    """What a run returns besides its output folder: the manifest, the baseline's per-run
+    figures and money, and the texts ``sendsim run`` prints."""
+
+    manifest: dict
+    aggregates: RunAggregates
+    summary: str
+    money: MoneyResult | None = None
+    deficit_summary: str = ""
+    differences: str = ""
+
+
+def run_identity(resolved: ResolvedRun) -> dict:
+    """What makes two runs write the same tables: kept in the output folder while a run is
+    written, so that --resume refuses to finish a run with different options or inputs."""
+    spec, calendar = resolved.spec, resolved.calendar
+    return {"scenarios": resolved.scenario_ids(), "seed": spec.seed, "runs": spec.runs, "chunk_size": spec.chunk_size,
+            "start": calendar.label(0), "months": calendar.n_months, "flows": spec.record_flows,
+            "inputs_sha256": sorted(f.sha256 for f in resolved.files), "rng_scheme_version": RNG_SCHEME_VERSION}
+
+
+class ScenarioFinisher:
+    """Collects each scenario's per-run figures as its tasks finish; when a scenario is
+    complete, computes its money outputs and its paired differences against the baseline,
+    writes them, keeps a few headline numbers and drops the per-run figures."""
+
+    def __init__(self, store: OutputStore, calendar: Calendar, n_chunks: int, modelled_money: bool) -> None:
+        self.store = store
+        self.calendar = calendar
+        self.n_chunks = n_chunks
+        self.modelled_money = modelled_money
+        self.plans: dict[str, ScenarioPlan] = {}
+        self.figures: dict[str, list[dict]] = {}
+        self.summary_frames: list[pd.DataFrame] = []
+        self.difference_frames: list[pd.DataFrame] = []
+        self.scenario_rows: list[dict] = []
+        self.baseline_aggregates: RunAggregates | None = None
+        self.baseline_money: MoneyResult | None = None
+        self.child_months = 0
+        self.kernel_seconds = 0.0
+        self.bytes_written = 0
+        self.resumed_tasks = 0
+        self.tables: set[str] = set()
+
+    def expect(self, plan: ScenarioPlan) -> None:
+        self.plans[plan.name] = plan
+        self.figures[plan.name] = []
+
+    def add(self, result: TaskResult) -> None:
+        self.child_months += result.child_months
+        self.kernel_seconds += result.kernel_seconds
+        self.bytes_written += result.bytes_written
+        self.resumed_tasks += int(result.skipped)
+        figures = self.figures[result.scenario]
+        figures.append(result.figures)
+        if len(figures) == self.n_chunks:
+            self._finish(self.plans.pop(result.scenario), self.figures.pop(result.scenario))
+
+    def _finish(self, plan: ScenarioPlan, figures: list[dict]) -> None:
+        aggregates = RunAggregates(self.calendar)
+        for f in figures:
+            aggregates.add(f)
+        aggregates = aggregates.sorted_by_run()
+        row = {"scenario": plan.name, "description": plan.description, "source": plan.file,
+               "first_effective": (f"{plan.first_effective[0]:04d}-{plan.first_effective[1]:02d}"
+                                   if plan.first_effective else None)}
+        row.update({f"sweep_{lever}": value for lever, value in (plan.sweep_point or {}).items()})
+        self.scenario_rows.append(row)
+        money = None
+        if self.modelled_money:
+            money = run_money(plan.finance, np.concatenate(aggregates.runs), aggregates.financial_years,
+                              aggregates.complete_mask(), np.concatenate(aggregates.spend_by_fy_placement),
+                              aggregates.plans_by_financial_year())
+            for relative, data in money_files(money, plan.name).items():
+                if relative != "summary.parquet":  # one summary for every scenario, written at the end
+                    self.store.write_file(relative, data)
+            self.tables.update(("deficit", "finance"))
+            self.summary_frames.append(summary_frame(money, plan.name))
+        if plan.name == BASELINE:
+            self.baseline_aggregates = aggregates
+            self.baseline_money = money
+        elif money is not None and self.baseline_money is not None:
+            table = difference_table(money, self.baseline_money)
+            self.store.write_file(f"difference/scenario={plan.name}/runs-{int(money.runs.min()):06d}-"
+                                  f"{int(money.runs.max()):06d}.parquet", parquet_bytes(table))
+            self.tables.add("difference")
+            self.difference_frames.append(difference_summary(money, self.baseline_money, plan.name))
+
+    def write_summaries(self) -> list[str]:
+        files = []
+        if self.summary_frames:
+            frame = pd.concat(self.summary_frames, ignore_index=True)
+            self.store.write_file("summary.parquet", parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            files.append("summary.parquet")
+        if self.difference_frames:
+            frame = pd.concat(self.difference_frames, ignore_index=True)
+            self.store.write_file("difference_summary.parquet",
+                                  parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            files.append("difference_summary.parquet")
+        scenarios = pd.DataFrame(self.scenario_rows)
+        self.store.write_file("scenarios.parquet", parquet_bytes(pa.Table.from_pandas(scenarios, preserve_index=False)))
+        files.append("scenarios.parquet")
+        return files
+
+
+def _tasks(plans: Iterator[ScenarioPlan], chunks: list[np.ndarray], finisher: ScenarioFinisher) -> Iterator[Task]:
+    for plan in plans:
+        check_scenario_name(plan.name)
+        finisher.expect(plan)
+        for chunk in chunks:
+            yield Task(plan.name, plan.table_json, plan.file, int(chunk[0]), int(chunk[-1]))
+
+
+def _inputs_manifest(resolved: ResolvedRun) -> dict:
+    """The inputs as the run read them: each file's path and the SHA-256 of the bytes read."""
+    hashes = resolved.file_hashes()
+    spec = resolved.spec
+
+    def entry(path: Path) -> dict:
+        return {"path": str(path), "sha256": hashes[str(path)]}
+
+    draws_path = spec.draws_file()
+    return {
+        "cohort": entry(spec.cohort),
+        "parameters": [entry(p) for p in spec.parameter_files()],
+        "draws": None if resolved.draws is None else {**entry(draws_path), "draws": resolved.draws.n_draws,
+                                                      "columns": resolved.draws.columns},
+        "finance": [entry(p) for p in spec.finance_files()],
+        "scenario_files": sorted({p.file for p in resolved.scenarios}
+                                 | ({str(spec.sweep)} if spec.sweep else set())),
+        "files_read": [{"role": f.role, "path": f.path, "sha256": f.sha256} for f in resolved.files],
+    }
+
+
+def execute(spec: RunSpec, log: Log = print) -> RunResult:
+    """Run a simulation as ``spec`` says and write its output folder.
+
+    Every input is read, checked and hashed first (:func:`~sendsim.inputs.resolve.resolve_run`);
+    nothing is written before that has succeeded.
+    """
+    t_start = time.perf_counter()
+    resolved = resolve_run(spec)
+    calendar = resolved.calendar
+    for plan in [resolved.baseline] + resolved.scenarios:
+        check_scenario_name(plan.name)
+    input_paths = [Path(f.path) for f in resolved.files]
+    store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume, inputs=input_paths,
+                        identity=run_identity(resolved))
+    runs = np.arange(spec.runs, dtype=np.int64)
+    chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
+    n_scenarios = resolved.n_scenarios
+    total_tasks = n_scenarios * len(chunks)
+    finisher = ScenarioFinisher(store, calendar, len(chunks), resolved.money_modelled)
+    label = "baseline" if n_scenarios == 1 else f"{n_scenarios} scenarios"
+    progress = Progress(f"{label} ({spec.backend})", enabled=spec.progress)
+    done = [0]
+    runner = Runner(resolved)
+
+    def on_result(result: TaskResult) -> None:
+        finisher.add(result)
+        done[0] += 1
+        progress.update(done[0], total_tasks)
+
+    def run_phase(plans: Iterator[ScenarioPlan]) -> None:
+        tasks = _tasks(plans, chunks, finisher)
+        if spec.backend == "local":
+            run_local(runner, tasks, store, spec.threads, on_result)
+        else:
+            run_dask(worker_inputs(resolved), tasks, DaskOptions(scheduler=spec.scheduler, workers=spec.workers),
+                     on_result)
+
+    # Phase 1, the baseline: every other scenario's differences are taken against it.
+    run_phase(iter([resolved.baseline]))
+    run_phase(resolved.plans())
+    if finisher.resumed_tasks:
+        log(f"resumed: {finisher.resumed_tasks} of {total_tasks} tasks were already written", file=sys.stderr)
+    files = finisher.write_summaries()
+    wall = time.perf_counter() - t_start
+    sweep = resolved.sweep
+    manifest = base_manifest()
+    manifest.update({
+        "scenario": BASELINE if n_scenarios == 1 else None,
+        "scenarios": [p["scenario"] for p in finisher.scenario_rows],
+        "sweep": None if sweep is None else {"path": str(spec.sweep), "scenarios": sweep.n_scenarios,
+                                             "factors": [f.lever for f in sweep.factors]},
+        "seed": spec.seed,
+        "runs": spec.runs,
+        "chunk_size": spec.chunk_size,
+        "start": calendar.label(0),
+        "end": calendar.label(calendar.n_months - 1),
+        "months": calendar.n_months,
+        "threads": spec.threads,
+        "backend": spec.backend,
+        "inputs": _inputs_manifest(resolved),
+        "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
+        "files": files,
+        "money": (money_context(finisher.baseline_money, resolved.finance) if finisher.baseline_money else None),
+        "wall_seconds": round(wall, 3),
+        "kernel_seconds": round(finisher.kernel_seconds, 3),
+        "child_months": finisher.child_months,
+        "child_months_per_second": (round(finisher.child_months / finisher.kernel_seconds)
+                                    if finisher.kernel_seconds > 0 else None),
+        "bytes_written": finisher.bytes_written,
+        "resumed_tasks": finisher.resumed_tasks,
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "pid": os.getpid(),
+    })
+    store.finish(manifest)
+    aggregates = finisher.baseline_aggregates
+    assert aggregates is not None
+    money = finisher.baseline_money
+    differences = ""
+    if finisher.difference_frames:
+        differences = format_differences(pd.concat(finisher.difference_frames, ignore_index=True))
+    return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates), money=money,
+                     deficit_summary=format_deficit(money, resolved.finance) if money else
+                     "No complete financial year (April to March) in the run: no money outputs.",
+                     differences=differences)

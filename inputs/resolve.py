@@ -1,0 +1,302 @@
+"""One way in for a run's inputs: everything a run needs, read, checked and hashed once.
+
+:func:`resolve_run` takes a :class:`RunSpec` (what the user asked for) and returns a
+:class:`ResolvedRun`: the calendar, the opening cohort, the base parameter rows and set, the
+parameter draws, the finance book, every scenario planned (the baseline first) and the sweep,
+with the SHA-256 of the bytes of every file as it was read. ``sendsim run``, ``sendsim sweep``,
+the Dask worker, ``sendsim validate`` and ``sendsim calibrate`` all start here, so a run's data
+flows one way: command line, inputs (this call), engine, money, outputs.
+
+Every problem is an :class:`~sendsim.inputs.errors.InputError` raised before anything is
+written or simulated.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from sendsim.inputs.cohort import load_cohort
+from sendsim.inputs.defaults import DEFAULT_START, KENT_COHORT, KENT_PARAMETERS
+from sendsim.inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
+from sendsim.inputs.errors import InputError
+from sendsim.inputs.files import recording_reads
+from sendsim.inputs.finance import KENT_FINANCE, as_input_error, load_finance, with_rows
+from sendsim.inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, overlay_parameter_set
+from sendsim.inputs.parameters import read_parameter_rows
+from sendsim.inputs.scenarios import BUILTIN_DIR, builtin_path, check_levers_in_run, compile_scenario
+from sendsim.inputs.scenarios import read_scenario_table
+from sendsim.inputs.sweeps import Sweep, load_sweep
+from sendsim.money.book import FinanceBook
+from sendsim.money.model import check_money_inputs, modelled
+from sendsim.money.schema import FinanceRuleError
+from sendsim.simcore.engine import Calendar, Cohort
+from sendsim.simcore.model import ParameterSet
+
+BASELINE = "baseline"
+# Draws are checked in blocks (each block's parameter sets built, then dropped).
+DRAWS_PER_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run (and goes into its manifest).
+
+    Lists given for the file options are kept as tuples (the spec is hashable: a Dask worker
+    resolves each spec once).
+    """
+
+    out: Path
+    runs: int = 1000
+    seed: int = 1
+    start: tuple[int, int] = DEFAULT_START
+    months: int = 51
+    cohort: Path = KENT_COHORT
+    params: tuple[Path, ...] = ()       # CSVs on top of the Kent baseline; one .parquet of draws
+    finance: tuple[Path, ...] = ()      # finance CSVs on top of the Kent finance inputs
+    scenarios: tuple[str, ...] = (BASELINE,)  # built-in names or TOML files
+    sweep: Path | None = None
+    threads: int | None = None
+    chunk_size: int = 64
+    overwrite: bool = False
+    resume: bool = False
+    record_flows: bool = True
+    progress: bool = True
+    backend: str = "local"             # "local" or "dask"
+    scheduler: str | None = None       # dask: tcp://HOST:PORT of an existing cluster
+    workers: int | None = None         # dask: local cluster worker processes
+
+    def __post_init__(self) -> None:
+        for name in ("params", "finance", "scenarios"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "cohort", Path(self.cohort))
+        object.__setattr__(self, "start", tuple(self.start))
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar(self.start[0], self.start[1], self.months)
+
+    def parameter_files(self) -> list[Path]:
+        """The parameter CSVs in the order they are layered: the Kent baseline, then ``--params``."""
+        return [KENT_PARAMETERS] + [Path(p) for p in self.params if not is_draws_file(p)]
+
+    def draws_file(self) -> Path | None:
+        files = [Path(p) for p in self.params if is_draws_file(p)]
+        if len(files) > 1:
+            raise InputError(str(files[1]), "only one draws file (Parquet) can be given with --params")
+        return files[0] if files else None
+
+    def finance_files(self) -> list[Path]:
+        return [KENT_FINANCE] + [Path(p) for p in self.finance]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input file as the run read it: its role, its path and the SHA-256 of its bytes."""
+
+    role: str   # cohort | parameters | draws | finance | scenario | sweep
+    path: str
+    sha256: str
+
+
+@dataclass
+class ScenarioPlan:
+    """A scenario to run: its own parameter rows (after the base rows), its finance book, and
+    what the outputs say of it. The baseline's ``table_json`` is None."""
+
+    name: str
+    table_json: str | None
+    file: str
+    description: str
+    rows: tuple[ParameterRow, ...]
+    finance: FinanceBook
+    first_effective: tuple[int, int] | None = None
+    sweep_point: dict | None = None
+    n_finance_rows: int = 0
+
+
+@dataclass
+class ResolvedRun:
+    """Everything a run needs, read and checked (see the module docstring)."""
+
+    spec: RunSpec
+    calendar: Calendar
+    cohort: Cohort
+    base_rows: list[ParameterRow]
+    base_set: ParameterSet
+    draws: Draws | None
+    finance: FinanceBook
+    baseline: ScenarioPlan
+    scenarios: list[ScenarioPlan]
+    sweep: Sweep | None
+    files: list[InputFile] = field(default_factory=list)
+    money_modelled: bool = True
+
+    @property
+    def n_scenarios(self) -> int:
+        return 1 + len(self.scenarios) + (self.sweep.n_scenarios if self.sweep else 0)
+
+    def file_hashes(self) -> dict[str, str]:
+        return {f.path: f.sha256 for f in self.files}
+
+    def scenario_ids(self) -> list[str]:
+        """What identifies each scenario of the run (name and table), baseline first."""
+        return [f"{p.name}:{p.table_json}" for p in [self.baseline] + self.scenarios]
+
+    def plans(self) -> Iterator[ScenarioPlan]:
+        """Every scenario but the baseline, a sweep's points last and one at a time (there may
+        be thousands: each is compiled, so checked, when it is reached)."""
+        yield from self.scenarios
+        if self.sweep is not None:
+            for k, table in enumerate(self.sweep.scenario_tables()):
+                point = {f.lever: float(v) for f, v in zip(self.sweep.factors, self.sweep.points[k])}
+                yield self.plan_table(table, str(self.sweep.source), sweep_point=point)
+
+    def plan_table(self, table: dict, file: str, *, sweep_point: dict | None = None,
+                   check_dates: bool = False) -> ScenarioPlan:
+        """Compile (so check) a scenario table on this run's base and plan it."""
+        scenario = compile_scenario(table, file, self.base_rows, self.calendar, self.base_set)
+        if check_dates:  # a modeller's lever dated after the run would silently do nothing
+            check_levers_in_run(scenario, self.calendar)
+        finance = with_rows(self.finance, scenario.finance_rows) if scenario.finance_rows else self.finance
+        if scenario.finance_rows:
+            try:
+                check_money_inputs(finance, *self.financial_years())
+            except FinanceRuleError as error:
+                raise as_input_error(error) from None
+        return ScenarioPlan(scenario.name, json.dumps(table, sort_keys=True), file, scenario.description,
+                            tuple(scenario.rows), finance, scenario.first_effective(), sweep_point,
+                            len(scenario.finance_rows))
+
+    def plan_of(self, table_json: str | None, file: str) -> ScenarioPlan:
+        """The plan of a scenario a task names (on a worker): the baseline, or its table."""
+        if table_json is None:
+            return self.baseline
+        return self.plan_table(json.loads(table_json), file)
+
+    def parameter_set(self, plan: ScenarioPlan) -> ParameterSet:
+        """The scenario's parameter set without draws: the base set with its rows on top."""
+        return overlay_parameter_set(self.base_set, self.base_rows, list(plan.rows), self.calendar)
+
+    def draw_parameter_sets(self, plan: ScenarioPlan, runs: np.ndarray) -> list[ParameterSet]:
+        """The parameter set of each run (run r uses draw r) under the scenario's rows."""
+        assert self.draws is not None
+        return parameter_sets_for_draws(self.base_rows + list(plan.rows), self.draws, runs, self.calendar)
+
+    def financial_years(self) -> tuple[np.ndarray, np.ndarray]:
+        """The financial years the run's months fall in, and which are complete (12 months)."""
+        years = self.calendar.financial_years()
+        unique = np.unique(years)
+        return unique, np.array([(years == y).sum() == 12 for y in unique])
+
+
+def _scenario_file(entry: str) -> Path:
+    """A --scenario value: a TOML file if it names one, else a built-in scenario."""
+    path = Path(entry)
+    if path.suffix.lower() == ".toml" and path.exists():
+        return path
+    if path.suffix.lower() == ".toml" or os.sep in entry:
+        raise InputError(entry, "scenario file not found")
+    return builtin_path(entry)
+
+
+def _read_parameter_rows(spec: RunSpec, calendar: Calendar) -> list[ParameterRow]:
+    rows: list[ParameterRow] = []
+    for path in spec.parameter_files():
+        file_rows = read_parameter_rows(path)
+        if path != KENT_PARAMETERS:  # a modeller's row dated after the run would silently do nothing
+            check_dates_in_run(file_rows, calendar)
+        rows.extend(file_rows)
+    return rows
+
+
+def _load_draws(path: Path, runs: int, rows: list[ParameterRow], base_set: ParameterSet,
+                calendar: Calendar) -> Draws:
+    draws = load_draws(path)
+    if draws.n_draws < runs:
+        raise InputError(draws.file, f"has {draws.n_draws} draws but --runs is {runs}: run r uses draw r")
+    # Check every draw the run uses now (a bad draw must not stop a run half way).
+    for start in range(0, runs, DRAWS_PER_BLOCK):
+        parameter_sets_for_draws(rows, draws, np.arange(start, min(runs, start + DRAWS_PER_BLOCK)), calendar,
+                                 base_set)
+    return draws
+
+
+def _plan_sweep(resolved: ResolvedRun, sweep: Sweep) -> None:
+    """Check a sweep's corner points now (each factor at its lowest and highest level: a
+    lever's checks are per value, so the corners bound the rest); the others are checked when
+    they are reached."""
+    corners = set()
+    for j in range(len(sweep.factors)):
+        corners.add(int(np.argmin(sweep.points[:, j])))
+        corners.add(int(np.argmax(sweep.points[:, j])))
+    for k, table in enumerate(sweep.scenario_tables()):
+        if k in corners:
+            resolved.plan_table(table, str(sweep.source))
+        if k >= max(corners):
+            break
+    taken = {BASELINE} | {p.name for p in resolved.scenarios}
+    if sweep.scenario_name(0) in taken:
+        raise InputError(str(sweep.source), f"sweep scenario names clash with {sorted(taken)}", key="name")
+
+
+def resolve_run(spec: RunSpec) -> ResolvedRun:
+    """Read and check everything ``spec`` names, hashing each file's bytes as they are read.
+
+    Raises
+    ------
+    InputError
+        The first problem found, naming the file, the line or key, the column and the rule.
+    """
+    if spec.runs < 1:
+        raise InputError("--runs", "must be at least 1")
+    if spec.backend not in ("local", "dask"):
+        raise InputError("--backend", f"unknown backend {spec.backend!r}; expected local or dask")
+    calendar = spec.calendar
+    with recording_reads() as reads:
+        roles: dict[str, str] = {}
+        finance_files = spec.finance_files()
+        finance = load_finance(finance_files)
+        roles.update({str(p): "finance" for p in finance_files})
+        financial_years = calendar.financial_years()
+        unique = np.unique(financial_years)
+        complete = np.array([(financial_years == y).sum() == 12 for y in unique])
+        try:
+            check_money_inputs(finance, unique, complete)
+        except FinanceRuleError as error:
+            raise as_input_error(error) from None
+        rows = _read_parameter_rows(spec, calendar)
+        roles.update({str(p): "parameters" for p in spec.parameter_files()})
+        base_set = build_parameter_set(rows, calendar)
+        draws_path = spec.draws_file()
+        draws = _load_draws(draws_path, spec.runs, rows, base_set, calendar) if draws_path else None
+        if draws_path:
+            roles[str(draws_path)] = "draws"
+        cohort, _ = load_cohort(spec.cohort, calendar)
+        roles[str(spec.cohort)] = "cohort"
+        baseline = ScenarioPlan(BASELINE, None, str(KENT_PARAMETERS), "the base parameters", (), finance)
+        resolved = ResolvedRun(spec, calendar, cohort, rows, base_set, draws, finance, baseline, [], None,
+                               money_modelled=modelled(unique, complete))
+        seen = {BASELINE}
+        for entry in spec.scenarios:
+            if entry == BASELINE:
+                continue
+            path = _scenario_file(entry)
+            table = read_scenario_table(path)
+            roles[str(path)] = "scenario"
+            if table["name"] in seen:
+                raise InputError(str(path), f"scenario name {table['name']!r} is given twice", key="name")
+            seen.add(table["name"])
+            builtin = path.parent == BUILTIN_DIR
+            resolved.scenarios.append(resolved.plan_table(table, str(path), check_dates=not builtin))
+        if spec.sweep is not None:
+            resolved.sweep = load_sweep(spec.sweep)
+            roles[str(spec.sweep)] = "sweep"
+            _plan_sweep(resolved, resolved.sweep)
+    resolved.files = [InputFile(roles.get(path, "inputs"), path, digest) for path, digest in reads.items()]
+    return resolved
