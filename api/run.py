@@ -169,6 +169,17 @@ def _inputs_manifest(resolved: ResolvedRun) -> dict:
     }
 
 
+def uncertainty(resolved: ResolvedRun) -> dict:
+    """What the spread over runs holds: Monte Carlo noise always; parameter uncertainty when
+    each run has its own parameter draw. Every table, chart and text that shows intervals says
+    which (readers take ``bands``)."""
+    draws = resolved.draws
+    return {"monte_carlo": True, "parameters": draws is not None,
+            "draws_file": None if draws is None else draws.file,
+            "bands": ("parameter uncertainty (one fitted parameter draw per run) and Monte Carlo noise"
+                      if draws is not None else "Monte Carlo noise only (one parameter set for every run)")}
+
+
 def execute(spec: RunSpec, log: Log = print) -> RunResult:
     """Run a simulation as ``spec`` says and write its output folder.
 
@@ -229,6 +240,7 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
         "threads": spec.threads,
         "backend": spec.backend,
         "inputs": _inputs_manifest(resolved),
+        "uncertainty": uncertainty(resolved),
         "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
         "files": files,
         "money": (money_context(finisher.baseline_money, resolved.finance) if finisher.baseline_money else None),
