@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sendsim.calibration.kent_model import KentModel, phi_row, theta_dict
+from sendsim.calibration.model import CalibrationModel, phi_row, theta_dict
 from sendsim.inputs.finance import FinanceInputs, fy_label
 from sendsim.outputs.finance import run_money
 from sendsim.outputs.summary import RunAggregates
@@ -58,7 +58,7 @@ def split(values: np.ndarray, output: str, unit: str) -> VarianceSplit:
     return VarianceSplit(output, unit, float(values.mean()), parameter, within, draws, seeds)
 
 
-def headline_runs(model: KentModel, cohort: Cohort, calendar: Calendar, theta: np.ndarray,
+def headline_runs(model: CalibrationModel, cohort: Cohort, calendar: Calendar, theta: np.ndarray,
                   phi: dict[str, np.ndarray], seeds: list[int], finance: FinanceInputs | None,
                   threads: int | None = None) -> dict[str, np.ndarray]:
     """Headline outputs [draws, seeds]: plans in the last January of the calendar, and (with
