@@ -27,11 +27,12 @@ JEFFREYS = 0.5  # Beta(1/2, 1/2) and Dirichlet(1/2, ...) priors
 # monthly number of decisions of that kind (SEN2 2023 / 12): a month is the shortest span a
 # monthly monitoring figure can describe, which makes the uncertainty the widest defensible.
 SEED_RATE_EFFECTIVE_MONTHS = 1.0
-# Without local post-16 offers: the destinations of the post-16 transfer counted as mainstream or
-# FE, and as specialist, in the census placements at the transfer age (the calibration's
-# post16_mainstream_fe share; alternative and no place are in neither).
-POST16_MAINSTREAM_FE = ("mainstream", "srp", "fe")
-POST16_SPECIALIST = ("special", "independent", "post16_specialist")
+# The post-16 phase transfer's destinations counted as mainstream or FE, and as specialist, in the
+# share post16_mainstream_fe (alternative and no place are in neither): without local post-16
+# offers, the share of the census placements at the transfer age; the model rescales the
+# transfer to the drawn share.
+MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
+SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
 
 
 @dataclass(frozen=True)
@@ -171,12 +172,12 @@ def _post16_mainstream_fe(d: Derivation) -> BetaRate:
                         "(the authority's estimate of where the unplaced go)")
     age = codes.TRANSFER_AGES[codes.TRANSFERS.index("post16")]
     at_age = d.crosstab()[age]
-    mainstream_fe = float(sum(at_age[codes.PLACEMENTS.index(p)] for p in POST16_MAINSTREAM_FE))
-    specialist = float(sum(at_age[codes.PLACEMENTS.index(p)] for p in POST16_SPECIALIST))
+    mainstream_fe = float(sum(at_age[codes.PLACEMENTS.index(p)] for p in MAINSTREAM_FE_DESTINATIONS))
+    specialist = float(sum(at_age[codes.PLACEMENTS.index(p)] for p in SPECIALIST_DESTINATIONS))
     return BetaRate("post16_mainstream_fe", description, mainstream_fe, mainstream_fe + specialist,
                     f"{CASELOAD}: plans at academic age {age}, {d.name} January {d.census_year}, in "
-                    f"{' + '.join(POST16_MAINSTREAM_FE)} over those and {' + '.join(POST16_SPECIALIST)} (no local "
-                    "figures of post-16 offers)")
+                    f"{' + '.join(MAINSTREAM_FE_DESTINATIONS)} over those and "
+                    f"{' + '.join(SPECIALIST_DESTINATIONS)} (no local figures of post-16 offers)")
 
 
 def summary_rows(rates: dict[str, Rate], draws: dict[str, np.ndarray]) -> list[dict]:

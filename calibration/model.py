@@ -28,7 +28,8 @@ import numpy as np
 
 from sendsim.calibration import space
 from sendsim.calibration.authority_targets import placement_history
-from sendsim.calibration.direct import BetaRate, Rate, direct_rates
+from sendsim.calibration.direct import (MAINSTREAM_FE_DESTINATIONS, SPECIALIST_DESTINATIONS, BetaRate, Rate,
+                                        direct_rates)
 from sendsim.inputs.derivation import Derivation
 from sendsim.inputs.parameters import ParameterRow, build_parameter_set
 from sendsim.inputs.sen2.ages import shift_one_age
@@ -46,8 +47,6 @@ MAX_REVIEW_CEASE = 0.95
 CAPACITY_PLACEMENTS = ("srp", "special")
 BAND_OF_CEASE_MULTIPLIER = {"cease_0_10": range(0, 11), "cease_11_15": range(11, 16), "cease_16_17": range(16, 18),
                             "cease_18_19": range(18, 20), "cease_20_25": range(20, 26)}
-SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
-MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
 POST16_TRANSFER = codes.TRANSFERS.index("post16")
 POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
 # The year the annual-review backlog team ceased post-19 plans in bulk (Kent's return, Condition

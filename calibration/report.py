@@ -48,8 +48,8 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
     add(Block("h1", f"Calibration report: {spec.authority}"))
     fitted = fit[fit.role == "fit"]
     add(Block("p", f"Calibration of the sendsim {spec.authority} baseline against {len(fit)} targets "
-                   f"({len(fitted)} fitted, {len(fit) - len(fitted)} shown for reference) from `{spec.targets}`. Wall time "
-                   f"{t['total'] / 60:.1f} minutes on {manifest.get('cpu_count')} cores"
+                   f"({len(fitted)} fitted, {len(fit) - len(fitted)} shown for reference) from `{spec.targets}`. "
+                   f"Wall time {t['total'] / 60:.1f} minutes on {manifest.get('cpu_count')} cores"
                    + (f" (load average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}: other work shared "
                       "the machine)" if load else "") + f"; git commit {manifest.get('git_commit')}."))
     add(Block("p", f"**Fit.** {int(fitted.in_90.sum())} of {len(fitted)} fitted targets lie inside the simulated "
