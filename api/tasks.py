@@ -29,6 +29,7 @@ from sendsim.money.prices import monthly_price_index, nominal_cost
 from sendsim.outputs.store import OutputStore
 from sendsim.outputs.summary import RunAggregates
 from sendsim.outputs.tables import chunk_tables
+from sendsim.simcore.codes import N_PLACEMENTS
 from sendsim.simcore.engine import ChunkResult, simulate
 from sendsim.simcore.model import ModelArrays, compile_model
 
@@ -91,7 +92,9 @@ class Runner:
         model = None
         if resolved.draws is None:
             model = compile_model([resolved.parameter_set(plan)], calendar.n_months, calendar.start_calendar_month)
-        compiled = CompiledScenario(plan, model, monthly_price_index(plan.finance, calendar))
+        prices = (monthly_price_index(plan.finance, calendar) if plan.finance is not None
+                  else np.ones((calendar.n_months, N_PLACEMENTS)))  # no finance inputs: base prices throughout
+        compiled = CompiledScenario(plan, model, prices)
         self._compiled[key] = compiled
         while len(self._compiled) > SCENARIOS_KEPT:
             self._compiled.popitem(last=False)

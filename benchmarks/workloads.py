@@ -63,7 +63,7 @@ def england_like(size: int) -> Workload:
 
     calendar = kent_baseline().calendar
     cohort = england.england_cohort(size)
-    ratio = cohort.n / int(derive.crosstab().sum())
+    ratio = cohort.n / int(derive.derivation().crosstab().sum())
     scale_csv = england.scale_rows(ratio).to_csv(index=False, lineterminator="\n")
     rows = read_parameter_rows(KENT_PARAMETERS) + read_parameter_rows(f"<england scale x{ratio:.3f}>", scale_csv)
     parameter_set = build_parameter_set(rows, calendar)

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from sendsim.calibration.kent_model import KentModel, phi_row, theta_dict
+from sendsim.calibration.model import CalibrationModel, phi_row, theta_dict
 from sendsim.calibration.targets import Target, evaluate, needs_flows, within
 from sendsim.simcore.engine import Calendar, Cohort, simulate
 from sendsim.simcore.model import ParameterSet, compile_model
@@ -33,7 +33,7 @@ class Segment:
     targets: list[Target]
 
 
-def segments_for(model: KentModel, forecast_cohort: Cohort, hindcast_cohort: Cohort | None,
+def segments_for(model: CalibrationModel, forecast_cohort: Cohort, hindcast_cohort: Cohort | None,
                  targets: list[Target]) -> list[Segment]:
     """Split targets between the hindcast (dated up to the cohort month) and the forecast (after)."""
     out = []

@@ -45,11 +45,11 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
     add = out.append
     t = manifest["timings_seconds"]
     load = manifest.get("load_average")
-    add(Block("h1", "Calibration report: Kent"))
+    add(Block("h1", f"Calibration report: {spec.authority}"))
     fitted = fit[fit.role == "fit"]
-    add(Block("p", f"Calibration of the sendsim Kent baseline against {len(fit)} targets ({len(fitted)} fitted, "
-                   f"{len(fit) - len(fitted)} shown for reference) from `{spec.targets}`. Wall time "
-                   f"{t['total'] / 60:.1f} minutes on {manifest.get('cpu_count')} cores"
+    add(Block("p", f"Calibration of the sendsim {spec.authority} baseline against {len(fit)} targets "
+                   f"({len(fitted)} fitted, {len(fit) - len(fitted)} shown for reference) from `{spec.targets}`. "
+                   f"Wall time {t['total'] / 60:.1f} minutes on {manifest.get('cpu_count')} cores"
                    + (f" (load average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}: other work shared "
                       "the machine)" if load else "") + f"; git commit {manifest.get('git_commit')}."))
     add(Block("p", f"**Fit.** {int(fitted.in_90.sum())} of {len(fitted)} fitted targets lie inside the simulated "
@@ -133,16 +133,17 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
         add(Block("p", f"**January 2024 stock by age band and placement** (hindcast from January {spec.origin}): "
                        f"{int(jan24.within_tolerance.sum())} of {len(jan24)} fitted figures have a simulated "
                        f"median within tolerance, {int(jan24.in_90.sum())} are inside the 90% interval."))
-    # ---- definitions ----
-    add(Block("h2", "Which mainstream share"))
-    add(Block("p", "The seed quotes two shares of children educated in mainstream settings: 41.7% (Condition 1: "
-                   "Reception to Year 13, March 2024, from the authority's case system) and 34% (Condition 8: all "
-                   "plans, against a national 45%). The calibration fits the **34%** definition: plans in "
-                   "mainstream schools including SEN units and resourced provision, over all plans aged 0-25. It "
-                   "is SEN2's `mainstream_total_pc` (34.8% in January 2024), the definition of every SEN2 January "
-                   "fitted here (2020-2024), and the engine's stock table computes it exactly. The 41.7% figure "
-                   "counts school ages only (ages 4-17), which cut the engine's age bands; it is shown for "
-                   "reference with the ages approximated by band weights."))
+    # ---- definitions (the local return's two shares: Kent's) ----
+    if model.derivation.local is not None:
+        add(Block("h2", "Which mainstream share"))
+        add(Block("p", "The seed quotes two shares of children educated in mainstream settings: 41.7% (Condition 1: "
+                       "Reception to Year 13, March 2024, from the authority's case system) and 34% (Condition 8: all "
+                       "plans, against a national 45%). The calibration fits the **34%** definition: plans in "
+                       "mainstream schools including SEN units and resourced provision, over all plans aged 0-25. It "
+                       "is SEN2's `mainstream_total_pc` (34.8% in January 2024), the definition of every SEN2 January "
+                       "fitted here (2020-2024), and the engine's stock table computes it exactly. The 41.7% figure "
+                       "counts school ages only (ages 4-17), which cut the engine's age bands; it is shown for "
+                       "reference with the ages approximated by band weights."))
     # ---- backtest ----
     add(Block("h2", "Rolling-origin backtest"))
     add(Block("p", "For each cutoff January the fit is repeated on the targets dated up to it (years from the "

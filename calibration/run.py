@@ -26,10 +26,12 @@ import pandas as pd
 
 from sendsim.calibration import backtest, draws_file, history_matching, space, variance
 from sendsim.calibration.evaluate import Segment, evaluator, fitted_only, segments_for, simulate_targets
-from sendsim.calibration.kent_model import KentModel
+from sendsim.calibration.model import CalibrationModel
 from sendsim.calibration.origin import origin_cohort
 from sendsim.calibration.targets import Target, read_targets
-from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, months_until
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_AUTHORITY, months_until
+from sendsim.inputs.derive import derivation_for
+from sendsim.inputs.finance import KENT_FINANCE
 from sendsim.inputs.resolve import RunSpec, resolve_run
 from sendsim.outputs.manifest import base_manifest, sha256_file
 from sendsim.outputs.store import OutputError
@@ -99,8 +101,8 @@ def _calendars(targets: list[Target], origin: int) -> tuple[Calendar, Calendar]:
     return forecast, hindcast
 
 
-def _history_match(model: KentModel, segments: list[Segment], spec: CalibrationSpec, *, proposals: int, waves: int,
-                   final: int, max_final: int, seed_offset: int, log) -> history_matching.HistoryMatch:
+def _history_match(model: CalibrationModel, segments: list[Segment], spec: CalibrationSpec, *, proposals: int,
+                   waves: int, final: int, max_final: int, seed_offset: int, log) -> history_matching.HistoryMatch:
     fitted = fitted_only(segments)
     targets = [t for s in fitted for t in s.targets]
     return history_matching.run(evaluator(fitted, seed=spec.seed, replicates=spec.replicates, threads=spec.threads),
@@ -116,16 +118,20 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     targets = read_targets(spec.targets)
+    derivation = derivation_for(spec.authority)
     if spec.draws < 2 or spec.replicates < 2:
         raise ValueError("a calibration needs at least 2 draws and 2 replicates per proposal")
     _prepare_out(spec)
     forecast_calendar, hindcast_calendar = _calendars(targets, spec.origin)
-    # The authority's inputs through the one way in every run takes (cohort, parameters, finance).
+    # The authority's inputs through the one way in every run takes (cohort, parameters, finance:
+    # Kent's finance inputs are the only ones, so another authority's calibration has no money).
     inputs = resolve_run(RunSpec(out=spec.out, start=(forecast_calendar.start_year, forecast_calendar.start_month),
-                                 months=forecast_calendar.n_months))
+                                 months=forecast_calendar.n_months, cohort=spec.cohort,
+                                 authority_parameters=spec.parameters,
+                                 authority_finance=KENT_FINANCE if spec.authority == KENT_AUTHORITY else None))
     rows, cohort = inputs.base_rows, inputs.cohort
-    model = KentModel(rows, forecast_calendar, hindcast_calendar)
-    origin = origin_cohort(spec.origin)
+    model = CalibrationModel(derivation, rows, forecast_calendar, hindcast_calendar)
+    origin = origin_cohort(derivation, spec.origin)
     segments = segments_for(model, cohort, origin, targets)
     log(f"targets: {len(targets)} ({sum(t.role == 'fit' for t in targets)} fitted); hindcast from January "
         f"{spec.origin}, forecast from {forecast_calendar.label(0)} to {forecast_calendar.label(forecast_calendar.n_months - 1)}")
@@ -152,8 +158,8 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     # ---- 3. the draws file, checked by reading it back ---------------------------------------
     t0 = time.perf_counter()
     long_calendar = Calendar(DEFAULT_START[0], DEFAULT_START[1], months_until(DEFAULT_START, DEFAULT_END))
-    long_model = KentModel(rows, long_calendar)
-    from sendsim.calibration.kent_model import phi_row, theta_dict
+    long_model = CalibrationModel(derivation, rows, long_calendar)
+    from sendsim.calibration.model import phi_row, theta_dict
     sets = [long_model.forecast_set(theta_dict(theta[d]), phi_row(phi, d)) for d in range(theta.shape[0])]
     frame = draws_file.draws_frame(long_model.forecast_base, sets, rows)
     draws_path = spec.out / "draws.parquet"
@@ -177,7 +183,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     scores: list[backtest.Score] = []
     backtest_runs = 0
     for c, cutoff in enumerate(spec.backtest_cutoffs):
-        cut_model = KentModel(rows, forecast_calendar, hindcast_calendar, cutoff=cutoff)
+        cut_model = CalibrationModel(derivation, rows, forecast_calendar, hindcast_calendar, cutoff=cutoff)
         cut_targets = [t for t in targets if t.month_index <= cutoff * 12]  # dated up to January of the cutoff
         cut_segments = [s for s in segments_for(cut_model, cohort, origin, cut_targets) if s.name == "hindcast"]
         if not cut_segments or not fitted_only(cut_segments):

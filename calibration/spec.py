@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sendsim.inputs.defaults import KENT_DIR
+from sendsim.inputs.defaults import KENT_AUTHORITY, KENT_COHORT, KENT_DIR, KENT_PARAMETERS
 
 KENT_TARGETS = KENT_DIR / "targets.csv"
 KENT_DRAWS = KENT_DIR / "draws.parquet"
-# The earliest January with SEN2 placement and age-band totals for Kent (2025 and 2022 releases).
+# The files an authority's calibration reads from its inputs folder (``--inputs DIR``), as
+# written by ``python -m sendsim.inputs.derive`` and ``python -m sendsim.calibration.authority_targets``.
+PARAMETERS_FILE = KENT_PARAMETERS.name
+COHORT_FILE = KENT_COHORT.name
+TARGETS_FILE = KENT_TARGETS.name
+# The earliest January with SEN2 placement totals (2025 release; for Kent also age-band totals,
+# 2022 release).
 DEFAULT_ORIGIN = 2019
 
 
@@ -18,6 +24,9 @@ class CalibrationSpec:
     """Everything that defines a calibration (recorded in its manifest)."""
 
     out: Path
+    authority: str = KENT_AUTHORITY    # as SEN2 names it: its series, assumptions and local figures
+    parameters: Path = KENT_PARAMETERS  # its base parameters and census cohort
+    cohort: Path = KENT_COHORT
     targets: Path = KENT_TARGETS
     origin: int = DEFAULT_ORIGIN
     seed: int = 1                      # the simulations' master seed (common random numbers)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sendsim.calibration.kent_model import KentModel, phi_row, theta_dict
+from sendsim.calibration.model import CalibrationModel, phi_row, theta_dict
 from sendsim.money.book import FinanceBook
 from sendsim.money.model import run_money
 from sendsim.money.prices import monthly_price_index, nominal_cost
@@ -60,7 +60,7 @@ def split(values: np.ndarray, output: str, unit: str) -> VarianceSplit:
     return VarianceSplit(output, unit, float(values.mean()), parameter, within, draws, seeds)
 
 
-def headline_runs(model: KentModel, cohort: Cohort, calendar: Calendar, theta: np.ndarray,
+def headline_runs(model: CalibrationModel, cohort: Cohort, calendar: Calendar, theta: np.ndarray,
                   phi: dict[str, np.ndarray], seeds: list[int], finance: FinanceBook | None,
                   threads: int | None = None) -> dict[str, np.ndarray]:
     """Headline outputs [draws, seeds]: plans in the last January of the calendar, and (with

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The built-in authority, as SEN2 names it, and its dataset.
+KENT_AUTHORITY = "Kent"
 KENT_DIR = Path(__file__).resolve().parent / "kent"
 KENT_COHORT = KENT_DIR / "cohort.csv"
 KENT_PARAMETERS = KENT_DIR / "parameters.csv"

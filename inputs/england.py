@@ -4,7 +4,7 @@ The cohort reproduces the SEN2 January 2024 cross-tab of single academic age by 
 England (572,829 plans with an age breakdown; the England total of 576,474 includes 3,645 not
 broken down by age, left out), or that cross-tab scaled to any size (``--size``: 640,000 is about
 England in January 2025). Needs, birth months and review dates follow the same assumptions
-as the Kent cohort (``inputs/kent/derive.py``). The parameters are Kent's, with the inflows and
+as the Kent cohort (``inputs/kent/assumptions.py``, :mod:`sendsim.inputs.derivation`). The parameters are Kent's, with the inflows and
 capacities that scale with the size of an authority (requests, arrivals, review and
 assessment capacity, commissioned places) multiplied by the ratio of cohort sizes: a
 "England as many Kents" model, for scale and speed, not a calibrated national forecast.
@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sendsim.inputs.kent import derive
+from sendsim.inputs.derive import birth_months
+from sendsim.inputs.kent import assumptions, derive
+from sendsim.inputs.sen2 import ENGLAND, Authority
+from sendsim.inputs.sen2.ages import largest_remainder, spread
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Cohort
 
@@ -36,27 +39,16 @@ SCALED_PARAMETERS = ("request_rate", "arrival_rate", "review_capacity", "assessm
 
 def england_labels() -> dict[str, np.ndarray]:
     """England January 2024 caseload by SEN2 age label, mapped to the engine's placements."""
-    table = derive._table(derive.CASELOAD)
-    rows = table[(table["la_name"] == "England") & (table["time_period"].astype(str) == "202324")
-                 & (table["breakdown_topic"] == "Child or young persons age")]
-    out = {}
-    for _, row in rows.iterrows():
-        vector = derive._placement_vector(row)
-        total = derive._row_value(row, "ehcplans")
-        if abs(vector.sum() - total) > 0.5:
-            raise ValueError(f"England {row['breakdown']}: mapped placements sum to {vector.sum():g}, "
-                             f"ehcplans is {total:g}")
-        out[row["breakdown"]] = vector
-    return out
+    return Authority(ENGLAND).caseload_by_age(derive.START.start_year)
 
 
 def england_crosstab(size: int | None = None) -> np.ndarray:
     """England January 2024 plans by single academic age and placement [A, P] (whole
     numbers), optionally scaled to ``size`` plans in total (largest remainder)."""
-    x = derive._spread(england_labels(), (), integer=True).astype(np.int64)
+    x = spread(england_labels(), (), assumptions.AGE_0_2_WEIGHTS, integer=True).astype(np.int64)
     if size is None:
         return x
-    return derive.largest_remainder(int(size), x.reshape(-1)).reshape(x.shape)
+    return largest_remainder(int(size), x.reshape(-1)).reshape(x.shape)
 
 
 def england_cohort(size: int | None = None, seed: int = ENGLAND_SEED) -> Cohort:
@@ -68,13 +60,14 @@ def england_cohort(size: int | None = None, seed: int = ENGLAND_SEED) -> Cohort:
     order = rng.permutation(ages.shape[0])
     ages, placements = ages[order], placements[order]
     n = ages.shape[0]
-    cdf = np.cumsum(derive.need_mix(), axis=1)
+    kent = derive.derivation()
+    cdf = np.cumsum(kent.need_mix(), axis=1)
     need = np.minimum((rng.random(n)[:, None] >= cdf[placements]).sum(axis=1), codes.N_NEEDS - 1)
-    overdue = rng.random(n) < derive.overdue_probability_by_age()[ages]
+    overdue = rng.random(n) < kent.overdue_probability_by_age()[ages]
     months = np.where(overdue, 12 + rng.geometric(1.0 / 10.0, size=n) - 1, rng.integers(0, 12, size=n))
-    return Cohort(child_key=np.arange(n, dtype=np.int64), birth_month=derive._birth_months(rng, ages),
+    return Cohort(child_key=np.arange(n, dtype=np.int64), birth_month=birth_months(rng, ages, derive.START),
                   placement=placements, need=need, status=np.full(n, codes.ACTIVE),
-                  months_since_review=np.minimum(months, 12 + derive.OVERDUE_EXTRA_MONTHS_MAX),
+                  months_since_review=np.minimum(months, 12 + assumptions.OVERDUE_EXTRA_MONTHS_MAX),
                   stage_months=np.zeros(n, dtype=np.int64), waiting_for=np.full(n, codes.NO_WAIT),
                   annual_cost_gbp=np.full(n, -1))
 
@@ -98,7 +91,7 @@ def write(out_dir: Path, size: int | None = None) -> tuple[Path, Path, int]:
     from sendsim.inputs.cohort import write_cohort_csv
     out_dir.mkdir(parents=True, exist_ok=True)
     cohort = england_cohort(size)
-    kent_plans = int(derive.crosstab().sum())
+    kent_plans = int(derive.derivation().crosstab().sum())
     ratio = cohort.n / kent_plans
     csv_buffer = out_dir / "cohort.csv.tmp"
     write_cohort_csv(cohort, csv_buffer)

@@ -69,6 +69,10 @@ class RunSpec:
     backend: str = "local"             # "local" or "dask"
     scheduler: str | None = None       # dask: tcp://HOST:PORT of an existing cluster
     workers: int | None = None         # dask: local cluster worker processes
+    # The authority's own base files (Kent's by default): its full parameter file, and its
+    # finance inputs (None: no money model, for an authority without finance inputs).
+    authority_parameters: Path = KENT_PARAMETERS
+    authority_finance: Path | None = KENT_FINANCE
 
     def __post_init__(self) -> None:
         for name in ("params", "finance", "scenarios"):
@@ -82,8 +86,9 @@ class RunSpec:
         return Calendar(self.start[0], self.start[1], self.months)
 
     def parameter_files(self) -> list[Path]:
-        """The parameter CSVs in the order they are layered: the Kent baseline, then ``--params``."""
-        return [KENT_PARAMETERS] + [Path(p) for p in self.params if not is_draws_file(p)]
+        """The parameter CSVs in the order they are layered: the authority's base (Kent's by
+        default), then ``--params``."""
+        return [Path(self.authority_parameters)] + [Path(p) for p in self.params if not is_draws_file(p)]
 
     def draws_file(self) -> Path | None:
         files = [Path(p) for p in self.params if is_draws_file(p)]
@@ -92,7 +97,12 @@ class RunSpec:
         return files[0] if files else None
 
     def finance_files(self) -> list[Path]:
-        return [KENT_FINANCE] + [Path(p) for p in self.finance]
+        """The finance CSVs in the order they are layered (none without the authority's own)."""
+        if self.authority_finance is None:
+            if self.finance:
+                raise InputError(str(self.finance[0]), "finance rows need the authority's own finance inputs")
+            return []
+        return [Path(self.authority_finance)] + [Path(p) for p in self.finance]
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ class ScenarioPlan:
     file: str
     description: str
     rows: tuple[ParameterRow, ...]
-    finance: FinanceBook
+    finance: FinanceBook | None
     first_effective: tuple[int, int] | None = None
     sweep_point: dict | None = None
     n_finance_rows: int = 0
@@ -130,7 +140,7 @@ class ResolvedRun:
     base_rows: list[ParameterRow]
     base_set: ParameterSet
     draws: Draws | None
-    finance: FinanceBook
+    finance: FinanceBook | None  # None: the authority has no finance inputs (no money model)
     baseline: ScenarioPlan
     scenarios: list[ScenarioPlan]
     sweep: Sweep | None
@@ -163,8 +173,12 @@ class ResolvedRun:
         scenario = compile_scenario(table, file, self.base_rows, self.calendar, self.base_set)
         if check_dates:  # a modeller's lever dated after the run would silently do nothing
             check_levers_in_run(scenario, self.calendar)
-        finance = with_rows(self.finance, scenario.finance_rows) if scenario.finance_rows else self.finance
+        finance = self.finance
         if scenario.finance_rows:
+            if finance is None:
+                raise InputError(file, "the scenario sets finance rows but the authority has no finance inputs",
+                                 key="finance")
+            finance = with_rows(finance, scenario.finance_rows)
             try:
                 check_money_inputs(finance, *self.financial_years())
             except FinanceRuleError as error:
@@ -209,7 +223,7 @@ def _read_parameter_rows(spec: RunSpec, calendar: Calendar) -> list[ParameterRow
     rows: list[ParameterRow] = []
     for path in spec.parameter_files():
         file_rows = read_parameter_rows(path)
-        if path != KENT_PARAMETERS:  # a modeller's row dated after the run would silently do nothing
+        if path != Path(spec.authority_parameters):  # a modeller's row dated after the run does nothing
             check_dates_in_run(file_rows, calendar)
         rows.extend(file_rows)
     return rows
@@ -261,15 +275,16 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
     with recording_reads() as reads:
         roles: dict[str, str] = {}
         finance_files = spec.finance_files()
-        finance = load_finance(finance_files)
+        finance = load_finance(finance_files) if finance_files else None
         roles.update({str(p): "finance" for p in finance_files})
         financial_years = calendar.financial_years()
         unique = np.unique(financial_years)
         complete = np.array([(financial_years == y).sum() == 12 for y in unique])
-        try:
-            check_money_inputs(finance, unique, complete)
-        except FinanceRuleError as error:
-            raise as_input_error(error) from None
+        if finance is not None:
+            try:
+                check_money_inputs(finance, unique, complete)
+            except FinanceRuleError as error:
+                raise as_input_error(error) from None
         rows = _read_parameter_rows(spec, calendar)
         roles.update({str(p): "parameters" for p in spec.parameter_files()})
         base_set = build_parameter_set(rows, calendar)
@@ -279,9 +294,9 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
             roles[str(draws_path)] = "draws"
         cohort, _ = load_cohort(spec.cohort, calendar)
         roles[str(spec.cohort)] = "cohort"
-        baseline = ScenarioPlan(BASELINE, None, str(KENT_PARAMETERS), "the base parameters", (), finance)
+        baseline = ScenarioPlan(BASELINE, None, str(spec.authority_parameters), "the base parameters", (), finance)
         resolved = ResolvedRun(spec, calendar, cohort, rows, base_set, draws, finance, baseline, [], None,
-                               money_modelled=modelled(unique, complete))
+                               money_modelled=finance is not None and modelled(unique, complete))
         seen = {BASELINE}
         for entry in spec.scenarios:
             if entry == BASELINE:

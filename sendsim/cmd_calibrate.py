@@ -17,17 +17,26 @@ def _years(text: str) -> tuple[int, ...]:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    from sendsim.calibration.spec import KENT_TARGETS, CalibrationSpec
+    from sendsim.calibration.spec import COHORT_FILE, PARAMETERS_FILE, TARGETS_FILE, CalibrationSpec
 
     defaults = CalibrationSpec(out=Path("sendsim-calibration"))
     cal = commands.add_parser(
         "calibrate", help="fit rates to the targets; write draws and the fit report",
-        description="Fit the Kent rates seen only through stocks by history matching with the engine (from an "
-                    "earlier January to January 2024, and from the January 2024 cohort on), draw the directly "
-                    "observed rates from their posteriors, backtest, split the forecast variance, and write "
-                    "draws.parquet (for sendsim run --params), report.md, report.html and manifest.json to --out.")
-    cal.add_argument("--targets", type=Path, default=KENT_TARGETS,
-                     help="targets CSV (default: the built-in Kent targets; format in docs/calibration.md)")
+        description="Fit an authority's rates seen only through stocks (Kent's by default) by history matching "
+                    "with the engine (from an earlier January to January 2024, and from the January 2024 cohort "
+                    "on), draw the directly observed rates from their posteriors, backtest, split the forecast "
+                    "variance, and write draws.parquet (for sendsim run --params), report.md, report.html and "
+                    "manifest.json to --out. Another authority: derive its inputs first (python -m "
+                    "sendsim.inputs.derive --authority NAME --out DIR, python -m sendsim.calibration.authority_targets "
+                    "--authority NAME --out DIR/targets.csv), then --authority NAME --inputs DIR.")
+    cal.add_argument("--authority", default=defaults.authority,
+                     help=f"local authority as SEN2 names it (default {defaults.authority}): its SEN2 series, the "
+                          "stated assumptions and, for Kent, its Safety Valve return")
+    cal.add_argument("--inputs", type=Path, default=None,
+                     help=f"folder with the authority's {PARAMETERS_FILE}, {COHORT_FILE} and {TARGETS_FILE} "
+                          "(default: the built-in Kent files in inputs/kent; needed for another authority)")
+    cal.add_argument("--targets", type=Path, default=None,
+                     help="targets CSV (default: the inputs folder's; format in docs/calibration.md)")
     cal.add_argument("--out", type=Path, default=defaults.out, help="output folder (default ./sendsim-calibration)")
     cal.add_argument("--overwrite", action="store_true", help="replace a previous calibration in --out")
     cal.add_argument("--seed", type=seed, default=defaults.seed, help="simulation master seed (default 1)")
@@ -69,9 +78,24 @@ def register(commands) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     from sendsim.calibration.run import CalibrationSpec, calibrate
+    from sendsim.calibration.spec import COHORT_FILE, PARAMETERS_FILE, TARGETS_FILE
+    from sendsim.inputs.sen2 import Authority
 
     defaults = CalibrationSpec(out=args.out)
-    spec = CalibrationSpec(out=args.out, targets=args.targets, origin=args.origin, seed=args.seed,
+    try:
+        Authority(args.authority)  # a name SEN2 has: say so before any work, with the closest names
+    except ValueError as error:
+        raise SystemExit(f"sendsim: error: {error}") from None
+    if args.inputs is None and args.authority != defaults.authority:
+        raise SystemExit(f"sendsim: error: --inputs is needed for {args.authority}: derive them with "
+                         f"python -m sendsim.inputs.derive --authority {args.authority!r} --out DIR and python -m "
+                         f"sendsim.calibration.authority_targets --authority {args.authority!r} --out "
+                         f"DIR/{TARGETS_FILE}")
+    parameters = defaults.parameters if args.inputs is None else args.inputs / PARAMETERS_FILE
+    cohort = defaults.cohort if args.inputs is None else args.inputs / COHORT_FILE
+    targets = args.targets or (defaults.targets if args.inputs is None else args.inputs / TARGETS_FILE)
+    spec = CalibrationSpec(out=args.out, authority=args.authority, parameters=parameters, cohort=cohort,
+                           targets=targets, origin=args.origin, seed=args.seed,
                            design_seed=args.design_seed, replicates=args.replicates,
                            proposals_per_wave=args.proposals, waves=args.waves, final_accepted=args.accepted,
                            max_final_proposals=args.max_final, draws=args.draws, distance=args.distance,

@@ -7,16 +7,17 @@ import pytest
 
 from sendsim.calibration import backtest, draws_file, history_matching, space, variance
 from sendsim.calibration.direct import BetaRate, DirichletMix
-from sendsim.calibration.kent_model import KentModel, theta_dict
+from sendsim.calibration.authority_targets import band_history, placement_history
+from sendsim.calibration.model import CalibrationModel, theta_dict
 from sendsim.calibration.origin import origin_crosstab, rake
-from sendsim.calibration.kent_targets import band_history, placement_history
 from sendsim.inputs.defaults import KENT_PARAMETERS
-from sendsim.inputs.kent import derive
+from sendsim.inputs.kent import assumptions, derive
 from sendsim.inputs.parameters import read_parameter_rows
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 
 CALENDAR = Calendar(2024, 1, 51)
+KENT = derive.derivation()
 
 
 @pytest.fixture(scope="module")
@@ -26,29 +27,29 @@ def rows():
 
 @pytest.fixture(scope="module")
 def model(rows):
-    return KentModel(rows, CALENDAR, Calendar(2019, 1, 61))
+    return CalibrationModel(KENT, rows, CALENDAR, Calendar(2019, 1, 61))
 
 
-def _centre(model: KentModel) -> tuple[dict, dict]:
+def _centre(model: CalibrationModel) -> tuple[dict, dict]:
     """Multipliers at 1 and every directly observed rate at the value the baseline derives."""
     theta = {p.name: 1.0 for p in space.SPACE}
-    theta.update(nursery_requests_first_half=0.5, arrivals=derive.ARRIVAL_TO_TRANSFER_RATIO,
-                 arrivals_11_15=derive.ARRIVAL_TO_TRANSFER_RATIO, arrivals_16_25=derive.ARRIVAL_TO_TRANSFER_RATIO,
-                 request_growth=derive.request_growth(),
-                 assessment_min_months=derive.assessment_min_months(), history_review_capacity=1.0,
-                 backlog_team_reviews=0.0, request_age_shift=1.0 - derive.EVENT_AGE_STAYS)
-    mi = derive.mi_rates()
+    d = model.derivation
+    theta.update(nursery_requests_first_half=0.5, arrivals=assumptions.ARRIVAL_TO_TRANSFER_RATIO,
+                 arrivals_11_15=assumptions.ARRIVAL_TO_TRANSFER_RATIO,
+                 arrivals_16_25=assumptions.ARRIVAL_TO_TRANSFER_RATIO, request_growth=d.request_growth(),
+                 assessment_min_months=d.assessment_min_months(), history_review_capacity=1.0,
+                 backlog_team_reviews=0.0, request_age_shift=1.0 - assumptions.EVENT_AGE_STAYS)
+    mi = d.mi_rates()
     phi = {"escalation_mi": mi["escalation"], "reintegration": mi["reintegration"],
-           "p_assess": derive.seed("yes_to_assess_2024_03") / 100, "p_decline": derive.seed("decline_to_issue_2024_03")
-           / 100, "p_appeal_refusal": model.rates["p_appeal_refusal"].successes / model.rates["p_appeal_refusal"].trials,
+           "p_assess": d.p_assess(), "p_decline": d.p_decline(), "p_appeal_refusal": model.rates["p_appeal_refusal"].successes / model.rates["p_appeal_refusal"].trials,
            "assessment_appeals_per_decline": model.rates["assessment_appeals_per_decline"].successes
            / model.rates["assessment_appeals_per_decline"].trials}
-    for (low, high), rate, _, _ in derive.moved_away_rates():
+    for (low, high), rate, _, _ in d.moved_away_rates():
         phi[f"moved_away_{low}_{high}"] = rate
-    for (low, high), p, mix, _ in derive.review_cease_and_reasons():
+    for (low, high), p, mix, _ in d.review_cease_and_reasons():
         phi[f"review_cease_{low}_{high}"] = p
         phi[f"cease_reason_{low}_{high}"] = mix
-    for (low, high), mix, _ in derive.first_placement():
+    for (low, high), mix, _ in d.first_placement():
         phi[f"first_placement_{low}_{high}"] = mix
     phi["post16_mainstream_fe"] = model.post16_share(model.forecast_base["phase_transfer"].values)
     return theta, phi
@@ -84,10 +85,10 @@ def test_rake_matches_both_margins_and_keeps_empty_cells():
 
 
 def test_origin_cohort_reproduces_the_sen2_january():
-    x = origin_crosstab(2019)
-    np.testing.assert_array_equal(x.sum(axis=0), placement_history()[2019])
+    x = origin_crosstab(KENT, 2019)
+    np.testing.assert_array_equal(x.sum(axis=0), placement_history(KENT)[2019])
     bands = np.array([x[codes.AGE_BAND_OF_AGE == b].sum() for b in range(codes.N_AGE_BANDS)])
-    assert np.abs(bands - band_history()[2019]).max() <= 3  # whole numbers taken placement by placement
+    assert np.abs(bands - band_history(KENT)[2019]).max() <= 3  # whole numbers taken placement by placement
 
 
 def test_centre_proposal_reproduces_the_baseline_parameters(model):
@@ -120,7 +121,7 @@ def test_hindcast_post16_transfer_takes_the_fitted_share_and_the_forecast_the_of
 
 
 def test_request_age_mix_moves_a_share_one_age_down_or_up(model):
-    event = derive.requests_by_event_age()
+    event = KENT.requests_by_event_age()
     np.testing.assert_allclose(model.request_age_mix(1.0, 1.0, 0.0), event / event.sum())
     mix = model.request_age_mix(1.0, 1.0, 0.3)
     expected = 0.7 * event
@@ -201,12 +202,12 @@ def test_hindcast_uses_each_years_flows(model):
     years = [y.year for y in model.years]
     assert years == list(range(2019, 2024))
     totals = ps["request_rate"].values.sum(axis=1) * 12
-    np.testing.assert_allclose(totals, [derive._requests_total(str(y)) for y in years])
-    plans = [placement_history()[y].sum() for y in years]
+    np.testing.assert_allclose(totals, [KENT.authority.request_count(y) for y in years])
+    plans = [placement_history(KENT)[y].sum() for y in years]
     expected = [(0.5 + (0.25 if y == 2023 else 0.0)) * n / 12 for y, n in zip(years, plans)]
     np.testing.assert_allclose(ps["review_capacity"].values, expected)
     special = codes.PLACEMENTS.index("special")
-    np.testing.assert_allclose(ps["places"].values[:, special], [placement_history()[y + 1][special] for y in years])
+    np.testing.assert_allclose(ps["places"].values[:, special], [placement_history(KENT)[y + 1][special] for y in years])
 
 
 def test_draws_file_round_trip_through_the_run_loader(model, rows, tmp_path):

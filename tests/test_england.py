@@ -6,6 +6,7 @@ import pandas as pd
 
 from sendsim.inputs import england
 from sendsim.inputs.kent import derive
+from sendsim.inputs.sen2.files import CASELOAD, read_table
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
@@ -13,8 +14,8 @@ from sendsim.simcore.engine import Calendar
 
 def test_crosstab_reproduces_sen2_england_age_rows():
     x = england.england_crosstab()
-    table = derive._table(derive.CASELOAD)
-    by_age = table[(table["la_name"] == "England") & (table["time_period"].astype(str) == "202324")
+    table = read_table(CASELOAD)
+    by_age = table[(table["geographic_level"] == "National") & (table["time_period"].astype(str) == "202324")
                    & (table["breakdown_topic"] == "Child or young persons age")]["ehcplans"].astype(float).sum()
     assert x.sum() == by_age == 572829  # the all-ages total, 576,474, has 3,645 without an age
     assert x.shape == (codes.N_AGES, codes.N_PLACEMENTS) and (x >= 0).all()

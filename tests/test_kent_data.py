@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sendsim.inputs.cohort import load_cohort
-from sendsim.inputs.kent import derive
+from sendsim.inputs.kent import assumptions, derive
 from sendsim.inputs.parameters import load_parameter_set, read_parameter_rows
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
@@ -18,6 +18,8 @@ from sendsim.simcore.model import compile_model
 
 KENT = Path(derive.__file__).resolve().parent
 DATA = KENT / "data"
+# The all-authority SEN2 files, read here directly (not through the library).
+SEN2_ALL = KENT.parent / "data" / "sen2_all"
 PARAMETERS = KENT / "parameters.csv"
 COHORT = KENT / "cohort.csv"
 CALENDAR = Calendar(2024, 1, 51)
@@ -52,7 +54,7 @@ def cohort():
 @pytest.fixture(scope="module")
 def sen2_crosstab() -> pd.DataFrame:
     """SEN2 January 2024 Kent caseload by age label x engine placement, from the vendored file."""
-    frame = pd.read_csv(DATA / "sen2_2025release_caseload.csv", dtype=str, keep_default_na=False)
+    frame = pd.read_csv(SEN2_ALL / "sen2_2025release_caseload.csv.gz", dtype=str, keep_default_na=False)
     rows = frame[(frame["la_name"] == "Kent") & (frame["time_period"] == "202324")
                  & (frame["breakdown_topic"] == "Child or young persons age")]
     values = rows.set_index("breakdown").replace({"x": "0", "z": "0"})
@@ -72,16 +74,20 @@ def test_regenerated_parameters_equal_committed_file():
 
 
 def test_regenerated_cohort_equals_committed_file():
-    assert derive.cohort_csv_text(derive.derive_cohort()) == COHORT.read_text(encoding="utf-8")
+    assert derive.cohort_csv_text() == COHORT.read_text(encoding="utf-8")
 
 
 def test_derivation_reads_only_vendored_data():
     assert derive.DATA == DATA
-    source = Path(derive.__file__).read_text(encoding="utf-8")
-    assert "/work/shared" not in source and "shared/" not in source
-    for name in ("sen2_2025release_caseload.csv", "sen2_2025release_requests.csv", "seed_targets.csv",
-                 "kent_finance_public.csv", "000_aaaf9302ba62fed6.txt", "README.md"):
+    library = KENT.parent / "sen2"
+    for path in [Path(derive.__file__), KENT / "assumptions.py", KENT.parent / "derive.py",
+                 KENT.parent / "derivation.py", *library.glob("*.py")]:
+        source = path.read_text(encoding="utf-8")
+        assert "/work/shared" not in source and "shared/" not in source, path
+    for name in ("seed_targets.csv", "kent_finance_public.csv", "000_aaaf9302ba62fed6.txt", "README.md"):
         assert (DATA / name).is_file(), name
+    for name in ("sen2_2025release_caseload.csv.gz", "sen2_2025release_requests.csv.gz"):
+        assert (SEN2_ALL / name).is_file(), name
 
 
 # ---- Parameters -------------------------------------------------------------------------------
@@ -113,7 +119,7 @@ def test_assumption_rows_name_their_rationale():
 
 def test_data_derived_values_match_the_vendored_files():
     ps = load_parameter_set([PARAMETERS], CALENDAR)
-    requests = pd.read_csv(DATA / "sen2_2025release_requests.csv", dtype=str)
+    requests = pd.read_csv(SEN2_ALL / "sen2_2025release_requests.csv.gz", dtype=str, keep_default_na=False)
     kent2023 = requests[(requests["la_name"] == "Kent") & (requests["time_period"] == "2023")
                         & (requests["breakdown_topic"] == "All requests for EHC needs assessments")]
     total = float(kent2023["requests_received_in_year"].iloc[0])
@@ -149,10 +155,10 @@ def test_distributions_are_plausible():
     stay = np.array([[move[a, p, p] for p in range(codes.N_PLACEMENTS)] for a in range(codes.N_AGES)])
     # Early years at school age is the one placement that is left within months (it ends at
     # compulsory school age); every other row is strongly diagonal.
-    early_years_at_school_age = stay[derive.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS]
+    early_years_at_school_age = stay[assumptions.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS]
     assert early_years_at_school_age.max() < 0.75
-    assert np.all(move[derive.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS, codes.MAINSTREAM] > 0.1)
-    stay[derive.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS] = 1.0
+    assert np.all(move[assumptions.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS, codes.MAINSTREAM] > 0.1)
+    stay[assumptions.COMPULSORY_SCHOOL_AGE:, codes.EARLY_YEARS] = 1.0
     assert stay.min() > 0.97, "monthly move matrices must be strongly diagonal"
     phase = ps["phase_transfer"].values[0]
     post19 = codes.TRANSFERS.index("post19")
@@ -200,7 +206,7 @@ def test_birth_months_spread_over_the_academic_year(cohort):
 
 
 def test_opening_overdue_reviews_near_target(cohort):
-    target = derive.overdue_numbers()["january_2024"]
+    target = derive.derivation().overdue_numbers()["january_2024"]
     assert 9400 <= target <= 9900
     active = cohort.status == codes.ACTIVE
     overdue = int(np.sum(cohort.months_since_review[active] >= 12))

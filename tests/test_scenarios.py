@@ -6,7 +6,7 @@ import pytest
 
 from sendsim.inputs.defaults import KENT_PARAMETERS
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.kent import derive, derive_scenarios
+from sendsim.inputs.kent import assumptions, derive, derive_scenarios
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
 from sendsim.inputs.scenarios import BUILTIN_DIR, builtin_names, builtin_path, load_scenario
 from sendsim.inputs.sweeps import load_sweep
@@ -51,20 +51,20 @@ def test_every_builtin_compiles_and_equals_the_base_before_its_levers():
 def test_assessment_tightening_reversed_sets_the_march_2023_rate():
     _, ps = compiled("assessment_tightening_reversed")
     assert ps["p_assess"].at_month(CALENDAR.month_index(2024, 4)) == pytest.approx(
-        derive.seed("yes_to_assess_2023_03") / 100)
+        derive.derivation().local.value("yes_to_assess_2023_03") / 100)
     assert ps["p_assess"].at_month(2) == BASE["p_assess"].at_month(2)
 
 
 def test_special_school_scenarios_hold_against_later_base_changes():
     _, none = compiled("no_new_special_schools")
     _, third = compiled("third_special_school")
-    commissioned = derive.seed("special_places_commissioned")
+    commissioned = derive.derivation().local.value("special_places_commissioned")
     for m in range(CALENDAR.n_months):
         assert none["places"].at_month(m)[codes.SPECIAL] == commissioned
         base = BASE["places"].at_month(m)[codes.SPECIAL]
         assert third["places"].at_month(m)[codes.SPECIAL] - base in (0, 67, 133, 200)
     assert third["places"].at_month(CALENDAR.n_months - 1)[codes.SPECIAL] == BASE["places"].at_month(
-        CALENDAR.n_months - 1)[codes.SPECIAL] + derive.NEW_SPECIAL_SCHOOL_PLACES
+        CALENDAR.n_months - 1)[codes.SPECIAL] + assumptions.NEW_SPECIAL_SCHOOL_PLACES
 
 
 def test_reintegration_at_the_england_rate():

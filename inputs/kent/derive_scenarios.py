@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sendsim.inputs.kent import derive
+from sendsim.inputs.kent import assumptions, derive
+from sendsim.inputs.sen2 import ENGLAND, Authority
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # Levers take effect from the start of financial year 2024-25 unless the lever has its own
@@ -22,23 +23,20 @@ NEXT_DECISION_YEAR = "2025-26"
 
 def _england_reintegration_annual_rate() -> tuple[float, str]:
     """England's special -> mainstream moves per special-school plan per year (SEN2 MI)."""
-    table = derive._table(derive.CASELOAD)
-    moves = sum(derive._mi("SitomEHC", y, la="England") for y in derive.MI_YEARS)
+    england = Authority(ENGLAND)
+    moves = sum(england.mi_value("SitomEHC", y) for y in assumptions.MI_YEARS)
     stock = 0.0
-    for y in derive.MI_YEARS:
-        period = derive._caseload_period_of_mi_year(y)
-        row = table[(table["la_name"] == "England") & (table["time_period"].astype(str) == period)
-                    & (table["breakdown_topic"] == "All EHC plans")].iloc[0]
-        stock += derive._number(row["special_total"])
-    note = (f"SEN2 MI {', '.join(derive.MI_YEARS)}: England SitomEHC {moves:.0f} over special_total "
-            f"{stock:.0f} (January caseloads)")
+    for y in assumptions.MI_YEARS:  # MI year y <-> the January y caseload
+        stock += england.caseload_value(y, "special_total")
+    note = (f"SEN2 MI {', '.join(str(y) for y in assumptions.MI_YEARS)}: England SitomEHC {moves:.0f} over "
+            f"special_total {stock:.0f} (January caseloads)")
     return moves / stock, note
 
 
 def _third_school_openings() -> list[tuple[str, int]]:
     """A third school like the two approved ones: same size, same phasing (cumulative)."""
-    return [(date, round(derive.NEW_SPECIAL_SCHOOL_PLACES * fraction))
-            for date, fraction in derive.NEW_SPECIAL_SCHOOL_PHASING]
+    return [(date, round(assumptions.NEW_SPECIAL_SCHOOL_PLACES * fraction))
+            for date, fraction in assumptions.NEW_SPECIAL_SCHOOL_PHASING]
 
 
 def scenario_texts() -> dict[str, str]:
@@ -52,18 +50,19 @@ def scenario_texts() -> dict[str, str]:
     texts["third_special_school"] = (
         'name = "third_special_school"\n'
         'description = "All three requested new special schools approved: a third school of '
-        f'{derive.NEW_SPECIAL_SCHOOL_PLACES} places phased like the other two (seed Risk 3: 2 of 3 approved)."\n\n'
+        f'{assumptions.NEW_SPECIAL_SCHOOL_PLACES} places phased like the other two (seed Risk 3: 2 of 3 approved)."\n\n'
         '[levers.special_places]\n'
         f'openings = [{openings}]\n')
-    first_opening = derive.NEW_SPECIAL_SCHOOL_PHASING[0][0]
-    commissioned = int(derive.seed("special_places_commissioned"))
+    seed = derive.derivation().local.value  # Kent's Safety Valve return
+    first_opening = assumptions.NEW_SPECIAL_SCHOOL_PHASING[0][0]
+    commissioned = int(seed("special_places_commissioned"))
     texts["no_new_special_schools"] = (
         'name = "no_new_special_schools"\n'
         'description = "Neither new special school opens: commissioned special places stay at '
         f'{commissioned} (seed special_places_commissioned)."\n\n'
         '[levers.special_places]\n'
         f'openings = [{{ from = "{first_opening}", places = {commissioned} }}]\n')
-    march_2023 = derive.seed("yes_to_assess_2023_03") / 100.0
+    march_2023 = seed("yes_to_assess_2023_03") / 100.0
     texts["assessment_tightening_reversed"] = (
         'name = "assessment_tightening_reversed"\n'
         'description = "The decision to assess goes back to the March 2023 rate '
@@ -79,7 +78,7 @@ def scenario_texts() -> dict[str, str]:
         '[levers.reintegration]\n'
         f'from = "{EFFECTIVE_FROM}"\n'
         f'annual_rate = {rate:.12g}\n')
-    pay = derive.seed("support_staff_pay_growth_2024_25") / 100.0
+    pay = seed("support_staff_pay_growth_2024_25") / 100.0
     texts["support_staff_pay_10pct"] = (
         'name = "support_staff_pay_10pct"\n'
         'description = "Support-staff pay keeps growing at '
@@ -89,7 +88,7 @@ def scenario_texts() -> dict[str, str]:
         'cost_type = "support_staff_pay"\n'
         f'from = "{NEXT_DECISION_YEAR}"\n'
         f'value = {pay:.6g}\n')
-    transfer = derive.seed("block_transfer_2024_25") / 100.0
+    transfer = seed("block_transfer_2024_25") / 100.0
     texts["no_block_transfer"] = (
         'name = "no_block_transfer"\n'
         f'description = "No Schools Block transfer after the agreed 2024-25 one ({transfer:.1%}, seed '

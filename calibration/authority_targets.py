@@ -1,12 +1,16 @@
-"""Derive the built-in Kent calibration targets (``inputs/kent/targets.csv``) from the vendored data.
+"""Derive an authority's calibration targets from the SEN2 library (and, for Kent, its Safety
+Valve return).
 
-Run ``python -m sendsim.calibration.kent_targets`` from the repository root. Every value comes from a
-vendored file (``inputs/kent/data/``): SEN2 caseload by placement (January 2019-2024) and by
-age band (January 2019-2022 from the 2022 release, January 2024 from the 2025 release), SEN2
-new and ceased plans, and the Safety Valve return's figures (``seed_targets.csv``). The
-tolerances are the named constants below, each with its rationale. The file is regenerated
-whenever the data changes (a new SEN2 release adds its January automatically); a modeller can
-also append rows by hand to a copy and pass it with ``sendsim calibrate --targets``.
+``python -m sendsim.calibration.authority_targets`` writes Kent's, ``inputs/kent/targets.csv``;
+``python -m sendsim.calibration.authority_targets --authority Medway --out medway/targets.csv``
+another authority's. Every value comes from a vendored file: for any authority, SEN2 caseload by
+placement (January 2019-2024) and by age band (January 2024 from the 2025 release's single ages;
+January 2019-2022 from the 2022 release where it has the authority: Kent), SEN2 new and ceased
+plans (``inputs/data/``); for an authority with local figures, their extra targets (Kent: the
+Safety Valve return's figures, ``inputs/kent/data/seed_targets.csv``). The tolerances are the
+named constants below, each with its rationale. The file is regenerated whenever the data
+changes (a new SEN2 release adds its January automatically); a modeller can also append rows by
+hand to a copy and pass it with ``sendsim calibrate --targets``.
 
 History of the placement series: until January 2022 SEN2 counted children awaiting provision
 (``await_prov_2022``) and permanently excluded (``perm_ex_2022``) apart from the placement
@@ -18,6 +22,7 @@ post-16, alternative, no place) are fitted as one group, and shown one by one fo
 """
 from __future__ import annotations
 
+import argparse
 import io
 from pathlib import Path
 
@@ -25,10 +30,14 @@ import numpy as np
 import pandas as pd
 
 from sendsim.calibration.targets import COLUMNS
-from sendsim.inputs.kent import derive
+from sendsim.inputs.defaults import KENT_DIR
+from sendsim.inputs.derivation import Derivation
+from sendsim.inputs.derive import KENT, derivation_for, format_value
+from sendsim.inputs.sen2.files import AGE_CASELOAD_2022, CASELOAD, CEASED, NEWPLANS
 from sendsim.simcore import codes
 
-TARGETS_PATH = derive.HERE / "targets.csv"
+# Kent's targets, the built-in default of sendsim calibrate.
+TARGETS_PATH = KENT_DIR / "targets.csv"
 
 # =============================================================================================
 # Tolerances: the largest gap between model and figure that is not implausible (three standard
@@ -62,12 +71,6 @@ TOLERANCE_PROJECTION = 0.15
 # Plans ceased in 2023: the first person-level year, with the backlog team's bulk ceasing.
 TOLERANCE_CEASED = 0.15
 
-CASELOAD = derive.CASELOAD
-AGE_CASELOAD_2022 = "sen2_2022release_age_caseload.csv"
-BAND_LABELS_2022_RELEASE = {"Under 5": "under_5", "Age 5 to 10": "5_10", "Age 11 to 15": "11_15",
-                            "Age 16 to 19": "16_19", "Age 20 to 25": "20_25"}
-# SEN2 columns kept apart from the placement columns until January 2022 (see module docstring).
-HISTORIC_EXTRA_COLUMNS = {"await_prov_2022": "no_place", "perm_ex_2022": "alternative"}
 # Placements fitted one by one, and the group fitted as one across the 2023 series break.
 CLEAN_PLACEMENTS = ("early_years", "mainstream", "srp", "special", "independent")
 POST16_AND_OTHER = ("fe", "post16_specialist", "alternative", "no_place")
@@ -84,60 +87,40 @@ def _round(value: float, digits: int = 1) -> float:
     return float(np.round(value, digits))
 
 
-def placement_history() -> dict[int, np.ndarray]:
-    """Kent plans by engine placement at each January (SEN2 2025 release), keyed by year."""
-    out = {}
-    for period, row in derive.caseload_history().iterrows():
-        year = int(str(period)[:4]) + 1  # time_period 201819 is the January 2019 census
-        vector = derive._placement_vector(row)
-        for column, placement in HISTORIC_EXTRA_COLUMNS.items():
-            vector[codes.PLACEMENTS.index(placement)] += derive._number(row[column])
-        total = derive._number(row["ehcplans"])
-        if abs(vector.sum() - total) > 0.5:
-            raise ValueError(f"{CASELOAD} {period}: placements add up to {vector.sum():g}, ehcplans is {total:g}")
-        out[year] = vector
+def placement_history(d: Derivation) -> dict[int, np.ndarray]:
+    """Plans by engine placement at each January (SEN2 2025 release), keyed by year (awaiting
+    provision and permanently excluded, counted apart until 2022, in no place and alternative)."""
+    return d.authority.placements_by_january()
+
+
+def band_history(d: Derivation) -> dict[int, np.ndarray]:
+    """Plans by age band at each January: the 2022 release's (2019-2022, where it has the
+    authority) and the census's single ages of the 2025 release."""
+    first = min(placement_history(d))
+    # Before the placement series a January is not a calibration January.
+    out = {year: bands for year, bands in d.authority.age_bands_2022_release().items() if year >= first}
+    x = d.crosstab().sum(axis=1)
+    out[d.census_year] = np.array([x[codes.AGE_BAND_OF_AGE == b].sum() for b in range(codes.N_AGE_BANDS)],
+                                  dtype=float)
     return out
 
 
-def band_history() -> dict[int, np.ndarray]:
-    """Kent plans by age band at each January: 2022 release (2019-2022) and the January 2024
-    single ages of the 2025 release."""
-    table = derive._table(AGE_CASELOAD_2022)
-    rows = table[table["la_name"] == "Kent"]
-    out: dict[int, np.ndarray] = {}
-    for year in sorted({int(y) for y in rows["time_period"]}):
-        if year < min(placement_history()):
-            continue  # before the placement series: not a calibration January
-        year_rows = rows[rows["time_period"] == str(year)].set_index("characteristic_age")
-        vector = np.array([derive._number(year_rows.loc[label, "Total_ehc"]) for label in BAND_LABELS_2022_RELEASE])
-        total = derive._number(year_rows.loc["Total", "Total_ehc"])
-        if abs(vector.sum() - total) > 0.5:
-            raise ValueError(f"{AGE_CASELOAD_2022} {year}: bands add up to {vector.sum():g}, total is {total:g}")
-        out[year] = vector
-    x = derive.crosstab().sum(axis=1)
-    out[derive.START.start_year] = np.array([x[codes.AGE_BAND_OF_AGE == b].sum() for b in range(codes.N_AGE_BANDS)],
-                                            dtype=float)
-    return out
+def new_plans_by_year(d: Derivation) -> dict[int, float]:
+    return d.authority.new_plans_by_year()
 
 
-def new_plans_by_year() -> dict[int, float]:
-    table = derive._table(derive.NEWPLANS)
-    rows = table[(table["la_name"] == "Kent") & (table["breakdown_topic"] == "New EHC plans")]
-    return {int(r["time_period"]): derive._number(r["new_ehc_plans"]) for _, r in rows.iterrows()}
-
-
-def _age_weight(ages, band: int, placements: tuple[str, ...] | None = None) -> float:
-    """Share of band ``band``'s plans (in ``placements``) that are at ``ages``, January 2024."""
-    x = derive.crosstab().astype(float)
+def _age_weight(d: Derivation, ages, band: int, placements: tuple[str, ...] | None = None) -> float:
+    """Share of band ``band``'s plans (in ``placements``) that are at ``ages`` at the census."""
+    x = d.crosstab().astype(float)
     columns = [codes.PLACEMENTS.index(p) for p in placements] if placements else list(range(codes.N_PLACEMENTS))
     in_band = np.flatnonzero(codes.AGE_BAND_OF_AGE == band)
     chosen = [a for a in in_band if a in ages]
     return float(x[np.ix_(chosen, columns)].sum() / x[np.ix_(in_band, columns)].sum())
 
 
-def _weighted_bands(ages, placements: tuple[str, ...] | None = None) -> str:
+def _weighted_bands(d: Derivation, ages, placements: tuple[str, ...] | None = None) -> str:
     """The age_band text covering single ``ages``: whole bands, and cut bands with the share
-    of their plans at those ages in January 2024."""
+    of their plans at those ages at the census."""
     parts = []
     for b, name in enumerate(codes.AGE_BANDS):
         in_band = set(np.flatnonzero(codes.AGE_BAND_OF_AGE == b))
@@ -147,7 +130,7 @@ def _weighted_bands(ages, placements: tuple[str, ...] | None = None) -> str:
         if covered == in_band:
             parts.append(name)
         else:
-            parts.append(f"{name}*{_age_weight(covered, b, placements):.4f}")
+            parts.append(f"{name}*{_age_weight(d, covered, b, placements):.4f}")
     return "+".join(parts)
 
 
@@ -158,8 +141,8 @@ class _Rows:
     def add(self, id: str, measure: str, date: str, value: float, tolerance: float, role: str, source: str,
             note: str = "", **cells: str) -> None:
         row = {c: "" for c in COLUMNS}
-        row.update({"id": id, "measure": measure, "date": date, "value": derive._fmt(value),
-                    "tolerance": derive._fmt(_round(tolerance, 1)), "role": role, "source": source, "note": note})
+        row.update({"id": id, "measure": measure, "date": date, "value": format_value(value),
+                    "tolerance": format_value(_round(tolerance, 1)), "role": role, "source": source, "note": note})
         for key, text in cells.items():
             row[key] = str(text)
         self.rows.append(row)
@@ -172,14 +155,25 @@ def _relative(value: float, share: float, floor: float = 0.0) -> float:
     return max(value * share, floor)
 
 
-def derive_targets() -> pd.DataFrame:
-    """Every target row, in file order."""
+def derive_targets(d: Derivation) -> pd.DataFrame:
+    """Every target row of the authority of ``d``, in file order: SEN2's, then those of its
+    local figures (if any)."""
     r = _Rows()
-    placements = placement_history()
-    bands = band_history()
+    sen2_targets(d, r)
+    if d.local is not None:
+        local_targets(d, r)
+    return r.frame()
+
+
+def sen2_targets(d: Derivation, r: _Rows) -> None:
+    """The SEN2 targets of any authority: January stocks by placement and age band, new plans
+    and ceased plans."""
+    authority = d.name
+    placements = placement_history(d)
+    bands = band_history(d)
     origin = min(placements)
-    census = derive.START.start_year
-    caseload_source = f"{CASELOAD}: ehcplans and placement columns (inputs/kent/data/README.md mapping), Kent"
+    census = d.census_year
+    caseload_source = f"{CASELOAD}: ehcplans and placement columns (inputs/kent/data/README.md mapping), {authority}"
     # The latest census is the forecast's starting point: its fitted figures weigh, in the
     # distance, as much as those of the hindcast's earlier Januaries together.
     census_weight = {"weight": str(sum(1 for y in placements if origin < y < census))}
@@ -194,8 +188,8 @@ def derive_targets() -> pd.DataFrame:
         r.add(f"sen2_{year}_01_total", "plans", date, total, _relative(total, TOLERANCE_TOTAL), "fit",
               caseload_source + f", January {year}", **weight)
         if year in bands:
-            source = (f"{AGE_CASELOAD_2022}: Total_ehc by age band, Kent" if year < census else
-                      f"{CASELOAD}: ehcplans by single age (Child or young persons age), Kent")
+            source = (f"{AGE_CASELOAD_2022}: Total_ehc by age band, {authority}" if year < census else
+                      f"{CASELOAD}: ehcplans by single age (Child or young persons age), {authority}")
             for b, name in enumerate(codes.AGE_BANDS):
                 value = float(bands[year][b])
                 r.add(f"sen2_{year}_01_band_{name}", "plans", date, value,
@@ -220,39 +214,43 @@ def derive_targets() -> pd.DataFrame:
                   age_band="all", placement=name)
         share = 100.0 * float(sum(vector[codes.PLACEMENTS.index(p)] for p in MAINSTREAM_SETTINGS)) / total
         r.add(f"sen2_{year}_01_mainstream_share", "share", date, _round(share), TOLERANCE_SHARE_POINTS, "fit",
-              f"{CASELOAD}: mainstream_total / ehcplans (mainstream_total_pc), Kent, January {year}",
-              "the SEN2 definition of the share in mainstream: the one the calibration reproduces (the seed's 34%)",
+              f"{CASELOAD}: mainstream_total / ehcplans (mainstream_total_pc), {authority}, January {year}",
+              "the SEN2 definition of the share in mainstream: the one the calibration reproduces"
+              + (" (the seed's 34%)" if d.local is not None else ""),
               age_band="all", placement="+".join(MAINSTREAM_SETTINGS), denominator="all", **weight)
     # ---- SEN2 flows --------------------------------------------------------------------------------
-    for year, value in sorted(new_plans_by_year().items()):
+    for year, value in sorted(new_plans_by_year(d).items()):
         if year <= origin or year >= census:
             continue  # the origin's year is not whole in the hindcast (flows start in February)
         r.add(f"sen2_{year}_new_plans", "events", f"{year}-12", value, _relative(value, TOLERANCE_NEW_PLANS), "fit",
-              f"{derive.NEWPLANS}: new_ehc_plans, Kent, calendar year {year}", "", months="12", item="new_plan")
-    ceased = derive._kent(derive.CEASED, str(census - 1), "All ceased EHC plans").iloc[0]
-    total_ceased = derive._number(ceased["total_ceased"])
-    moved = derive._number(ceased["transfer"]) + derive._number(ceased["moved_outside_eng"])
-    at_max_age = derive._number(ceased["max_age"])
-    year = census - 1
+              f"{NEWPLANS}: new_ehc_plans, {authority}, calendar year {year}", "", months="12", item="new_plan")
+    year = d.activity_year
+    total_ceased = d.authority.ceased_count(year)
+    moved = d.authority.ceased_count(year, "transfer") + d.authority.ceased_count(year, "moved_outside_eng")
+    at_max_age = d.authority.ceased_count(year, "max_age")
     r.add(f"sen2_{year}_ceased", "events", f"{year}-12", total_ceased, _relative(total_ceased, TOLERANCE_CEASED),
-          "fit", f"{derive.CEASED}: total_ceased, Kent, {year}", "the backlog team's year: many post-19 plans "
-          "ceased", months="12", item="ceased")
+          "fit", f"{CEASED}: total_ceased, {authority}, {year}",
+          "the backlog team's year: many post-19 plans ceased" if d.local is not None else
+          "the first year of the person-level return", months="12", item="ceased")
     r.add(f"sen2_{year}_ceased_moved_away", "events", f"{year}-12", moved,
           _relative(moved, TOLERANCE_CEASED, TOLERANCE_FLOOR_PLANS), "fit",
-          f"{derive.CEASED}: transfer + moved_outside_eng, Kent, {year}", "", months="12",
+          f"{CEASED}: transfer + moved_outside_eng, {authority}, {year}", "", months="12",
           item="moved_away+review_ceased_moved_away")
     r.add(f"sen2_{year}_ceased_max_age", "events", f"{year}-12", at_max_age,
           _relative(at_max_age, TOLERANCE_CEASED, TOLERANCE_FLOOR_PLANS), "report",
-          f"{derive.CEASED}: max_age, Kent, {year}", "the engine ends plans at 25 in September; SEN2 records some "
+          f"{CEASED}: max_age, {authority}, {year}", "the engine ends plans at 25 in September; SEN2 records some "
           "later or at other ages", months="12", item="max_age+review_ceased_max_age")
-    previous = derive._kent(derive.CEASED, str(year - 1), "All ceased EHC plans").iloc[0]
-    value = derive._number(previous["total_ceased"])
+    value = d.authority.ceased_count(year - 1)
     r.add(f"sen2_{year - 1}_ceased", "events", f"{year - 1}-12", value, _relative(value, TOLERANCE_CEASED), "report",
-          f"{derive.CEASED}: total_ceased, Kent, {year - 1}", "aggregate return before the person-level series: "
-          "not comparable with 2023 (series break)", months="12", item="ceased")
-    # ---- The Safety Valve return (seed) --------------------------------------------------------------
-    seed = derive.seed
-    period = lambda i: derive.seed_period(i)[:7]  # noqa: E731
+          f"{CEASED}: total_ceased, {authority}, {year - 1}", "aggregate return before the person-level series: "
+          f"not comparable with {year} (series break)", months="12", item="ceased")
+
+
+def local_targets(d: Derivation, r: _Rows) -> None:
+    """The targets of the local figures: Kent's Safety Valve return (``seed_targets.csv``)."""
+    census = d.census_year
+    seed = d.local.value
+    period = lambda i: d.local.period(i)[:7]  # noqa: E731
     pending_open = "requests_pending+assessments_open"
     for identifier in ("open_cases_2023_01", "requests_in_process_2023_03", "open_cases_2024_01",
                        "requests_in_process_2024_03", "open_cases_2024_04"):
@@ -264,8 +262,8 @@ def derive_targets() -> pd.DataFrame:
         value = seed(identifier)
         r.add(identifier, "pipeline", period(identifier), value, _relative(value, TOLERANCE_OVERDUE), "fit",
               f"seed_targets.csv:{identifier}", "", item="reviews_overdue")
-    ey_ks1 = _weighted_bands(EY_KS1_AGES)
-    ey_ks1_specialist = _weighted_bands(EY_KS1_AGES, SPECIALIST)
+    ey_ks1 = _weighted_bands(d, EY_KS1_AGES)
+    ey_ks1_specialist = _weighted_bands(d, EY_KS1_AGES, SPECIALIST)
     for identifier, bands_text, places, what in (
             ("ehcp_ey_ks1_2023_03", ey_ks1, "all", "all plans"),
             ("ehcp_ey_ks1_2024_03", ey_ks1, "all", "all plans"),
@@ -276,7 +274,7 @@ def derive_targets() -> pd.DataFrame:
               f"seed_targets.csv:{identifier}", f"early years and KS1 are ages 0-6; the model counts by age band: "
               f"under 5 plus the share of the 5-10 band's {what} aged 5-6 in SEN2 January 2024",
               age_band=bands_text, placement=places)
-    r6 = _weighted_bands(range(RECEPTION_AGE, 11))
+    r6 = _weighted_bands(d, range(RECEPTION_AGE, 11))
     for identifier, bands_text, places, proxy in (
             ("specialist_share_r6_2023_10", r6, SPECIALIST, True),
             ("specialist_share_r6_2024_03", r6, SPECIALIST, True),
@@ -306,7 +304,7 @@ def derive_targets() -> pd.DataFrame:
     r.add(identifier, "share", period(identifier), seed(identifier), TOLERANCE_PROXY_SHARE_POINTS, "report",
           f"seed_targets.csv:{identifier}", "Reception-Year 13 (ages 4-17) from the authority's case system: not the "
           "definition fitted (see the 34% row); shown with ages 4-17 approximated by age bands",
-          age_band=_weighted_bands(range(RECEPTION_AGE, Y13_LAST_AGE + 1)), placement="+".join(MAINSTREAM_SETTINGS),
+          age_band=_weighted_bands(d, range(RECEPTION_AGE, Y13_LAST_AGE + 1)), placement="+".join(MAINSTREAM_SETTINGS),
           denominator="all")
     identifier = "ehcp_obs_2024_04_total"
     value = seed(identifier)
@@ -339,20 +337,38 @@ def derive_targets() -> pd.DataFrame:
     r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_TOTAL), "report",
           f"seed_targets.csv:{identifier}", "the Safety Valve plan's estimate, not an observation", age_band="all",
           placement="all")
-    return r.frame()
 
 
-def targets_csv_text(frame: pd.DataFrame | None = None) -> str:
-    if frame is None:
-        frame = derive_targets()
+def targets_csv_text(frame: pd.DataFrame) -> str:
+    """A target frame as the file's text."""
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
 
 
-def main() -> None:
-    Path(TARGETS_PATH).write_text(targets_csv_text(), encoding="utf-8")
-    print(f"wrote {TARGETS_PATH}")
+def kent_targets_csv_text() -> str:
+    """The text of ``inputs/kent/targets.csv`` as derived now."""
+    return targets_csv_text(derive_targets(derivation_for(KENT)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sendsim.calibration.authority_targets",
+                                     description="Derive an authority's calibration targets from the vendored SEN2 "
+                                                 "data (and, for Kent, its Safety Valve return).")
+    parser.add_argument("--authority", default=KENT, help="local authority as SEN2 names it (default Kent)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="targets CSV to write (default for Kent: inputs/kent/targets.csv)")
+    args = parser.parse_args(argv)
+    if args.out is None and args.authority != KENT:
+        parser.error("--out is needed for an authority other than Kent")
+    try:
+        d = derivation_for(args.authority)
+    except ValueError as error:  # an authority SEN2 does not name: say so, with the closest names
+        parser.error(str(error))
+    out = TARGETS_PATH if args.out is None else args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(targets_csv_text(derive_targets(d)), encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 A *proposal* is one row of fitted parameters (:mod:`calibration.space`) plus one joint draw
 of the directly observed rates (:mod:`calibration.direct`). It gives two parameter sets:
 
-* the **forecast** set, on top of ``inputs/kent/parameters.csv`` from the January 2024
-  cohort: exactly what the shipped draws file encodes (:mod:`calibration.draws_file`);
-* the **hindcast** set, from an earlier January (the origin) to January 2024: the same rates,
+* the **forecast** set, on top of the authority's base parameters (Kent's
+  ``inputs/kent/parameters.csv``) from its census cohort (January 2024): exactly what the draws
+  file encodes (:mod:`calibration.draws_file`);
+* the **hindcast** set, from an earlier January (the origin) to the census: the same rates,
   except the flows SEN2 observed year by year (requests, decisions to assess, assessments
   completed, declines to issue), which are set from each calendar year's counts, review
   capacity (a fitted share of the plans), and maintained special and SRP places (those SEN2
@@ -13,7 +14,10 @@ of the directly observed rates (:mod:`calibration.direct`). It gives two paramet
   known rates, requests, plans and places growing at the trends seen so far).
 
 Parameter sets are built by replacing the values of the baseline set's arrays (same
-effective dates), so every proposal compiles together with the others.
+effective dates), so every proposal compiles together with the others. Everything the model
+knows of the authority comes from its :class:`~sendsim.inputs.derivation.Derivation` (SEN2
+series, stated assumptions, local figures) and its base parameter rows: another authority needs
+data, not code.
 """
 from __future__ import annotations
 
@@ -23,10 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sendsim.calibration import space
-from sendsim.calibration.direct import BetaRate, Rate, kent_direct_rates
-from sendsim.calibration.kent_targets import placement_history
-from sendsim.inputs.kent import derive
+from sendsim.calibration.authority_targets import placement_history
+from sendsim.calibration.direct import (MAINSTREAM_FE_DESTINATIONS, SPECIALIST_DESTINATIONS, BetaRate, Rate,
+                                        direct_rates)
+from sendsim.inputs.derivation import Derivation
 from sendsim.inputs.parameters import ParameterRow, build_parameter_set
+from sendsim.inputs.sen2.ages import shift_one_age
+from sendsim.inputs.sen2.files import ASSESSMENTS, REQUESTS
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.model import ParameterSet, ParameterValues
@@ -40,12 +47,12 @@ MAX_REVIEW_CEASE = 0.95
 CAPACITY_PLACEMENTS = ("srp", "special")
 BAND_OF_CEASE_MULTIPLIER = {"cease_0_10": range(0, 11), "cease_11_15": range(11, 16), "cease_16_17": range(16, 18),
                             "cease_18_19": range(18, 20), "cease_20_25": range(20, 26)}
-SPECIALIST_DESTINATIONS = ("special", "independent", "post16_specialist")
-MAINSTREAM_FE_DESTINATIONS = ("mainstream", "srp", "fe")
 POST16_TRANSFER = codes.TRANSFERS.index("post16")
 POST16_AGE_BEFORE = codes.TRANSFER_AGES[POST16_TRANSFER] - 1
-# The year the annual-review backlog team ceased post-19 plans in bulk (seed, Condition 3 and
-# the SEN2 ceased-plans series break): the hindcast's ages 20-25 ceasing changes in its January.
+# The year the annual-review backlog team ceased post-19 plans in bulk (Kent's return, Condition
+# 3, and the SEN2 ceased-plans series break): the hindcast's ages 20-25 ceasing changes in its
+# January. For every authority it is the first year of SEN2's person-level return; the fitted
+# extra reviews of that year (backlog_team_reviews) may be none.
 BACKLOG_TEAM_YEAR = 2023
 YOUNG_REQUEST_AGES = range(0, 5)
 # Ages (the nursery year and younger) whose requests take the fitted January-June share
@@ -79,27 +86,26 @@ class YearFlows:
     places: dict[str, float]  # capacity-limited placement -> places in the year
 
 
-def _year_rates(year: int) -> tuple[BetaRate, BetaRate]:
+def _year_rates(d: Derivation, year: int) -> tuple[BetaRate, BetaRate]:
     """Beta posteriors of the year's decision to assess and decline to issue (SEN2)."""
-    row = derive._kent(derive.REQUESTS, str(year), "All requests for EHC needs assessments").iloc[0]
-    requests = derive._number(row["requests_received_in_year"])
-    refused = derive._number(row["requests_decided_not_to_assess"])
-    agreed = derive._number(row["requests_decided_to_assess"])
+    requests = d.authority.request_count(year)
+    refused = d.authority.request_count(year, "requests_decided_not_to_assess")
+    agreed = d.authority.request_count(year, "requests_decided_to_assess")
     if agreed > 0:
         decided, how = agreed + refused, "requests_decided_to_assess + requests_decided_not_to_assess"
     else:  # before 2023 SEN2 has no count of decisions: every request counts as decided
         decided, how = requests, "requests_received_in_year (decisions not counted before 2023)"
-    issued = derive._assessments_all(str(year), "assess_issued")
-    not_issued = derive._assessments_all(str(year), "assess_not_issued")
+    issued = d.authority.assessment_count(year, "assess_issued")
+    not_issued = d.authority.assessment_count(year, "assess_not_issued")
     assess = BetaRate(f"p_assess_{year}", f"decision to assess, {year}", decided - refused, decided,
-                      f"sen2_2025release_requests.csv: 1 - requests_decided_not_to_assess / {how}, Kent {year}")
+                      f"{REQUESTS}: 1 - requests_decided_not_to_assess / {how}, {d.name} {year}")
     decline = BetaRate(f"p_decline_{year}", f"decline to issue after assessment, {year}", not_issued,
-                       issued + not_issued, f"sen2_2025release_assessments.csv: assess_not_issued / (assess_issued + "
-                       f"assess_not_issued), Kent {year}")
+                       issued + not_issued, f"{ASSESSMENTS}: assess_not_issued / (assess_issued + "
+                       f"assess_not_issued), {d.name} {year}")
     return assess, decline
 
 
-def history_plan(origin: int, census: int, cutoff: int) -> tuple[list[YearFlows], dict[str, Rate]]:
+def history_plan(d: Derivation, origin: int, census: int, cutoff: int) -> tuple[list[YearFlows], dict[str, Rate]]:
     """The hindcast's years ``origin .. census - 1``: observed before ``cutoff``, forecast from it.
 
     A forecast year takes the last observed year's rates and completions, requests growing at
@@ -108,7 +114,7 @@ def history_plan(origin: int, census: int, cutoff: int) -> tuple[list[YearFlows]
     """
     if not origin < cutoff <= census:
         raise ValueError(f"cutoff {cutoff} must lie after the origin {origin} and not after {census}")
-    history = placement_history()
+    history = placement_history(d)
     plans = {year: float(v.sum()) for year, v in history.items()}
     filled = {name: {year: float(v[codes.PLACEMENTS.index(name)]) for year, v in history.items()}
               for name in CAPACITY_PLACEMENTS}
@@ -116,12 +122,12 @@ def history_plan(origin: int, census: int, cutoff: int) -> tuple[list[YearFlows]
     years: list[YearFlows] = []
     observed_years = list(range(origin, cutoff))
     for year in observed_years:
-        assess, decline = _year_rates(year)
+        assess, decline = _year_rates(d, year)
         rates[assess.id] = assess
         rates[decline.id] = decline
-        completed = (derive._assessments_all(str(year), "assess_issued")
-                     + derive._assessments_all(str(year), "assess_not_issued"))
-        years.append(YearFlows(year, derive._requests_total(str(year)), assess.id, decline.id, completed, plans[year],
+        completed = (d.authority.assessment_count(year, "assess_issued")
+                     + d.authority.assessment_count(year, "assess_not_issued"))
+        years.append(YearFlows(year, d.authority.request_count(year), assess.id, decline.id, completed, plans[year],
                                True, {name: filled[name][year + 1] for name in CAPACITY_PLACEMENTS}))
     known_requests = np.array([y.requests for y in years])
     request_trend = (math.exp(np.polyfit(np.arange(len(years)), np.log(known_requests), 1)[0])
@@ -152,13 +158,17 @@ def _with_cells(values: ParameterValues, cells: tuple, value: float) -> Paramete
     return _replace(values, new_values)
 
 
-class KentModel:
-    """Parameter sets of proposals for the Kent forecast (from the cohort month) and hindcast.
+class CalibrationModel:
+    """Parameter sets of proposals for an authority's forecast (from the cohort month) and hindcast.
 
     Parameters
     ----------
+    derivation
+        The authority: its SEN2 series, stated assumptions and local figures (the directly
+        observed rates, the hindcast's yearly flows and the shapes the rates are spread over).
     base_rows
-        Rows of ``inputs/kent/parameters.csv`` (and any overrides) under every proposal.
+        Rows of the authority's base parameters (Kent: ``inputs/kent/parameters.csv``, and any
+        overrides) under every proposal.
     forecast
         Calendar of the forecast segment (starts at the cohort month).
     hindcast
@@ -169,22 +179,23 @@ class KentModel:
         cohort year for a calibration; earlier for a backtest).
     """
 
-    def __init__(self, base_rows: list[ParameterRow], forecast: Calendar, hindcast: Calendar | None = None,
-                 cutoff: int | None = None) -> None:
+    def __init__(self, derivation: Derivation, base_rows: list[ParameterRow], forecast: Calendar,
+                 hindcast: Calendar | None = None, cutoff: int | None = None) -> None:
+        self.derivation = derivation
         self.base_rows = base_rows
         self.forecast = forecast
         self.hindcast = hindcast
-        self.rates: dict[str, Rate] = kent_direct_rates()
+        self.rates: dict[str, Rate] = direct_rates(derivation)
         self.forecast_base = build_parameter_set(base_rows, forecast)
         self.years: list[YearFlows] = []
         self.hindcast_base: ParameterSet | None = None
         if hindcast is not None:
             census = forecast.start_year
-            self.years, year_rates = history_plan(hindcast.start_year, census,
+            self.years, year_rates = history_plan(derivation, hindcast.start_year, census,
                                                   census if cutoff is None else cutoff)
             self.rates.update(year_rates)
             self.hindcast_base = self._hindcast_base(build_parameter_set(base_rows, hindcast))
-        x = derive.crosstab().astype(float)
+        x = derivation.crosstab().astype(float)
         self._post16_weights = x[POST16_AGE_BEFORE] / x[POST16_AGE_BEFORE].sum()
 
     # ---- the hindcast's own effective dates --------------------------------------------------
@@ -218,9 +229,10 @@ class KentModel:
     # ---- proposals -> parameter sets -------------------------------------------------------------
     def _shared(self, base: ParameterSet, theta: dict[str, float], phi: dict[str, np.ndarray]) -> ParameterSet:
         """Overrides common to the forecast and the hindcast: the rates that do not change by year."""
+        d = self.derivation
         ps = dict(base)
         cease = base["review_cease"].values.copy()
-        for (low, high), *_ in derive.review_cease_counts():
+        for (low, high), *_ in d.review_cease_counts():
             multiplier = next(theta[name] for name, ages in BAND_OF_CEASE_MULTIPLIER.items() if low in ages)
             cease[:, low:high + 1] = min(float(phi[f"review_cease_{low}_{high}"]) * multiplier, MAX_REVIEW_CEASE)
         ps["review_cease"] = _replace(base["review_cease"], cease)
@@ -229,16 +241,16 @@ class KentModel:
         ps["request_first_half_share"] = _with_cells(base["request_first_half_share"], (list(NURSERY_REQUEST_AGES),),
                                                      theta["nursery_requests_first_half"])
         reasons = base["cease_reason"].values.copy()
-        for (low, high), *_ in derive.review_cease_counts():
+        for (low, high), *_ in d.review_cease_counts():
             reasons[:, low:high + 1] = phi[f"cease_reason_{low}_{high}"]
         ps["cease_reason"] = _replace(base["cease_reason"], reasons)
-        moved = [float(phi[f"moved_away_{low}_{high}"]) for low, high in derive.RATE_POOLS]
+        moved = [float(phi[f"moved_away_{low}_{high}"]) for low, high in d.assumptions.RATE_POOLS]
         escalation = np.full(codes.N_AGES, float(phi["escalation_mi"]) * theta["escalation"])
         escalation[list(SECONDARY_AGES)] *= theta["escalation_secondary"]
-        change, other = derive.transition_rates_for(escalation, derive.MAINSTREAM_TO_SRP_RATE * theta["srp_entry"],
-                                                    float(phi["reintegration"]), moved)
-        move = derive.move_matrix_for(change, other)
-        review_change, review_move = derive.review_change_and_move_for(change)
+        change, other = d.transition_rates_for(escalation, d.assumptions.MAINSTREAM_TO_SRP_RATE * theta["srp_entry"],
+                                               float(phi["reintegration"]), moved)
+        move = d.move_matrix_for(change, other)
+        review_change, review_move = d.review_change_and_move_for(change)
         ps["move"] = _replace(base["move"], np.broadcast_to(move, base["move"].values.shape))
         ps["review_change"] = _replace(base["review_change"],
                                        np.broadcast_to(review_change, base["review_change"].values.shape))
@@ -250,7 +262,7 @@ class KentModel:
         ps["overflow_independent"] = _with_cells(base["overflow_independent"], (codes.PLACEMENTS.index("special"),),
                                                  theta["overflow_independent"])
         first = base["first_placement"].values.copy()
-        for (low, high), _, _ in derive.first_placement_counts():
+        for (low, high), _, _ in d.first_placement_counts():
             first[:, low:high + 1, :, :] = phi[f"first_placement_{low}_{high}"]
         ps["first_placement"] = _replace(base["first_placement"], first)
         priority = np.zeros(base["assessment_priority_months"].values.shape)
@@ -260,18 +272,18 @@ class KentModel:
             base["assessment_min_months"].values.shape, float(round(theta["assessment_min_months"]))))
         ps["p_appeal_refusal"] = _replace(base["p_appeal_refusal"],
                                           np.full(base["p_appeal_refusal"].values.shape, float(phi["p_appeal_refusal"])))
-        appeal_decline = float(phi["assessment_appeals_per_decline"]) * derive.DECLINE_SHARE_OF_ASSESSMENT_APPEALS
+        appeal_decline = (float(phi["assessment_appeals_per_decline"])
+                          * d.assumptions.DECLINE_SHARE_OF_ASSESSMENT_APPEALS)
         ps["p_appeal_decline"] = _replace(base["p_appeal_decline"],
                                           np.full(base["p_appeal_decline"].values.shape, min(appeal_decline, 1.0)))
         return ps
 
-    @staticmethod
-    def request_age_mix(young_weight: float, transfer_weight: float, age_shift: float) -> np.ndarray:
-        """The academic-age mix of requests (sums to 1): SEN2 2023's requests by age at the
-        request, the share ``age_shift`` of each age moved one academic age down (``age_shift``
+    def request_age_mix(self, young_weight: float, transfer_weight: float, age_shift: float) -> np.ndarray:
+        """The academic-age mix of requests (sums to 1): SEN2's activity-year requests by age at
+        the request, the share ``age_shift`` of each age moved one academic age down (``age_shift``
         > 0) or the share ``-age_shift`` moved one age up (< 0), ages 0-4 then weighted by
         ``young_weight`` and ages 9-11 by ``transfer_weight``."""
-        mix = derive.shift_one_age(derive.requests_by_event_age(), age_shift)
+        mix = shift_one_age(self.derivation.requests_by_event_age(), age_shift)
         mix[list(YOUNG_REQUEST_AGES)] *= young_weight
         mix[list(TRANSFER_REQUEST_AGES)] *= transfer_weight
         return mix / mix.sum()
