@@ -25,5 +25,5 @@ def main(args: argparse.Namespace) -> int:
     except ReportError as error:
         raise OutputError(str(error)) from None
     for kind, path in files.items():
-        print(f"{kind:<9}{path}")
+        print(f"{kind:<11}{path}")
     return 0
