@@ -7,8 +7,6 @@ later, say) is shown with its underscores as spaces rather than refused.
 """
 from __future__ import annotations
 
-from sendsim.money.model import LINE_KINDS
-
 PLACEMENT_LABELS: dict[str, str] = {
     "early_years": "Early years setting",
     "mainstream": "Mainstream school",
@@ -102,7 +100,3 @@ def label(code: str) -> str:
     text = code.replace("_", " ")
     return text[:1].upper() + text[1:]
 
-
-def line_kind(line: str) -> str:
-    """The kind of a finance line (spend, income, other_blocks, contribution)."""
-    return LINE_KINDS.get(line, "")

@@ -493,10 +493,14 @@ class Outputs:
         (sweeps) lever values."""
         frame = read_single(self.folder, "scenarios.parquet", SCENARIOS)
         full = pq.read_table(self.folder / "scenarios.parquet").to_pandas()
-        names = list(full["scenario"].astype(str))
-        if set(names) != set(map(str, self.manifest["scenarios"])) or len(frame) != len(names):
-            raise ReadError(f"{self.folder / 'scenarios.parquet'} lists other scenarios than the manifest: the folder "
-                            f"was edited; restore it, or {RERUN}")
+        names = set(full["scenario"].astype(str))
+        listed = set(map(str, self.manifest["scenarios"]))
+        if names != listed or len(frame) != len(names):
+            differ = sorted(names ^ listed)
+            what = (f"scenario {differ[0]!r} is in {'the manifest' if differ[0] in listed else 'scenarios.parquet'} "
+                    "only" if differ else "a scenario is listed twice")
+            raise ReadError(f"{self.folder / 'scenarios.parquet'} and the manifest disagree ({what}): the folder was "
+                            f"edited; restore it, or {RERUN}")
         return full[full["scenario"].astype(str).isin(self.scenarios)].reset_index(drop=True)
 
     # ---- monthly tables ---------------------------------------------------------------------------------
