@@ -222,8 +222,17 @@ def _scenario_rows(data: ReportData) -> pd.DataFrame:
     rows = d[(d["metric"].astype(str) == "delta_accumulated_deficit_gbp")
              & (d["financial_year"].astype(str) == data.last_year)].copy()
     rows["scenario"] = rows["scenario"].astype(str)
-    rows["label"] = rows["scenario"]
+    rows["label"] = [scenario_label(data, name) for name in rows["scenario"]]
     return rows.sort_values("mean").reset_index(drop=True)
+
+
+def scenario_label(data: ReportData, scenario: str) -> str:
+    """A scenario's name as charts show it: a sweep point with its levers' values."""
+    table = data.scenario_table.assign(scenario=data.scenario_table["scenario"].astype(str)).set_index("scenario")
+    levers = [c for c in table.columns if c.startswith("sweep_")]
+    values = [(c.removeprefix("sweep_"), table.at[scenario, c]) for c in levers
+              if scenario in table.index and pd.notna(table.at[scenario, c])]
+    return scenario + (" (" + ", ".join(f"{lever} {value:g}" for lever, value in values) + ")" if values else "")
 
 
 def _scenario_table(data: ReportData, rows: pd.DataFrame) -> str:

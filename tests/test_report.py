@@ -229,30 +229,34 @@ def test_html_escapes_every_value_it_embeds(baseline_run, tmp_path):
     assert "deficit_bridge.png" not in {p.name for p in files.values()}
 
 
-def test_report_of_a_run_without_money_shows_the_ehcps(tmp_path, capsys):
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory) -> Path:
+    """Six months: no complete financial year, so no money outputs."""
+    out = tmp_path_factory.mktemp("short") / "out"
     assert main(["run", "--runs", "2", "--months", "6", "--out", str(out), "--quiet"]) == 0
-    capsys.readouterr()
-    assert main(["report", str(out)]) == 0
-    written = sorted(p.name for p in (out / "report").iterdir() if not p.name.startswith("."))
-    assert written == ["ehcps_by_placement.png", "ehcps_total.png", "report.html", "summary.xlsx"]
-    page = (out / "report" / "report.html").read_text(encoding="utf-8")
-    assert "no money outputs" in page
-    assert openpyxl.load_workbook(out / "report" / "summary.xlsx").sheetnames == ["About", "EHCPs", "EHCPs by age",
-                                                                                  "Notes"]
+    return out
 
 
-def test_a_later_report_removes_the_files_of_an_earlier_one_it_does_not_write(all_scenarios_out, baseline_run,
-                                                                              tmp_path):
+def test_report_of_a_run_without_money_shows_the_ehcps(short_run, tmp_path):
     target = tmp_path / "report"
-    first = build_report(all_scenarios_out, target)
-    assert first["scenarios"].exists()
+    assert main(["report", str(short_run), "--to", str(target)]) == 0
+    written = sorted(p.name for p in target.iterdir() if not p.name.startswith("."))
+    assert written == ["ehcps_by_placement.png", "ehcps_total.png", "report.html", "summary.xlsx"]
+    page = (target / "report.html").read_text(encoding="utf-8")
+    assert "no money outputs" in page
+    assert openpyxl.load_workbook(target / "summary.xlsx").sheetnames == ["About", "EHCPs", "EHCPs by age", "Notes"]
+
+
+def test_a_later_report_removes_the_files_of_an_earlier_one_it_does_not_write(baseline_run, short_run, tmp_path):
+    target = tmp_path / "report"
+    first = build_report(baseline_run, target)
+    assert first["fan"].exists() and first["spend"].exists()
     (target / "notes-of-mine.txt").write_text("kept")
-    second = build_report(baseline_run, target)
-    # The earlier report's scenario chart and bridge would describe another run: gone. A file
-    # someone else put there stays.
-    assert "scenarios" not in second and not first["scenarios"].exists() and not first["bridge"].exists()
-    assert (target / "notes-of-mine.txt").read_text() == "kept"
+    second = build_report(short_run, target)
+    # The earlier report's money charts would describe another run: gone. A file someone else
+    # put there stays.
+    assert "fan" not in second and not first["fan"].exists() and not first["spend"].exists()
+    assert second["ehcps"].exists() and (target / "notes-of-mine.txt").read_text() == "kept"
 
 
 def test_report_refuses_a_folder_that_is_not_a_finished_run(tmp_path, capsys):
@@ -261,3 +265,34 @@ def test_report_refuses_a_folder_that_is_not_a_finished_run(tmp_path, capsys):
     write_marker(tmp_path, "made-by-sendsim", [])
     assert main(["report", str(tmp_path)]) == 2
     assert "not a finished sendsim run" in capsys.readouterr().err
+
+
+def test_report_of_a_sweep_shows_the_largest_differences_with_their_levers(tmp_path, capsys, monkeypatch):
+    sweep = tmp_path / "grid.toml"
+    sweep.write_text("""name = "grid"
+design = "grid"
+base = "baseline"
+[[factor]]
+lever = "decision_to_assess"
+from = "2024-09"
+values = [0.3, 0.4, 0.5, 0.6, 0.65, 0.7]
+[[factor]]
+lever = "special_places"
+from = "2024-09"
+values = [0, 100, 200, 300, 400]
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--runs", "2", "--months", "15", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    figures = _captured_titles(monkeypatch)
+    files = build_report(out)
+    assert "scenarios" in files
+    chart = [f for f in figures if "What each scenario changes" in f.axes[0].get_title()][0]
+    assert "the 25 largest of 30 scenarios" in chart.axes[0].get_title()
+    labels = [t.get_text() for t in chart.axes[0].get_yticklabels()]
+    assert len(labels) == 25 and all(re.match(r"^grid-\d{4} \(decision_to_assess [\d.]+, special_places \d+\)$", t)
+                                     for t in labels), labels[:3]
+    sheet = openpyxl.load_workbook(files["workbook"])["Scenarios"]
+    header = [c.value for c in sheet[1]]
+    assert "Lever decision_to_assess" in header and "Lever special_places" in header
+    assert sheet.max_row - 1 == 30 * 1 * 3  # 30 points x 1 year x 3 measures
