@@ -25,6 +25,7 @@ import math
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -242,8 +243,7 @@ def _check_values(table: pa.Table, columns: dict[str, str], where: str) -> None:
                                 f"numbers: the file was edited; {RERUN}")
     for name, known in CODES.items():
         if name in columns and name in table.column_names:
-            values = set(pc.unique(table.column(name).cast(pa.string())).to_pylist()) - {None}
-            unknown = sorted(values - set(known))
+            unknown = sorted(_distinct_text(table.column(name)) - set(known))
             if unknown:
                 raise ReadError(f"{where}: column {name} holds {unknown[0]!r}, not a code sendsim writes: the file "
                                 f"was edited; {RERUN}")
@@ -256,9 +256,8 @@ def _dataset(folder: Path, where: str) -> ds.Dataset:
         raise ReadError(f"{where} cannot be read ({str(error).splitlines()[0][:120]}): {RERUN}") from None
 
 
-def read_partition(out: Path, table: str, scenario: str, columns: list[str] | None = None) -> pa.Table:
-    """One scenario's files of a partitioned table, every file's schema checked, the values
-    checked; only ``columns`` (default all the table's own) are returned."""
+def partition_files(out: Path, table: str, scenario: str) -> list[str]:
+    """The files of one scenario's partition of a table, each file's schema checked."""
     spec = TABLE_COLUMNS[table]
     folder = out / table_folder(table, scenario)
     where = str(folder)
@@ -267,8 +266,7 @@ def read_partition(out: Path, table: str, scenario: str, columns: list[str] | No
             raise ReadError(f"{out} was written by an earlier sendsim (folders scenario=NAME): run it again with this "
                             "version")
         raise ReadError(f"{where} is missing: the folder is incomplete or was edited; {RERUN}")
-    dataset = _dataset(folder, where)
-    fragments = list(dataset.get_fragments())
+    fragments = list(_dataset(folder, where).get_fragments())
     if not fragments:
         raise ReadError(f"{where} holds no Parquet files: the folder is incomplete or was edited; {RERUN}")
     for fragment in fragments:
@@ -277,18 +275,41 @@ def read_partition(out: Path, table: str, scenario: str, columns: list[str] | No
         except (pa.ArrowException, OSError) as error:
             raise ReadError(f"{fragment.path} cannot be read ({str(error).splitlines()[0][:120]}): {RERUN}") from None
         _check_schema(schema, spec, fragment.path)
+    return sorted(f.path for f in fragments)
+
+
+def iter_partition(out: Path, table: str, scenario: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """One scenario's files of a partitioned table, one file at a time (memory is one file's,
+    however many runs), each checked: schema, values, codes, its scenario column; only
+    ``columns`` (default all the table's own) are returned, with ``scenario``."""
+    spec = TABLE_COLUMNS[table]
     wanted = list(spec) if columns is None else list(dict.fromkeys(["scenario"] + columns))
+    # Text columns are read as dictionaries (the scenario's is one value repeated: millions of
+    # rows in a large run), so that checking and coding them never spells every row out.
+    text = [c for c in wanted if spec[c] == "text"]
+    parquet = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
+    for path in partition_files(out, table, scenario):
+        try:
+            data = ds.dataset(path, format=parquet).to_table(columns=wanted)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise ReadError(f"{path} cannot be read ({str(error).splitlines()[0][:120]}): {RERUN}") from None
+        _check_values(data, {c: spec[c] for c in wanted}, path)
+        names = _distinct_text(data.column("scenario"))
+        if names - {scenario}:
+            raise ReadError(f"{path}: its scenario column says {sorted(names - {scenario})[0]!r}, not {scenario!r}: "
+                            f"the files were moved between folders; {RERUN}")
+        yield data
+
+
+def read_partition(out: Path, table: str, scenario: str, columns: list[str] | None = None) -> pa.Table:
+    """One scenario's files of a partitioned table as one table (for the run-level tables,
+    small), checked as :func:`iter_partition` checks them."""
+    parts = list(iter_partition(out, table, scenario, columns))
     try:
-        result = ds.dataset([f.path for f in fragments], format="parquet",
-                            schema=fragments[0].physical_schema).to_table(columns=wanted)
-    except (pa.ArrowException, OSError, ValueError) as error:
-        raise ReadError(f"{where} cannot be read ({str(error).splitlines()[0][:120]}): {RERUN}") from None
-    _check_values(result, {c: spec[c] for c in wanted}, where)
-    names = set(pc.unique(result.column("scenario").cast(pa.string())).to_pylist())
-    if names - {scenario}:
-        raise ReadError(f"{where}: its scenario column says {sorted(names - {scenario})[0]!r}: the files were moved "
-                        f"between folders; {RERUN}")
-    return result
+        return pa.concat_tables(parts, promote_options="permissive")
+    except (pa.ArrowException, ValueError) as error:
+        raise ReadError(f"{out / table_folder(table, scenario)}: its files do not fit together "
+                        f"({str(error).splitlines()[0][:120]}): {RERUN}") from None
 
 
 def read_single(out: Path, name: str, columns: dict[str, str]) -> pa.Table:
@@ -310,9 +331,30 @@ def _categorical(values, categories) -> pd.Categorical:
     return pd.Categorical(values, categories=list(categories))
 
 
+def _distinct_text(column: pa.ChunkedArray) -> set[str]:
+    """The distinct values of a text column (a dictionary column's without spelling out its rows)."""
+    values: set[str] = set()
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            used = pc.unique(chunk.indices.drop_null())
+            values |= set(chunk.dictionary.cast(pa.string()).take(used).to_pylist())
+        else:
+            values |= set(pc.unique(chunk.cast(pa.string())).to_pylist())
+    return values - {None}
+
+
 def _code_index(column: pa.ChunkedArray, known: tuple[str, ...]) -> np.ndarray:
-    """Position of each value of a (checked) text column in ``known``."""
-    return pc.index_in(column.cast(pa.string()), value_set=pa.array(list(known))).to_numpy(zero_copy_only=False)
+    """Position of each value of a (checked) text column in ``known`` (-1 if absent)."""
+    value_set = pa.array(list(known))
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            mapping = pc.index_in(chunk.dictionary.cast(pa.string()), value_set=value_set).fill_null(-1)
+            parts.append(mapping.to_numpy(zero_copy_only=False)[chunk.indices.to_numpy(zero_copy_only=False)])
+        else:
+            parts.append(pc.index_in(chunk.cast(pa.string()), value_set=value_set).fill_null(-1)
+                         .to_numpy(zero_copy_only=False))
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
 # ---- The outputs, as tidy frames ----------------------------------------------------------------------
@@ -509,8 +551,10 @@ class Outputs:
         if (index < 0).any():
             raise ReadError(f"{where}: column month holds months outside the run {self.months[0]} to "
                             f"{self.months[-1]}: the files or the manifest were edited; {RERUN}")
-        dates = data.column("date").cast(pa.timestamp("s")).to_numpy()
-        if not np.array_equal(dates, self.month_ends[index]):
+        pairs = data.select(["month", "date"]).group_by(["month", "date"]).aggregate([])
+        month_of_pair = _code_index(pairs.column("month"), tuple(self.months))
+        dates = pairs.column("date").cast(pa.timestamp("s")).to_numpy()
+        if not np.array_equal(dates, self.month_ends[month_of_pair]):
             raise ReadError(f"{where}: columns date and month disagree (date is the month's last day): the files "
                             f"were edited; {RERUN}")
         return index
@@ -523,16 +567,17 @@ class Outputs:
         return runs
 
     def _grid(self, table: str, dims: tuple[str, ...], value: str, dtype) -> pd.DataFrame:
-        """A table on the full grid scenario x run x month x ``dims``, zeros where no row."""
+        """A table on the full grid scenario x run x month x ``dims``, zeros where no row (summed
+        file by file: memory is the grid's and one file's)."""
         frames = []
+        shape = (self.runs, len(self.months)) + tuple(len(CODES[d]) for d in dims)
         for scenario in self.scenarios:
-            data = read_partition(self.folder, table, scenario, ["run", "date", "month", *dims, value])
-            where = str(self.folder / table_folder(table, scenario))
-            shape = (self.runs, len(self.months)) + tuple(len(CODES[d]) for d in dims)
             dense = np.zeros(shape, dtype=dtype)
-            index = (self._runs_index(data, where), self._month_index(data, where)) + tuple(
-                _code_index(data.column(d), CODES[d]) for d in dims)
-            np.add.at(dense, index, data.column(value).to_numpy())
+            for data in iter_partition(self.folder, table, scenario, ["run", "date", "month", *dims, value]):
+                where = str(self.folder / table_folder(table, scenario))
+                index = (self._runs_index(data, where), self._month_index(data, where)) + tuple(
+                    _code_index(data.column(d), CODES[d]) for d in dims)
+                dense += _summed(index, data.column(value).to_numpy(), shape, dtype)
             frames.append(self._frame_of(dense, scenario, dims, value))
         frame = pd.concat(frames, ignore_index=True)
         frame["scenario"] = _categorical(frame["scenario"].astype(str), self.scenarios)
@@ -608,8 +653,8 @@ class Outputs:
         combos = np.unique(np.concatenate([p[3] for p in parts]), axis=0)
         frames = []
         for scenario, runs, months, keys_index, count in parts:
-            dense = np.zeros((self.runs, len(self.months), len(combos)), dtype=np.int32)
-            np.add.at(dense, (runs, months, _row_positions(combos, keys_index)), count)
+            dense = _summed((runs, months, _row_positions(combos, keys_index)), count,
+                            (self.runs, len(self.months), len(combos)), np.int32)
             frame = self._frame_of(dense, scenario, (), "count")
             combo_of_row = np.tile(np.arange(len(combos)), self.runs * len(self.months))
             for k, key in enumerate(keys):
@@ -618,6 +663,14 @@ class Outputs:
         frame = pd.concat(frames, ignore_index=True)
         frame["scenario"] = _categorical(frame["scenario"].astype(str), self.scenarios)
         return frame
+
+
+def _summed(index: tuple[np.ndarray, ...], values: np.ndarray, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A dense array of ``shape``: the sum of ``values`` at each cell ``index`` names (bincount on
+    the flat index: far quicker than ``np.add.at``; whole counts are exact in float64)."""
+    flat = np.ravel_multi_index(index, shape) if len(values) else np.zeros(0, dtype=np.int64)
+    total = np.bincount(flat, weights=np.asarray(values, dtype=np.float64), minlength=int(np.prod(shape)))
+    return (np.rint(total) if np.issubdtype(np.dtype(dtype), np.integer) else total).astype(dtype).reshape(shape)
 
 
 def _row_positions(combos: np.ndarray, rows: np.ndarray) -> np.ndarray:
