@@ -115,6 +115,9 @@ def add_sheet(book: Workbook, title: str, columns: list[Column], rows: list[list
             widths[k] = min(max(widths[k], _shown_width(values[k], kind) + 2), MAX_WIDTH)
     for k, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(k)].width = width
+        if width >= MAX_WIDTH and columns[k - 1].kind == "text":  # long texts wrap within the column
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=k, max_col=k):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.row_dimensions[1].height = 15 * max(1, max(math.ceil(len(h) / max(w - 1, 1)) for h, w in
                                                     zip(headers, widths)))
     sheet.freeze_panes = "B2"
