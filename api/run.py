@@ -8,6 +8,7 @@ runs and of scenarios.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -19,19 +20,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sendsim.api.engine_cache import COMPILE_NOTICE, engine_is_compiled
 from sendsim.api.progress import Progress
 from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
+from sendsim.inputs.reference import ehcp_reference
 from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, ScenarioPlan, resolve_run
 from sendsim.money.model import MoneyResult, run_money
 from sendsim.outputs.manifest import base_manifest
-from sendsim.outputs.money_tables import format_deficit, money_context, money_files, parquet_bytes, summary_frame
-from sendsim.outputs.scenarios import difference_summary, difference_table, format_differences
+from sendsim.outputs.money_tables import (exceedance_frame, format_deficit, money_context, money_files, parquet_bytes,
+                                          summary_frame)
+from sendsim.outputs.scenarios import difference_file, difference_summary, format_differences
 from sendsim.outputs.store import OutputStore, check_scenario_name
 from sendsim.outputs.summary import RunAggregates, format_summary
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.rng import RNG_SCHEME_VERSION
 
 Log = Callable[..., None]
+# Notices (the engine compiling, a resumed run, each task with --verbose) go to this logger; the
+# command line shows them on standard error and, with --log FILE, writes them with timestamps.
+logger = logging.getLogger("sendsim.api")
 
 
 @dataclass
@@ -69,6 +76,7 @@ class ScenarioFinisher:
         self.plans: dict[str, ScenarioPlan] = {}
         self.figures: dict[str, list[dict]] = {}
         self.summary_frames: list[pd.DataFrame] = []
+        self.exceedance_frames: list[pd.DataFrame] = []
         self.difference_frames: list[pd.DataFrame] = []
         self.scenario_rows: list[dict] = []
         self.baseline_aggregates: RunAggregates | None = None
@@ -113,13 +121,12 @@ class ScenarioFinisher:
                     self.store.write_file(relative, data)
             self.tables.update(("deficit", "finance"))
             self.summary_frames.append(summary_frame(money, plan.name))
+            self.exceedance_frames.append(exceedance_frame(money, plan.name))
         if plan.name == BASELINE:
             self.baseline_aggregates = aggregates
             self.baseline_money = money
         elif money is not None and self.baseline_money is not None:
-            table = difference_table(money, self.baseline_money)
-            self.store.write_file(f"difference/scenario={plan.name}/runs-{int(money.runs.min()):06d}-"
-                                  f"{int(money.runs.max()):06d}.parquet", parquet_bytes(table))
+            self.store.write_file(*difference_file(money, self.baseline_money, plan.name))
             self.tables.add("difference")
             self.difference_frames.append(difference_summary(money, self.baseline_money, plan.name))
 
@@ -129,6 +136,10 @@ class ScenarioFinisher:
             frame = pd.concat(self.summary_frames, ignore_index=True)
             self.store.write_file("summary.parquet", parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
             files.append("summary.parquet")
+            frame = pd.concat(self.exceedance_frames, ignore_index=True)
+            self.store.write_file("exceedance.parquet",
+                                  parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            files.append("exceedance.parquet")
         if self.difference_frames:
             frame = pd.concat(self.difference_frames, ignore_index=True)
             self.store.write_file("difference_summary.parquet",
@@ -180,12 +191,19 @@ def uncertainty(resolved: ResolvedRun) -> dict:
                       if draws is not None else "Monte Carlo noise only (one parameter set for every run)")}
 
 
-def execute(spec: RunSpec, log: Log = print) -> RunResult:
+def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
     """Run a simulation as ``spec`` says and write its output folder.
 
     Every input is read, checked and hashed first (:func:`~sendsim.inputs.resolve.resolve_run`);
-    nothing is written before that has succeeded.
+    nothing is written before that has succeeded. Notices go to the ``sendsim.api`` logger
+    (``logging.basicConfig(level=logging.INFO)`` shows them in a notebook) and, if given, to
+    ``log`` (called with the text).
     """
+    def notice(text: str) -> None:
+        logger.info(text)
+        if log is not None:
+            log(text)
+
     t_start = time.perf_counter()
     resolved = resolve_run(spec)
     calendar = resolved.calendar
@@ -203,10 +221,15 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
     progress = Progress(f"{label} ({spec.backend})", enabled=spec.progress)
     done = [0]
     runner = Runner(resolved)
+    if engine_is_compiled() is False:
+        notice(COMPILE_NOTICE)
+    progress.start(total_tasks)
 
     def on_result(result: TaskResult) -> None:
         finisher.add(result)
         done[0] += 1
+        logger.debug("task done: %s runs %d-%d%s (%.2f s in the engine)", result.scenario, result.first_run,
+                     result.last_run, " (written before: resumed)" if result.skipped else "", result.kernel_seconds)
         progress.update(done[0], total_tasks)
 
     def run_phase(plans: Iterator[ScenarioPlan]) -> None:
@@ -221,7 +244,7 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
     run_phase(iter([resolved.baseline]))
     run_phase(resolved.plans())
     if finisher.resumed_tasks:
-        log(f"resumed: {finisher.resumed_tasks} of {total_tasks} tasks were already written", file=sys.stderr)
+        notice(f"resumed: {finisher.resumed_tasks} of {total_tasks} tasks were already written")
     files = finisher.write_summaries()
     wall = time.perf_counter() - t_start
     sweep = resolved.sweep
@@ -243,7 +266,9 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
         "uncertainty": uncertainty(resolved),
         "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
         "files": files,
-        "money": (money_context(finisher.baseline_money, resolved.finance) if finisher.baseline_money else None),
+        "money": (money_context(finisher.baseline_money, resolved.finance, calendar) if finisher.baseline_money
+                  else None),
+        "reference": ehcp_reference(spec.cohort),
         "wall_seconds": round(wall, 3),
         "kernel_seconds": round(finisher.kernel_seconds, 3),
         "child_months": finisher.child_months,

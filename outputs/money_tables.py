@@ -1,8 +1,10 @@
-"""The money model's tables: ``deficit/``, ``finance/``, ``summary.parquet``, the manifest's money
-context and the end-of-run text, from :class:`~sendsim.money.model.MoneyResult`."""
+"""The money model's tables: ``deficit/``, ``finance/``, ``summary.parquet``,
+``exceedance.parquet``, the manifest's money context and the end-of-run text, from
+:class:`~sendsim.money.model.MoneyResult`."""
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,12 @@ import pyarrow.parquet as pq
 
 from sendsim.money.book import FinanceBook
 from sendsim.money.model import DEFICIT_COLUMNS, LINE_KINDS, RAG_LEVELS, MoneyResult
+from sendsim.money.prices import monthly_price_index
 from sendsim.money.schema import fy_label
+from sendsim.outputs.store import table_folder
+from sendsim.outputs.tables import with_scenario
+from sendsim.simcore import codes
+from sendsim.simcore.engine import Calendar
 
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -83,27 +90,77 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
+def exceedance_step_gbp(result: MoneyResult) -> float:
+    """The spacing of the exceedance grid: a round number (1, 2 or 5 times a power of ten) near
+    a hundredth of the larger of the opening deficit and the profile, so that every scenario
+    of a run (same opening, same profile) has the same grid; at least GBP 1,000."""
+    profile = result.columns["sv_target_gbp"]
+    scale = max([abs(result.opening_gbp)] + ([float(np.nanmax(np.abs(profile)))] if np.isfinite(profile).any()
+                                             else []))
+    raw = max(scale / 100.0, 1e3)
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(power * m for m in (1.0, 2.0, 5.0, 10.0) if power * m >= raw * (1 - 1e-12))
+
+
+def exceedance_frame(result: MoneyResult, scenario: str) -> pd.DataFrame:
+    """``exceedance.parquet``: per financial year, the share of runs whose accumulated deficit
+    (profile basis) is above each threshold of a grid (:func:`exceedance_step_gbp` apart, from
+    0 or the lowest run down, to the first grid point at or above every run: above it the
+    probability is 0)."""
+    step = exceedance_step_gbp(result)
+    frames = []
+    for k, fy in enumerate(_labels(result.years)):
+        values = np.sort(result.columns["accumulated_deficit_gbp"][:, k])
+        low = min(0.0, math.floor(values[0] / step) * step)
+        high = math.ceil(values[-1] / step) * step
+        thresholds = low + step * np.arange(int(round((high - low) / step)) + 1)
+        above = values.size - np.searchsorted(values, thresholds, side="right")
+        frames.append(pd.DataFrame({"scenario": scenario, "financial_year": fy, "threshold_gbp": thresholds,
+                                    "prob_above": above / values.size}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def money_files(result: MoneyResult, scenario: str) -> dict[str, bytes]:
-    """The money outputs as files relative to the output folder (written through the store)."""
+    """The money outputs as files relative to the output folder (written through the store),
+    each partitioned table's file with the scenario as a column."""
     label = f"runs-{int(result.runs.min()):06d}-{int(result.runs.max()):06d}.parquet"
     summary = pa.Table.from_pandas(summary_frame(result, scenario), preserve_index=False)
-    return {f"deficit/scenario={scenario}/{label}": parquet_bytes(deficit_table(result)),
-            f"finance/scenario={scenario}/{label}": parquet_bytes(finance_table(result)),
+    return {f"{table_folder('deficit', scenario)}/{label}": parquet_bytes(with_scenario(deficit_table(result),
+                                                                                        scenario)),
+            f"{table_folder('finance', scenario)}/{label}": parquet_bytes(with_scenario(finance_table(result),
+                                                                                        scenario)),
             "summary.parquet": parquet_bytes(summary)}
 
 
-def money_context(result: MoneyResult, finance: FinanceBook) -> dict:
+def yearly_price_index(finance: FinanceBook, calendar: Calendar, years: np.ndarray) -> dict[str, dict[str, float]]:
+    """Each placement's price level in each of ``years`` (financial years, the year they start
+    in) relative to the run's first financial year, as the money model applies it to the
+    engine's spend (:func:`~sendsim.money.prices.monthly_price_index`: one level a year)."""
+    index = monthly_price_index(finance, calendar)
+    year_of_month = calendar.financial_years()
+    out = {}
+    for year in years:
+        first_month = int(np.flatnonzero(year_of_month == int(year))[0])
+        out[fy_label(int(year))] = {p: float(index[first_month, k]) for k, p in enumerate(codes.PLACEMENTS)}
+    return out
+
+
+def money_context(result: MoneyResult, finance: FinanceBook, calendar: Calendar | None = None) -> dict:
     """What a reader of the outputs needs beside the tables (kept in the manifest): the opening
-    position, the profile, the council's forecast and the outturns (GBP), the RAG rule."""
+    position, the profile, the council's forecast and the outturns (GBP), the RAG rule, and
+    (given the run's calendar) each placement's yearly price index."""
     def series(name: str) -> dict[str, float]:
         return {fy_label(y): finance.year_value(name, y) for y in finance.years(name)}
-    return {"opening_year": fy_label(result.opening_year), "opening_gbp": result.opening_gbp,
+    context = {"opening_year": fy_label(result.opening_year), "opening_gbp": result.opening_gbp,
             "opening_after_contributions_gbp": result.opening_after_contributions_gbp,
             "years": _labels(result.years), "sv_profile_gbp": series("sv_profile"),
             "council_forecast_gbp": series("council_forecast"),
             "outturn_gbp": series("accumulated_deficit_outturn"),
             "rag_amber_tolerance": finance.scalar("rag_amber_tolerance"),
             "dfe_instalments_conditional": finance.scalar("dfe_instalments_conditional") == 1.0}
+    if calendar is not None:
+        context["price_index"] = yearly_price_index(finance, calendar, result.years)
+    return context
 
 
 def format_deficit(result: MoneyResult, finance: FinanceBook) -> str:

@@ -7,7 +7,7 @@ Monte Carlo noise they share cancelled out: its variance is far smaller than tha
 difference of two independent runs (``var(scenario) + var(baseline)``), which the summary
 reports side by side.
 
-- ``difference/``: scenario, run, financial_year, delta_spend_gbp, delta_in_year_deficit_gbp,
+- ``difference/<scenario>/``: scenario, run, financial_year, delta_spend_gbp, delta_in_year_deficit_gbp,
   delta_accumulated_deficit_gbp (scenario minus baseline, same run).
 - ``difference_summary.parquet``: scenario, financial_year, metric, mean, p05, p25, p50, p75,
   p95, prob_lower (share of runs where the scenario is below the baseline), var_paired,
@@ -21,6 +21,9 @@ import pyarrow as pa
 
 from sendsim.money.model import MoneyResult
 from sendsim.money.schema import fy_label
+from sendsim.outputs.money_tables import parquet_bytes
+from sendsim.outputs.store import table_folder
+from sendsim.outputs.tables import with_scenario
 
 DELTAS = {  # output column -> money column
     "delta_spend_gbp": "spend_gbp",
@@ -45,6 +48,14 @@ def difference_table(scenario: MoneyResult, baseline: MoneyResult) -> pa.Table:
     for out, column in DELTAS.items():
         data[out] = pa.array((scenario.columns[column] - baseline.columns[column]).ravel())
     return pa.table(data)
+
+
+def difference_file(scenario: MoneyResult, baseline: MoneyResult, name: str) -> tuple[str, bytes]:
+    """The ``difference/`` file of scenario ``name`` (its path relative to the output folder,
+    its bytes), the scenario as a column."""
+    relative = (f"{table_folder('difference', name)}/runs-{int(scenario.runs.min()):06d}-"
+                f"{int(scenario.runs.max()):06d}.parquet")
+    return relative, parquet_bytes(with_scenario(difference_table(scenario, baseline), name))
 
 
 def difference_summary(scenario: MoneyResult, baseline: MoneyResult, name: str) -> pd.DataFrame:

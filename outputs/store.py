@@ -5,7 +5,7 @@ Layout of ``--out DIR`` when a run has finished::
 
     DIR/.sendsim-output                    the ownership marker (see below)
     DIR/manifest.json                      written last: its presence means "complete"
-    DIR/<table>/scenario=<name>/runs-<first>-<last>.parquet
+    DIR/<table>/<scenario>/runs-<first>-<last>.parquet    (each file also holds a scenario column)
 
 While a run is in progress everything is written under ``DIR/.partial/`` (same layout), each
 file first to a temporary name and then renamed, so a file that exists is whole. A chunk of
@@ -24,9 +24,16 @@ reached without passing through a symbolic link, and never if it is an input of 
 run; a folder goes only when it is empty. A folder without the marker is refused by name
 (whatever it holds); a file someone else put into an output folder is never touched.
 
-``DIR/.partial/_run.json`` describes the run being written (options, input hashes and the
-folder identity): a ``--resume`` whose description differs is refused, so that chunks of two
-different runs are never mixed. While a process writes, it holds a lock on
+``DIR/.partial/_run.json`` describes the run being written (options, input hashes, the table
+layout version and the folder identity): a ``--resume`` whose description differs is refused,
+so that chunks of two different runs (or of two layouts) are never mixed.
+
+**Why the scenario folders are not hive partitions** (``scenario=<name>``, as before layout
+2): the scenario is a column inside every file, so that a reader given a glob of files
+(Polars, DuckDB without options) keeps it; a hive key of the same name beside it makes
+pyarrow refuse the folder (``pyarrow.dataset(..., partitioning="hive")`` infers the key as a
+string, ``pandas.read_parquet`` as a dictionary, and either conflicts with the column in the
+file). With plain folder names every reader takes the scenario from the files, once. While a process writes, it holds a lock on
 ``DIR/.partial/_lock``, so a second process cannot write into the same folder at the same time.
 """
 from __future__ import annotations
@@ -48,6 +55,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sendsim.outputs.tables import with_scenario
+
 MANIFEST = "manifest.json"
 PARTIAL = ".partial"
 CHUNKS = "_chunks"
@@ -56,6 +65,10 @@ LOCK = "_lock"
 LEDGER = "_ledger"
 MARKER = ".sendsim-output"
 MARKER_FORMAT = "sendsim output folder"
+# Version of the table layout, kept in the run description (a --resume across layouts is
+# refused): 2 = scenario folders named by the scenario, a scenario column in every file, and
+# month and financial_year columns in the monthly tables.
+TABLE_LAYOUT = 2
 _SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -74,6 +87,11 @@ def check_scenario_name(name: str) -> str:
 
 def chunk_label(first_run: int, last_run: int) -> str:
     return f"runs-{first_run:06d}-{last_run:06d}"
+
+
+def table_folder(table: str, scenario: str) -> str:
+    """The folder of one scenario's files of a partitioned table, relative to the output folder."""
+    return f"{table}/{check_scenario_name(scenario)}"
 
 
 def _write_atomic_bytes(path: Path, data: bytes) -> None:
@@ -243,7 +261,8 @@ REPORT_MARKER = ".sendsim-report"
 
 def claim_report_folder(target: Path, names: list[str]) -> None:
     """Make ``target`` ready for a report's files ``names``: create it, or accept it if it is
-    empty or holds an earlier report (its marker); refuse a folder or a file sendsim did not write."""
+    empty or holds an earlier report (its marker); refuse a folder or a file sendsim did not
+    write. Files of the earlier report that are not among ``names`` are removed."""
     if os.path.lexists(target) and not _is_real_dir(target):
         raise OutputError(f"{target} exists and is not a folder sendsim made; choose another --to")
     if not target.exists():
@@ -261,8 +280,14 @@ def claim_report_folder(target: Path, names: list[str]) -> None:
         if os.path.lexists(path) and (name not in earlier or not _is_real_file(path)):
             raise OutputError(f"{path} exists and was not written by sendsim report; move it away or choose "
                               "another --to")
-    write_marker(target, marker["folder_id"] if marker else uuid.uuid4().hex, sorted(earlier | set(names)),
-                 REPORT_MARKER)
+    folder_id = marker["folder_id"] if marker else uuid.uuid4().hex
+    write_marker(target, folder_id, sorted(earlier | set(names)), REPORT_MARKER)
+    # An earlier report's files this one does not write (a scenario chart of an earlier run with
+    # scenarios, say) would be read as this run's: removed, as its records name them.
+    stale = sorted(earlier - set(names))
+    if stale:
+        remove_owned(target, stale)
+        write_marker(target, folder_id, sorted(names), REPORT_MARKER)
 
 
 class OutputStore:
@@ -340,6 +365,7 @@ class OutputStore:
         self._ledger(f"{PARTIAL}/{RUN_DESCRIPTION}", f"{PARTIAL}/{RUN_DESCRIPTION}.tmp")
         description = dict(identity or {})
         description["folder_id"] = self.folder_id
+        description["table_layout"] = TABLE_LAYOUT
         _write_atomic_bytes(self.partial / RUN_DESCRIPTION, _json(description))
 
     def _make(self, folder: Path) -> None:
@@ -388,6 +414,7 @@ class OutputStore:
             raise OutputError(f"{path} is damaged; start the run again with --overwrite")
         expected = json.loads(_json(identity))
         expected["folder_id"] = self.folder_id
+        expected["table_layout"] = TABLE_LAYOUT
         if stored != expected:
             keys = sorted(set(stored) | set(expected))
 
@@ -458,14 +485,15 @@ class OutputStore:
 
     def write_chunk(self, scenario: str, first_run: int, last_run: int, tables: dict[str, pa.Table],
                     figures: dict[str, np.ndarray] | None = None) -> int:
-        """Write one chunk's tables (each file atomically), its per-run figures, then its
-        marker. Returns bytes written."""
+        """Write one chunk's tables (each file atomically, with the scenario as a column), its
+        per-run figures, then its marker. Returns bytes written."""
         check_scenario_name(scenario)
         label = chunk_label(first_run, last_run)
         written = 0
         try:
             for name, table in tables.items():
-                relative = f"{name}/scenario={scenario}"
+                table = with_scenario(table, scenario)
+                relative = table_folder(name, scenario)
                 folder = self.partial / relative
                 self._ledger(f"{PARTIAL}/{relative}/{label}.parquet", f"{PARTIAL}/{relative}/.{label}.parquet.tmp")
                 folder.mkdir(parents=True, exist_ok=True)

@@ -51,18 +51,21 @@ def test_run_writes_tables_and_manifest(run200):
         assert set(frame["scenario"]) == {"baseline"}
         assert sorted(frame["run"].unique()) == list(range(200))
     stock = read(run200, "stock")
-    # scenario comes from the partition folder (hive); the rest are the file's columns.
-    assert sorted(stock.columns) == sorted(["scenario", "run", "date", "age_band", "placement", "need", "count"])
+    # scenario, month and financial_year are columns of every file (docs/outputs.md).
+    monthly = ["scenario", "run", "date", "month", "financial_year"]
+    assert sorted(stock.columns) == sorted(monthly + ["age_band", "placement", "need", "count"])
     assert set(stock["age_band"]) <= set(codes.AGE_BANDS) and set(stock["placement"]) <= set(codes.PLACEMENTS)
     assert (stock["count"] > 0).all()
     dates = sorted(pd.to_datetime(stock["date"]).unique())
     assert len(dates) == 51 and str(dates[0].date()) == "2024-01-31" and str(dates[-1].date()) == "2028-03-31"
     flows = read(run200, "flows")
-    assert sorted(flows.columns) == sorted(["scenario", "run", "date", "event", "from_placement", "to_placement",
-                                            "count"])
+    assert sorted(flows.columns) == sorted(monthly + ["event", "from_placement", "to_placement", "count"])
     assert set(flows["event"]) <= set(codes.EVENTS)
     cost = read(run200, "cost")
-    assert sorted(cost.columns) == sorted(["scenario", "run", "date", "placement", "cost_gbp"])
+    assert sorted(cost.columns) == sorted(monthly + ["placement", "cost_gbp"])
+    # One date convention: date is the month's last day, month the same month as YYYY-MM.
+    assert (pd.to_datetime(cost["date"]).dt.strftime("%Y-%m") == cost["month"]).all()
+    assert set(cost.loc[cost["month"] == "2026-01", "financial_year"]) == {"2025-26"}
     # pandas reads the folder directly, scenario included.
     frame = pd.read_parquet(run200 / "cost")
     assert set(frame["scenario"].astype(str)) == {"baseline"} and len(frame) == len(cost)
