@@ -22,7 +22,8 @@ import pyarrow as pa
 from sendsim.api.progress import Progress
 from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
 from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, ScenarioPlan, resolve_run
-from sendsim.money.model import MoneyResult, run_money
+from sendsim.money.model import MoneyResult, run_money_grouped
+from sendsim.outputs.mitigation_log import build_log, format_log, log_summary, log_table
 from sendsim.outputs.manifest import base_manifest
 from sendsim.outputs.money_tables import format_deficit, money_context, money_files, parquet_bytes, summary_frame
 from sendsim.outputs.scenarios import difference_summary, difference_table, format_differences
@@ -45,6 +46,7 @@ class RunResult:
     money: MoneyResult | None = None
     deficit_summary: str = ""
     differences: str = ""
+    mitigations: str = ""
 
 
 def run_identity(resolved: ResolvedRun) -> dict:
@@ -61,8 +63,10 @@ class ScenarioFinisher:
     complete, computes its money outputs and its paired differences against the baseline,
     writes them, keeps a few headline numbers and drops the per-run figures."""
 
-    def __init__(self, store: OutputStore, calendar: Calendar, n_chunks: int, modelled_money: bool) -> None:
+    def __init__(self, store: OutputStore, resolved: ResolvedRun, n_chunks: int) -> None:
         self.store = store
+        self.resolved = resolved
+        calendar, modelled_money = resolved.calendar, resolved.money_modelled
         self.calendar = calendar
         self.n_chunks = n_chunks
         self.modelled_money = modelled_money
@@ -70,6 +74,7 @@ class ScenarioFinisher:
         self.figures: dict[str, list[dict]] = {}
         self.summary_frames: list[pd.DataFrame] = []
         self.difference_frames: list[pd.DataFrame] = []
+        self.mitigation_frames: list[pd.DataFrame] = []
         self.scenario_rows: list[dict] = []
         self.baseline_aggregates: RunAggregates | None = None
         self.baseline_money: MoneyResult | None = None
@@ -93,11 +98,20 @@ class ScenarioFinisher:
         if len(figures) == self.n_chunks:
             self._finish(self.plans.pop(result.scenario), self.figures.pop(result.scenario))
 
-    def _finish(self, plan: ScenarioPlan, figures: list[dict]) -> None:
+    def _aggregates(self, figures: list[dict], prefix: str = "") -> RunAggregates:
         aggregates = RunAggregates(self.calendar)
         for f in figures:
-            aggregates.add(f)
-        aggregates = aggregates.sorted_by_run()
+            aggregates.add({name: f[prefix + name] for name in RunAggregates.FIGURES})
+        return aggregates.sorted_by_run()
+
+    def _money(self, plan: ScenarioPlan, aggregates: RunAggregates, stage: int | None) -> MoneyResult:
+        runs = np.concatenate(aggregates.runs)
+        books, group = self.resolved.run_books(plan, runs, stage)
+        return run_money_grouped(books, group, runs, aggregates.financial_years, aggregates.complete_mask(),
+                                 seed=self.resolved.spec.seed, **aggregates.money_inputs())
+
+    def _finish(self, plan: ScenarioPlan, figures: list[dict]) -> None:
+        aggregates = self._aggregates(figures)
         row = {"scenario": plan.name, "description": plan.description, "source": plan.file,
                "first_effective": (f"{plan.first_effective[0]:04d}-{plan.first_effective[1]:02d}"
                                    if plan.first_effective else None)}
@@ -105,14 +119,14 @@ class ScenarioFinisher:
         self.scenario_rows.append(row)
         money = None
         if self.modelled_money:
-            money = run_money(plan.finance, np.concatenate(aggregates.runs), aggregates.financial_years,
-                              aggregates.complete_mask(), np.concatenate(aggregates.spend_by_fy_placement),
-                              aggregates.plans_by_financial_year())
+            money = self._money(plan, aggregates, None)
             for relative, data in money_files(money, plan.name).items():
                 if relative != "summary.parquet":  # one summary for every scenario, written at the end
                     self.store.write_file(relative, data)
             self.tables.update(("deficit", "finance"))
             self.summary_frames.append(summary_frame(money, plan.name))
+            if plan.mitigations:
+                self._log(plan, figures, money)
         if plan.name == BASELINE:
             self.baseline_aggregates = aggregates
             self.baseline_money = money
@@ -122,6 +136,20 @@ class ScenarioFinisher:
                                   f"{int(money.runs.max()):06d}.parquet", parquet_bytes(table))
             self.tables.add("difference")
             self.difference_frames.append(difference_summary(money, self.baseline_money, plan.name))
+
+    def _log(self, plan: ScenarioPlan, figures: list[dict], money: MoneyResult) -> None:
+        """The mitigation log of a scenario: the money of each stage, savings by subtraction."""
+        stages = [self._money(plan, self._aggregates(figures, f"stage{k}:"), k) for k in plan.stages()[:-1]]
+        stages.append(money)
+        levers = bool(plan.rows) or plan.n_finance_rows > 0
+        if levers and self.baseline_money is None:
+            raise RuntimeError("a scenario with levers and mitigations needs the baseline's money first")
+        log = build_log(plan.name, stages, [m.name for m in plan.mitigations], [m.delivery for m in plan.mitigations],
+                        self.resolved.delivered(plan, money.runs), self.baseline_money if levers else None)
+        self.store.write_file(f"mitigation_log/scenario={plan.name}/runs-{int(money.runs.min()):06d}-"
+                              f"{int(money.runs.max()):06d}.parquet", parquet_bytes(log_table(log)))
+        self.tables.add("mitigation_log")
+        self.mitigation_frames.append(log_summary(log))
 
     def write_summaries(self) -> list[str]:
         files = []
@@ -134,6 +162,11 @@ class ScenarioFinisher:
             self.store.write_file("difference_summary.parquet",
                                   parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
             files.append("difference_summary.parquet")
+        if self.mitigation_frames:
+            frame = pd.concat(self.mitigation_frames, ignore_index=True)
+            self.store.write_file("mitigation_summary.parquet",
+                                  parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            files.append("mitigation_summary.parquet")
         scenarios = pd.DataFrame(self.scenario_rows)
         self.store.write_file("scenarios.parquet", parquet_bytes(pa.Table.from_pandas(scenarios, preserve_index=False)))
         files.append("scenarios.parquet")
@@ -198,7 +231,7 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
     chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
     n_scenarios = resolved.n_scenarios
     total_tasks = n_scenarios * len(chunks)
-    finisher = ScenarioFinisher(store, calendar, len(chunks), resolved.money_modelled)
+    finisher = ScenarioFinisher(store, resolved, len(chunks))
     label = "baseline" if n_scenarios == 1 else f"{n_scenarios} scenarios"
     progress = Progress(f"{label} ({spec.backend})", enabled=spec.progress)
     done = [0]
@@ -261,7 +294,10 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
     differences = ""
     if finisher.difference_frames:
         differences = format_differences(pd.concat(finisher.difference_frames, ignore_index=True))
+    mitigation_text = (format_log(pd.concat(finisher.mitigation_frames, ignore_index=True))
+                       if finisher.mitigation_frames else "")
     return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates), money=money,
+                     mitigations=mitigation_text,
                      deficit_summary=format_deficit(money, resolved.finance) if money else
                      "No complete financial year (April to March) in the run: no money outputs.",
                      differences=differences)
