@@ -425,3 +425,81 @@ def test_no_transfer_lever_moves_only_income(money_run, tmp_path):
     np.testing.assert_allclose(lever.in_year_deficit_gbp - base.in_year_deficit_gbp, expected)
     assert (lever.accumulated_deficit_gbp.groupby(level=0).last()
             > base.accumulated_deficit_gbp.groupby(level=0).last()).all()
+
+
+# ---- Income as allocated, spend on the same basis ------------------------------------------------------------
+def test_the_deductions_leave_income_and_spend_alike(money_run):
+    """The place funding the Department pays directly is deducted from the allocation and from
+    spend in the same amount: the in-year deficit is gross spend minus gross income."""
+    lines = _read(money_run / "finance").pivot_table(index=["run", "financial_year"], columns="line",
+                                                      values="amount_gbp")
+    np.testing.assert_allclose(lines["less_places_funded_directly"], lines["hnb_deductions"])
+    assert (lines["hnb_deductions"] < -25 * M).all()
+    deficit = _read(money_run / "deficit").set_index(["run", "financial_year"]).loc[lines.index]
+    gross_spend = sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "spend" and k != "less_places_funded_directly")
+    gross_income = sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "income" and k != "hnb_deductions")
+    np.testing.assert_allclose(deficit.in_year_deficit_gbp, gross_spend - gross_income, rtol=1e-12)
+
+
+def test_a_net_reading_of_the_budget_adds_the_deductions_back(finance):
+    """Read as net of the deductions, the same 342.7m gives a gross allocation higher by the
+    anchor year's deductions (so the deficit lower by them): the basis is a stated choice."""
+    net = with_rows(finance, rows_from_table("scenario.toml", "finance", {"rows": [
+        {"name": "hnb_budget_is_gross", "value": 0, "unit": "flag", "source": "test: the budget read as net"}]}))
+    years, complete = np.array([2023, 2024, 2025]), np.array([False, True, True])
+    plans = np.tile(np.array([70, 5600, 1200, 6200, 1650, 1800, 830, 980, 1100]), (3, 3, 1))
+    spend = np.full((3, 3, codes.N_PLACEMENTS), 40 * M)
+    kwargs = dict(seed=1, plans_by_fy_placement=plans)
+    gross_result = run_money(finance, np.arange(3), years, complete, spend, plans.sum(axis=2), **kwargs)
+    net_result = run_money(net, np.arange(3), years, complete, spend, plans.sum(axis=2), **kwargs)
+    added = plans[0, 1] @ finance.deduction_per_plan(2024)
+    np.testing.assert_allclose(net_result.lines["hnb_allocation_gross"][:, 0] - gross_result.lines["hnb_allocation_gross"][:, 0],
+                               added)
+    np.testing.assert_allclose(gross_result.columns["in_year_deficit_gbp"][:, 0] - net_result.columns["in_year_deficit_gbp"][:, 0],
+                               added)
+
+
+def test_allocation_growth_from_2026_27_is_drawn_per_run_with_common_random_numbers(finance):
+    """2026-27 and 2027-28 are triangular draws within their sources' bounds; run r draws the
+    same whatever the runs around it and whatever the scenario (a function of seed, run, year)."""
+    years, complete = np.array([2023, 2024, 2025, 2026, 2027]), np.array([False, True, True, True, True])
+    runs = np.arange(400)
+    spend = np.zeros((runs.size, years.size, codes.N_PLACEMENTS))
+    result = run_money(finance, runs, years, complete, spend, np.zeros((runs.size, years.size)), seed=5)
+    gross = result.lines["hnb_allocation_gross"]
+    growth_2026 = gross[:, 2] / gross[:, 1] - 1
+    growth_2027 = gross[:, 3] / gross[:, 2] - 1
+    assert np.all((growth_2026 >= -0.01) & (growth_2026 <= 0.01)) and growth_2026.std() > 0.002
+    assert np.all((growth_2027 >= 0) & (growth_2027 <= 0.07))
+    assert np.mean(growth_2027) == pytest.approx((0 + 0.0236 + 0.07) / 3, abs=0.004)  # the triangle's mean
+    np.testing.assert_allclose(gross[:, :2], np.broadcast_to(finance.hnb_allocation(2024) + np.array([0, 21.5 * M]),
+                                                             (runs.size, 2)))
+    again = run_money(no_transfer := with_rows(finance, rows_from_table("s.toml", "finance", {"rows": [
+        {"name": "schools_block_transfer_share", "financial_year": "2025-26", "value": 0, "unit": "fraction",
+         "source": "test"}]})), runs[::-3], years, complete, spend[::-3], np.zeros((runs[::-3].size, years.size)),
+        seed=5)
+    np.testing.assert_allclose(again.lines["hnb_allocation_gross"], gross[::-3])
+    assert no_transfer.schools_block_transfer_gbp(2025) == 0
+
+
+def test_a_support_staff_pay_change_moves_special_school_spend(money_run, tmp_path):
+    """support_staff_pay_10pct (awards of 10% a year from 2025-26): the engine's runs are the
+    baseline's, and special-school spend rises by the price index of its support-staff share,
+    from 2025-26 only (the seed's Risk 5: special schools use more support staff)."""
+    out = tmp_path / "pay"
+    assert main(["run", "--runs", "4", "--out", str(out), "--quiet", "--no-flows", "--scenario",
+                 "support_staff_pay_10pct"]) == 0
+    lines = _read(out / "finance")
+    special = lines[lines.line == "plans_special"].pivot_table(index=["run", "financial_year"], columns="scenario",
+                                                               values="amount_gbp")
+    ratio = special["support_staff_pay_10pct"] / special["baseline"]
+    by_year = ratio.groupby(level=1).mean()
+    assert by_year["2024-25"] == pytest.approx(1.0)
+    finance = load_finance([KENT_FINANCE])
+    assert by_year["2025-26"] > 1.01 and by_year["2027-28"] > by_year["2026-27"] > by_year["2025-26"]
+    # The size: 45% of a special school's cost is support staff, whose awards are unfunded from 2025-26.
+    growth = 0.45 * (0.10 - finance.cost_growth("support_staff_pay", 2025, "special"))
+    assert by_year["2025-26"] == pytest.approx(1 + growth / (1 + finance.provider_cost_growth("special", 2025, True)),
+                                               rel=1e-6)
+    changed = special.groupby(level=1).sum()
+    assert (changed.loc["2027-28", "support_staff_pay_10pct"] - changed.loc["2027-28", "baseline"]) / 4 > 5 * M
