@@ -268,7 +268,7 @@ class ResolvedRun:
         return unique, np.array([(years == y).sum() == 12 for y in unique])
 
 
-def _scenario_file(entry: str) -> Path:
+def scenario_file(entry: str) -> Path:
     """A --scenario value: a TOML file if it names one, else a built-in scenario."""
     path = Path(entry)
     if path.suffix.lower() == ".toml" and path.exists():
@@ -359,7 +359,7 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
         for entry in spec.scenarios:
             if entry == BASELINE:
                 continue
-            path = _scenario_file(entry)
+            path = scenario_file(entry)
             table = read_scenario_table(path)
             roles[str(path)] = "scenario"
             if table["name"] in seen:
