@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from sendsim.api.progress import Progress
 from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
+from sendsim.inputs.mitigations import Mitigation, describe
 from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, ScenarioPlan, resolve_run
 from sendsim.money.model import MoneyResult, run_money_grouped
 from sendsim.outputs.mitigation_log import build_log, format_log, log_summary, log_table
@@ -49,6 +50,14 @@ class RunResult:
     mitigations: str = ""
 
 
+def mitigation_record(mitigation: Mitigation) -> dict:
+    """What the outputs say of a mitigation (manifest; the DSG management plan's workstream log)."""
+    return {"name": mitigation.name, "description": mitigation.description, "source": mitigation.source,
+            "start": f"{mitigation.start[0]:04d}-{mitigation.start[1]:02d}", "ramp_months": mitigation.ramp_months,
+            "delivery": mitigation.delivery, "delivery_source": mitigation.delivery_source,
+            "effect": describe(mitigation)}
+
+
 def run_identity(resolved: ResolvedRun) -> dict:
     """What makes two runs write the same tables: kept in the output folder while a run is
     written, so that --resume refuses to finish a run with different options or inputs."""
@@ -75,6 +84,7 @@ class ScenarioFinisher:
         self.summary_frames: list[pd.DataFrame] = []
         self.difference_frames: list[pd.DataFrame] = []
         self.mitigation_frames: list[pd.DataFrame] = []
+        self.mitigations: dict[str, list[dict]] = {}  # scenario -> its mitigations, for the manifest
         self.scenario_rows: list[dict] = []
         self.baseline_aggregates: RunAggregates | None = None
         self.baseline_money: MoneyResult | None = None
@@ -127,6 +137,7 @@ class ScenarioFinisher:
             self.summary_frames.append(summary_frame(money, plan.name))
             if plan.mitigations:
                 self._log(plan, figures, money)
+                self.mitigations[plan.name] = [mitigation_record(m) for m in plan.mitigations]
         if plan.name == BASELINE:
             self.baseline_aggregates = aggregates
             self.baseline_money = money
@@ -277,6 +288,7 @@ def execute(spec: RunSpec, log: Log = print) -> RunResult:
         "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
         "files": files,
         "money": (money_context(finisher.baseline_money, resolved.finance) if finisher.baseline_money else None),
+        "mitigations": finisher.mitigations,
         "wall_seconds": round(wall, 3),
         "kernel_seconds": round(finisher.kernel_seconds, 3),
         "child_months": finisher.child_months,

@@ -30,6 +30,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
 
 from sendsim.money.model import LINE_KINDS, RAG_LEVELS  # noqa: E402
+from sendsim.outputs.dsg_plan import DSG_PLAN_FILE, dsg_plan_status, write_dsg_plan  # noqa: E402
 from sendsim.outputs.store import MARKER, OutputError, claim_report_folder, read_marker  # noqa: E402
 from sendsim.simcore import codes  # noqa: E402
 
@@ -247,7 +248,7 @@ def build_report(out: str | Path, target: str | Path | None = None) -> dict[str,
     january.index = [str(pd.Timestamp(d).date()) for d in january.index]
     files = {"fan": target / "deficit_fan.png", "ehcps": target / "ehcps_by_placement.png",
              "spend": target / "spend_by_placement.png", "html": target / "report.html",
-             "workbook": target / "summary.xlsx"}
+             "workbook": target / "summary.xlsx", "dsg_plan": target / DSG_PLAN_FILE}
     # Only into a folder sendsim made (or an empty one), replacing only files a report wrote.
     claim_report_folder(target, [path.name for path in files.values()])
     for kind in ("fan", "ehcps", "spend"):
@@ -274,6 +275,11 @@ def build_report(out: str | Path, target: str | Path | None = None) -> dict[str,
                       "EHCPs by placement at each January (median)": _html_table(january)})
     files["html"].write_text(page, encoding="utf-8")
     write_workbook(files["workbook"], deficit, lines, january, summary)
+    # The DfE DSG management plan (outputs/dsg_plan.py): only when the run holds a mitigated scenario.
+    if dsg_plan_status(out) is None:
+        write_dsg_plan(out, files["dsg_plan"])
+    else:
+        del files["dsg_plan"]
     return files
 
 
