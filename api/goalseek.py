@@ -6,7 +6,8 @@ The lever is one number of a scenario table, named by its path: ``levers.block_t
 number a scenario file holds; other keys the table needs are set with fixed values. Every
 evaluation runs the same runs with the same seed (common random numbers), so the probability
 of meeting the profile moves only with the lever. A lever that leaves the engine alone (money
-levers, money mitigations) re-prices one simulation of the engine instead of simulating again.
+levers, money mitigations) re-prices one simulation of the engine instead of simulating again
+(the engine key: the plan's parameter rows and engine mitigations).
 
 The search is a bisection on [low, high] for the value nearest the side that does not meet the
 target at which P(meets) reaches it (the direction is found from the two ends, which must
@@ -47,7 +48,7 @@ class GoalSeekResult:
     bootstrap: int
     no_crossing_share: float
     evaluations: dict[float, np.ndarray] = field(default_factory=dict)  # value -> [R] meets the profile
-    engine_free: bool = True
+    simulations: int = 1  # engine simulations made (1: a money lever, every value re-priced)
 
     def text(self) -> str:
         lines = [f"goal-seek {self.path}: P(accumulated deficit <= profile in {self.year}) >= {self.probability:.0%}",
@@ -57,8 +58,8 @@ class GoalSeekResult:
                  + (f"; {self.no_crossing_share:.0%} of resamples cross outside the range" if self.no_crossing_share
                     else "") + ")",
                  f"  P(meets) there   {self.probability_at_value:.1%}",
-                 f"  evaluations      {len(self.evaluations)} ("
-                 + ("one engine simulation, re-priced" if self.engine_free else "each a simulation") + ")"]
+                 f"  evaluations      {len(self.evaluations)} ({self.simulations} engine simulation"
+                 + ("s" if self.simulations > 1 else "") + ", the same runs and seed)"]
         return "\n".join(lines)
 
 
@@ -105,6 +106,7 @@ class GoalSeek:
         size = resolved.spec.chunk_size
         self.chunks = [self.runs[i:i + size] for i in range(0, self.runs.size, size)]
         self._engine: dict[str, list[ChunkResult]] = {}
+        self.simulations = 0
 
     def plan(self, value: float) -> ScenarioPlan:
         table = copy.deepcopy(self.template)
@@ -112,20 +114,25 @@ class GoalSeek:
         return self.resolved.plan_table(table, self.file)
 
     @staticmethod
-    def engine_free(plan: ScenarioPlan) -> bool:
-        return not plan.rows and not any(m.changes_engine for m in plan.mitigations)
+    def engine_key(plan: ScenarioPlan) -> str:
+        """What of a plan the engine sees: its parameter rows and its engine mitigations. Values of
+        a money lever share one key, so one simulation serves them all (re-priced)."""
+        rows = [(r.parameter, r.year_month, r.selectors, r.value) for r in plan.rows]
+        mitigations = [(m.name, m.start, m.ramp_months, m.delivery, sorted(m.target.items()), sorted(
+            (k, v) for k, v in m.effect.items())) for m in plan.mitigations if m.changes_engine]
+        return repr((rows, mitigations))
 
     def _chunks(self, plan: ScenarioPlan) -> list[tuple[Task, ChunkResult]]:
-        """The engine's chunks at base prices: shared by every plan that leaves the engine alone."""
-        key = "engine-free" if self.engine_free(plan) else plan.table_json
+        """The engine's chunks at base prices, simulated once per engine key."""
+        key = self.engine_key(plan)
         if key not in self._engine:
             out = []
             for chunk_runs in self.chunks:
                 task = Task(plan.name, plan.table_json, plan.file, int(chunk_runs[0]), int(chunk_runs[-1]))
                 out.append(self.runner._simulate(self.runner.compiled(task), task, None, self.threads))
-            if key != "engine-free":
-                self._engine.clear()  # an engine lever: each value is its own simulation
+            self._engine.clear()  # keep one simulation in memory
             self._engine[key] = out
+            self.simulations += 1
         return [(Task(plan.name, plan.table_json, plan.file, int(r[0]), int(r[-1])), c)
                 for r, c in zip(self.chunks, self._engine[key])]
 
@@ -222,7 +229,7 @@ def goal_seek(resolved: ResolvedRun, template: dict, file: str, path: str, *, lo
     return GoalSeekResult(path=path, year=fy_label(parse_fy(year)), probability=probability, value=float(good),
                           interval=interval, probability_at_value=share(good), runs=int(seek.runs.size),
                           bootstrap=bootstrap, no_crossing_share=float(np.isnan(roots).mean()),
-                          evaluations=evaluations, engine_free=seek.engine_free(seek.plan(good)))
+                          evaluations=evaluations, simulations=seek.simulations)
 
 
 def template_of(entry: str | None) -> tuple[dict, str]:

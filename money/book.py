@@ -1,9 +1,11 @@
 """The finance rules: from the finance rows to every yearly series of the money model.
 
-Every rule is in the docstring of the method that applies it, and in ``docs/money.md``: price
-indices of the cost types and of each placement, the other spend lines, the High Needs Block,
-the Schools Block transfer, the Early Years Block contribution, the recharges for other
-authorities' looked-after children, the other blocks' positions, the council's and the
+Every rule is in the docstring of the method that applies it, and in ``docs/money.md``: the cost
+types (pay by dated awards, the share of an award funded by separate grants), each placement's
+price (the authority's decided uplift, else its providers' cost structure, held or reduced by a
+plan's mitigations), the lines outside individual plans, the High Needs Block (gross, its growth
+drawn where a distribution is given, the deductions for places funded directly), the Schools
+Block transfer, the other income, the other blocks' positions, the council's and the
 Department's Safety Valve contributions, the profile and the outturns. Pure: rows in, numbers
 out; a rule the rows cannot satisfy raises :class:`~sendsim.money.schema.FinanceRuleError`.
 """

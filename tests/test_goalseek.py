@@ -38,7 +38,7 @@ def test_the_block_transfer_that_meets_the_2024_25_profile_has_a_known_answer(re
                        probability=0.5, tolerance=tolerance, bootstrap=100)
     assert answer <= result.value <= answer + tolerance
     assert result.probability_at_value >= 0.5
-    assert result.engine_free  # one simulation, re-priced: the lever is money only
+    assert result.simulations == 1  # one simulation, re-priced: the lever is money only
     assert result.interval[0] <= result.value + tolerance and result.interval[1] >= answer - tolerance
     assert result.interval[1] - result.interval[0] < 0.02
 

@@ -503,3 +503,21 @@ def test_a_support_staff_pay_change_moves_special_school_spend(money_run, tmp_pa
                                                rel=1e-6)
     changed = special.groupby(level=1).sum()
     assert (changed.loc["2027-28", "support_staff_pay_10pct"] - changed.loc["2027-28", "baseline"]) / 4 > 5 * M
+
+
+def test_the_price_hold_caps_growth_in_undecided_years_only(finance, tmp_path):
+    """The plan's 1% hold (the price_hold lever) caps each placement's price growth from its
+    year, not the uplifts already decided; providers' costs go on rising underneath."""
+    path = tmp_path / "hold.toml"
+    path.write_text('name = "hold"\n[levers.price_hold]\nfrom = "2024-25"\ngrowth = 0.01\n', encoding="utf-8")
+    from sendsim.inputs.scenarios import load_scenario
+    scenario = load_scenario(path, read_parameter_rows(KENT_PARAMETERS), CALENDAR)
+    held = with_rows(finance, scenario.finance_rows)
+    for placement in codes.PLACEMENTS:
+        if finance.price_decided(placement, 2024) is not None:  # decided in 2024-25 (all but interim tuition)
+            assert held.price_growth(placement, 2024) == finance.price_growth(placement, 2024)
+        else:
+            assert held.price_growth(placement, 2024) == pytest.approx(0.01)
+        for year in (2025, 2026, 2027):
+            assert held.price_growth(placement, year) == pytest.approx(min(0.01, finance.price_growth(placement, year)))
+    assert held.provider_cost_growth("special", 2026) == finance.provider_cost_growth("special", 2026) > 0.01
