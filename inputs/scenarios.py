@@ -374,6 +374,11 @@ def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
         if row.file == scenario.source and row.financial_year is not None:
             by_key.setdefault(row.source, []).append(
                 ParameterRow(row.file, 0, "", (int(row.financial_year), 4), (), 0.0, row.source))
+    for m in scenario.mitigations:
+        if m.file == scenario.source and calendar.month_index(*m.start) > last:
+            raise InputError(scenario.source, f"mitigation {m.name} starts in {m.start[0]:04d}-{m.start[1]:02d}, after "
+                             f"the end of the run ({calendar.label(0)} to {calendar.label(last)}): it would have no "
+                             "effect; correct the date or run more --months", key="mitigation")
     for source, rows in by_key.items():
         if all(r.year_month is not None and calendar.month_index(*r.year_month) > last for r in rows):
             first = min(r.year_month for r in rows)

@@ -183,3 +183,13 @@ def test_the_mitigation_log_adds_up_to_the_paired_difference(sv_plan_run):
     summary = pd.read_parquet(sv_plan_run / "mitigation_summary.parquet")
     assert set(summary.mitigation) == {m.name for m in plan.mitigations}
     assert {"delivery_probability", "delivered_share", "p05", "p50", "p95"} <= set(summary.columns)
+
+
+def test_a_mitigation_of_the_modellers_file_starting_after_the_run_is_refused(tmp_path, capsys):
+    path = tmp_path / "late.toml"
+    path.write_text('name = "late"\n\n[[mitigation]]\nname = "late_measure"\nsource = "test"\nstart = "2030-09"\n'
+                    'delivery = 1\ndelivery_source = "test"\neffect = { kind = "scale", parameter = "p_assess", '
+                    'factor = 0.5 }\n', encoding="utf-8")
+    assert main(["run", "--runs", "2", "--months", "15", "--out", str(tmp_path / "out"), "--quiet",
+                 "--scenario", str(path)]) == 2
+    assert "late_measure starts in 2030-09, after the end of the run" in capsys.readouterr().err
