@@ -24,13 +24,16 @@ from sendsim.api.engine_cache import COMPILE_NOTICE, engine_is_compiled
 from sendsim.api.progress import Progress
 from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
 from sendsim.inputs.reference import ehcp_reference
+from sendsim.inputs.mitigations import Mitigation, describe
 from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, ScenarioPlan, resolve_run
-from sendsim.money.model import MoneyResult, run_money
+from sendsim.money.model import MoneyResult, run_money_grouped
+from sendsim.outputs.mitigation_log import build_log, format_log, log_summary, log_table
 from sendsim.outputs.manifest import base_manifest
 from sendsim.outputs.money_tables import (exceedance_frame, format_deficit, money_context, money_files, parquet_bytes,
                                           summary_frame)
 from sendsim.outputs.scenarios import difference_file, difference_summary, format_differences
-from sendsim.outputs.store import OutputStore, check_scenario_name
+from sendsim.outputs.store import OutputStore, check_scenario_name, table_folder
+from sendsim.outputs.tables import with_scenario
 from sendsim.outputs.summary import RunAggregates, format_summary
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.rng import RNG_SCHEME_VERSION
@@ -52,6 +55,15 @@ class RunResult:
     money: MoneyResult | None = None
     deficit_summary: str = ""
     differences: str = ""
+    mitigations: str = ""
+
+
+def mitigation_record(mitigation: Mitigation) -> dict:
+    """What the outputs say of a mitigation (manifest; the DSG management plan's workstream log)."""
+    return {"name": mitigation.name, "description": mitigation.description, "source": mitigation.source,
+            "start": f"{mitigation.start[0]:04d}-{mitigation.start[1]:02d}", "ramp_months": mitigation.ramp_months,
+            "delivery": mitigation.delivery, "delivery_source": mitigation.delivery_source,
+            "effect": describe(mitigation)}
 
 
 def run_identity(resolved: ResolvedRun) -> dict:
@@ -68,8 +80,10 @@ class ScenarioFinisher:
     complete, computes its money outputs and its paired differences against the baseline,
     writes them, keeps a few headline numbers and drops the per-run figures."""
 
-    def __init__(self, store: OutputStore, calendar: Calendar, n_chunks: int, modelled_money: bool) -> None:
+    def __init__(self, store: OutputStore, resolved: ResolvedRun, n_chunks: int) -> None:
         self.store = store
+        self.resolved = resolved
+        calendar, modelled_money = resolved.calendar, resolved.money_modelled
         self.calendar = calendar
         self.n_chunks = n_chunks
         self.modelled_money = modelled_money
@@ -78,6 +92,8 @@ class ScenarioFinisher:
         self.summary_frames: list[pd.DataFrame] = []
         self.exceedance_frames: list[pd.DataFrame] = []
         self.difference_frames: list[pd.DataFrame] = []
+        self.mitigation_frames: list[pd.DataFrame] = []
+        self.mitigations: dict[str, list[dict]] = {}  # scenario -> its mitigations, for the manifest
         self.scenario_rows: list[dict] = []
         self.baseline_aggregates: RunAggregates | None = None
         self.baseline_money: MoneyResult | None = None
@@ -101,11 +117,20 @@ class ScenarioFinisher:
         if len(figures) == self.n_chunks:
             self._finish(self.plans.pop(result.scenario), self.figures.pop(result.scenario))
 
-    def _finish(self, plan: ScenarioPlan, figures: list[dict]) -> None:
+    def _aggregates(self, figures: list[dict], prefix: str = "") -> RunAggregates:
         aggregates = RunAggregates(self.calendar)
         for f in figures:
-            aggregates.add(f)
-        aggregates = aggregates.sorted_by_run()
+            aggregates.add({name: f[prefix + name] for name in RunAggregates.FIGURES})
+        return aggregates.sorted_by_run()
+
+    def _money(self, plan: ScenarioPlan, aggregates: RunAggregates, stage: int | None) -> MoneyResult:
+        runs = np.concatenate(aggregates.runs)
+        books, group = self.resolved.run_books(plan, runs, stage)
+        return run_money_grouped(books, group, runs, aggregates.financial_years, aggregates.complete_mask(),
+                                 seed=self.resolved.spec.seed, **aggregates.money_inputs())
+
+    def _finish(self, plan: ScenarioPlan, figures: list[dict]) -> None:
+        aggregates = self._aggregates(figures)
         row = {"scenario": plan.name, "description": plan.description, "source": plan.file,
                "first_effective": (f"{plan.first_effective[0]:04d}-{plan.first_effective[1]:02d}"
                                    if plan.first_effective else None)}
@@ -113,15 +138,16 @@ class ScenarioFinisher:
         self.scenario_rows.append(row)
         money = None
         if self.modelled_money:
-            money = run_money(plan.finance, np.concatenate(aggregates.runs), aggregates.financial_years,
-                              aggregates.complete_mask(), np.concatenate(aggregates.spend_by_fy_placement),
-                              aggregates.plans_by_financial_year())
+            money = self._money(plan, aggregates, None)
             for relative, data in money_files(money, plan.name).items():
                 if relative != "summary.parquet":  # one summary for every scenario, written at the end
                     self.store.write_file(relative, data)
             self.tables.update(("deficit", "finance"))
             self.summary_frames.append(summary_frame(money, plan.name))
             self.exceedance_frames.append(exceedance_frame(money, plan.name))
+            if plan.mitigations:
+                self._log(plan, figures, money)
+                self.mitigations[plan.name] = [mitigation_record(m) for m in plan.mitigations]
         if plan.name == BASELINE:
             self.baseline_aggregates = aggregates
             self.baseline_money = money
@@ -129,6 +155,21 @@ class ScenarioFinisher:
             self.store.write_file(*difference_file(money, self.baseline_money, plan.name))
             self.tables.add("difference")
             self.difference_frames.append(difference_summary(money, self.baseline_money, plan.name))
+
+    def _log(self, plan: ScenarioPlan, figures: list[dict], money: MoneyResult) -> None:
+        """The mitigation log of a scenario: the money of each stage, savings by subtraction."""
+        stages = [self._money(plan, self._aggregates(figures, f"stage{k}:"), k) for k in plan.stages()[:-1]]
+        stages.append(money)
+        levers = bool(plan.rows) or plan.n_finance_rows > 0
+        if levers and self.baseline_money is None:
+            raise RuntimeError("a scenario with levers and mitigations needs the baseline's money first")
+        log = build_log(plan.name, stages, [m.name for m in plan.mitigations], [m.delivery for m in plan.mitigations],
+                        self.resolved.delivered(plan, money.runs), self.baseline_money if levers else None)
+        self.store.write_file(f"{table_folder('mitigation_log', plan.name)}/runs-{int(money.runs.min()):06d}-"
+                              f"{int(money.runs.max()):06d}.parquet", parquet_bytes(with_scenario(log_table(log),
+                                                                                                  plan.name)))
+        self.tables.add("mitigation_log")
+        self.mitigation_frames.append(log_summary(log))
 
     def write_summaries(self) -> list[str]:
         files = []
@@ -145,6 +186,11 @@ class ScenarioFinisher:
             self.store.write_file("difference_summary.parquet",
                                   parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
             files.append("difference_summary.parquet")
+        if self.mitigation_frames:
+            frame = pd.concat(self.mitigation_frames, ignore_index=True)
+            self.store.write_file("mitigation_summary.parquet",
+                                  parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            files.append("mitigation_summary.parquet")
         scenarios = pd.DataFrame(self.scenario_rows)
         self.store.write_file("scenarios.parquet", parquet_bytes(pa.Table.from_pandas(scenarios, preserve_index=False)))
         files.append("scenarios.parquet")
@@ -216,7 +262,7 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
     chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
     n_scenarios = resolved.n_scenarios
     total_tasks = n_scenarios * len(chunks)
-    finisher = ScenarioFinisher(store, calendar, len(chunks), resolved.money_modelled)
+    finisher = ScenarioFinisher(store, resolved, len(chunks))
     label = "baseline" if n_scenarios == 1 else f"{n_scenarios} scenarios"
     progress = Progress(f"{label} ({spec.backend})", enabled=spec.progress)
     done = [0]
@@ -269,6 +315,7 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
         "money": (money_context(finisher.baseline_money, resolved.finance, calendar) if finisher.baseline_money
                   else None),
         "reference": ehcp_reference(spec.cohort),
+        "mitigations": finisher.mitigations,
         "wall_seconds": round(wall, 3),
         "kernel_seconds": round(finisher.kernel_seconds, 3),
         "child_months": finisher.child_months,
@@ -286,7 +333,10 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
     differences = ""
     if finisher.difference_frames:
         differences = format_differences(pd.concat(finisher.difference_frames, ignore_index=True))
+    mitigation_text = (format_log(pd.concat(finisher.mitigation_frames, ignore_index=True))
+                       if finisher.mitigation_frames else "")
     return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates), money=money,
+                     mitigations=mitigation_text,
                      deficit_summary=format_deficit(money, resolved.finance) if money else
                      "No complete financial year (April to March) in the run: no money outputs.",
                      differences=differences)

@@ -25,7 +25,7 @@ import numpy as np
 
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.resolve import ResolvedRun, RunSpec, ScenarioPlan, resolve_run
-from sendsim.money.prices import monthly_price_index, nominal_cost
+from sendsim.money.prices import monthly_price_index, nominal_cost, run_price_index
 from sendsim.outputs.store import OutputStore
 from sendsim.outputs.summary import RunAggregates
 from sendsim.outputs.tables import chunk_tables
@@ -102,20 +102,47 @@ class Runner:
 
     def compute(self, task: Task, threads: int | None) -> tuple[ChunkResult, dict[str, np.ndarray]]:
         """Simulate a task's runs; return the chunk (spend at each month's prices) and its
-        per-run figures (nothing written)."""
+        per-run figures (nothing written). A scenario with mitigations is computed stage by
+        stage (its first k mitigations, k = 0..K, for the mitigation log): a stage whose last
+        mitigation changes the engine is simulated again with the same random numbers, a money
+        mitigation only re-prices; the last stage is the scenario, whose tables are written,
+        the others keep only their figures (keys ``stage<k>:<figure>``)."""
+        resolved = self.resolved
+        compiled = self.compiled(task)
+        plan = compiled.plan
+        stages = plan.stages()
+        figures: dict[str, np.ndarray] = {}
+        chunk, base_cost = None, None
+        for stage in stages:
+            if plan.engine_changes_at(stage):
+                chunk = self._simulate(compiled, task, stage, threads)
+                base_cost = chunk.cost
+            chunk.cost = nominal_cost(base_cost, self._price_index(compiled, task, stage))
+            stage_figures = RunAggregates(resolved.calendar).of_chunk(chunk)
+            prefix = "" if stage == stages[-1] else f"stage{stage}:"
+            figures.update({prefix + name: values for name, values in stage_figures.items()})
+        return chunk, figures
+
+    def _simulate(self, compiled: CompiledScenario, task: Task, stage: int | None, threads: int | None) -> ChunkResult:
+        """The engine at base prices: one parameter set for every run, or one per run (draws,
+        mitigations delivered in some runs only: :meth:`ResolvedRun.run_parameter_sets`)."""
         resolved = self.resolved
         calendar = resolved.calendar
-        compiled = self.compiled(task)
         model, sets = compiled.model, None
-        if model is None:  # draws: run r uses draw r
-            model = compile_model(resolved.draw_parameter_sets(compiled.plan, task.runs), calendar.n_months,
-                                  calendar.start_calendar_month)
-            sets = np.arange(task.runs.size)
+        if model is None or compiled.plan.mitigations:
+            parameter_sets, sets = resolved.run_parameter_sets(compiled.plan, task.runs, stage)
+            model = compile_model(parameter_sets, calendar.n_months, calendar.start_calendar_month)
         (chunk,) = simulate(resolved.cohort, model, calendar, seed=resolved.spec.seed, runs=task.runs,
                             parameter_set_of_run=sets, chunk_size=task.runs.size, threads=threads,
                             record_flows=resolved.spec.record_flows)
-        chunk.cost = nominal_cost(chunk.cost, compiled.price_index)
-        return chunk, RunAggregates(calendar).of_chunk(chunk)
+        return chunk
+
+    def _price_index(self, compiled: CompiledScenario, task: Task, stage: int | None) -> np.ndarray:
+        """[T, P], or [R, T, P] where the plan's price mitigations differ between runs."""
+        books, group = self.resolved.run_books(compiled.plan, task.runs, stage)
+        if len(books) == 1 and books[0] is compiled.plan.finance:
+            return compiled.price_index
+        return run_price_index(books, group, self.resolved.calendar)
 
 
 def write_task(store: OutputStore, runner: Runner, task: Task, chunk: ChunkResult,

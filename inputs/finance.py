@@ -4,11 +4,11 @@ A finance file is a long CSV, one value per row, every row with its source::
 
     name,financial_year,line,placement,cost_type,value,unit,source,note
     cost_growth,2024-25,,,support_staff_pay,0.10,fraction,seed_targets.csv:support_staff_pay_growth_2024_25,
-    placement_cost_weight,,,special,special_school_funding,1,share,assumption: ...,
-    spend_line,2023-24,central_sen_services,,la_top_up_rates,7.5,GBP m,assumption: ...,
+    placement_cost_weight,,,special,support_staff_pay,0.45,share,assumption: ...,
+    spend_line,2023-24,specialist_teaching_service,special,,7.8,GBP m,decision ...,
 
 ``name`` is one of :data:`ITEMS` (unknown names are errors); each item says which of the key
-columns (``line``, ``placement``, ``cost_type``) it needs (the others must be blank), whether
+columns (``line``, ``placement``, ``cost_type``, ``age_band``; optional columns) it needs (the others must be blank), whether
 ``financial_year`` is required and how it is read:
 
 - ``year``: the value belongs to that financial year only;
@@ -37,14 +37,14 @@ from pathlib import Path
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import read_text
 from sendsim.money.book import FinanceBook
-from sendsim.money.schema import (COST_TYPES, GBP_PER_MILLION, ITEMS, OTHER_BLOCKS, SPEND_LINES, FinanceRow,
+from sendsim.money.schema import (AGE_BANDS, COST_TYPES, GBP_PER_MILLION, ITEMS, OTHER_BLOCKS, SPEND_LINES, FinanceRow,
                                   FinanceRuleError, parse_fy)
 from sendsim.simcore import codes
 
 KENT_FINANCE = Path(__file__).resolve().parent / "kent" / "finance.csv"
-COLUMNS: tuple[str, ...] = ("name", "financial_year", "line", "placement", "cost_type", "value", "unit", "source",
-                            "note")
-KEY_COLUMNS: tuple[str, ...] = ("line", "placement", "cost_type")
+COLUMNS: tuple[str, ...] = ("name", "financial_year", "line", "placement", "cost_type", "age_band", "value", "unit",
+                            "source", "note")
+KEY_COLUMNS: tuple[str, ...] = ("line", "placement", "cost_type", "age_band")
 
 
 def _allowed_keys(name: str, column: str) -> tuple[str, ...]:
@@ -52,6 +52,8 @@ def _allowed_keys(name: str, column: str) -> tuple[str, ...]:
         return codes.PLACEMENTS
     if column == "cost_type":
         return COST_TYPES
+    if column == "age_band":
+        return AGE_BANDS
     if name == "other_block_in_year":
         return OTHER_BLOCKS
     return SPEND_LINES
@@ -143,7 +145,7 @@ def _parse_row(file: str, number: int, cell: dict[str, str]) -> FinanceRow:
         raise InputError(file, "every finance value needs its source (a data file id or 'assumption: ...')",
                          row=number, column="source")
     return FinanceRow(file, number, name, fy, keys["line"], keys["placement"], keys["cost_type"], value,
-                      cell["source"])
+                      cell["source"], keys["age_band"])
 
 
 def read_finance_rows(path: str | Path, text: str | None = None) -> list[FinanceRow]:

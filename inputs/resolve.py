@@ -26,6 +26,7 @@ from sendsim.inputs.draws import Draws, is_draws_file, load_draws, parameter_set
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import recording_reads
 from sendsim.inputs.finance import KENT_FINANCE, as_input_error, load_finance, with_rows
+from sendsim.inputs.mitigations import Mitigation, align_epochs, delivered
 from sendsim.inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, overlay_parameter_set
 from sendsim.inputs.parameters import read_parameter_rows
 from sendsim.inputs.scenarios import BUILTIN_DIR, builtin_path, check_levers_in_run, compile_scenario
@@ -128,6 +129,16 @@ class ScenarioPlan:
     first_effective: tuple[int, int] | None = None
     sweep_point: dict | None = None
     n_finance_rows: int = 0
+    mitigations: tuple[Mitigation, ...] = ()
+
+    def stages(self) -> list[int | None]:
+        """The mitigation log's stages: the scenario with its first k mitigations, k = 0..K (the
+        last is the scenario itself); [None] for a scenario without mitigations."""
+        return list(range(len(self.mitigations) + 1)) if self.mitigations else [None]
+
+    def engine_changes_at(self, stage: int | None) -> bool:
+        """Whether stage ``stage`` needs its own simulation: its last mitigation changes the engine."""
+        return stage is None or stage == 0 or self.mitigations[stage - 1].changes_engine
 
 
 @dataclass
@@ -183,9 +194,13 @@ class ResolvedRun:
                 check_money_inputs(finance, *self.financial_years())
             except FinanceRuleError as error:
                 raise as_input_error(error) from None
+        mitigations = tuple(scenario.mitigations)
+        for mitigation in mitigations:  # every money effect's rows are valid on this run's finance
+            if mitigation.finance_rows(self.calendar):
+                with_rows(finance, mitigation.finance_rows(self.calendar))
         return ScenarioPlan(scenario.name, json.dumps(table, sort_keys=True), file, scenario.description,
                             tuple(scenario.rows), finance, scenario.first_effective(), sweep_point,
-                            len(scenario.finance_rows))
+                            len(scenario.finance_rows), mitigations)
 
     def plan_of(self, table_json: str | None, file: str) -> ScenarioPlan:
         """The plan of a scenario a task names (on a worker): the baseline, or its table."""
@@ -202,6 +217,64 @@ class ResolvedRun:
         assert self.draws is not None
         return parameter_sets_for_draws(self.base_rows + list(plan.rows), self.draws, runs, self.calendar)
 
+    def delivered(self, plan: ScenarioPlan, runs: np.ndarray) -> np.ndarray:
+        """[R, K] whether each mitigation of the plan is delivered in each run (the run's own draw)."""
+        return delivered(plan.mitigations, self.spec.seed, runs)
+
+    def _delivered(self, plan: ScenarioPlan, runs: np.ndarray, stage: int | None) -> np.ndarray:
+        """[R, K] whether each mitigation is delivered in each run and part of the stage."""
+        mask = delivered(plan.mitigations, self.spec.seed, runs)
+        if stage is not None:
+            mask[:, stage:] = False
+        return mask
+
+    def run_parameter_sets(self, plan: ScenarioPlan, runs: np.ndarray, stage: int | None = None
+                           ) -> tuple[list[ParameterSet], np.ndarray]:
+        """The parameter sets a chunk of runs needs and, per run, the index of its set: run r's
+        draw (with --params draws) under the scenario's rows, with the engine mitigations
+        delivered in run r (up to ``stage``). Sets are shared where runs coincide and are aligned
+        to change value at the same months (so they compile together)."""
+        runs = np.asarray(runs, dtype=np.int64)
+        engine = [k for k, m in enumerate(plan.mitigations) if m.changes_engine]
+        mask = self._delivered(plan, runs, stage)[:, engine] if engine else np.zeros((runs.size, 0), dtype=bool)
+        if self.draws is None:
+            keys = [tuple(row) for row in mask]
+            unique = sorted(set(keys))
+            base = self.parameter_set(plan)
+            sets = []
+            for key in unique:
+                ps = base
+                for k, on in zip(engine, key):
+                    if on:
+                        ps = plan.mitigations[k].apply(ps, self.calendar)
+                sets.append(ps)
+            index = np.array([unique.index(key) for key in keys], dtype=np.int64)
+        else:
+            sets = self.draw_parameter_sets(plan, runs)
+            for j in range(runs.size):
+                for k, on in zip(engine, mask[j]):
+                    if on:
+                        sets[j] = plan.mitigations[k].apply(sets[j], self.calendar)
+            index = np.arange(runs.size, dtype=np.int64)
+        return align_epochs(sets), index
+
+    def run_books(self, plan: ScenarioPlan, runs: np.ndarray, stage: int | None = None
+                  ) -> tuple[list[FinanceBook], np.ndarray]:
+        """The finance books a set of runs needs and, per run, the index of its book: the
+        scenario's finance with the money mitigations delivered in that run (up to ``stage``)."""
+        runs = np.asarray(runs, dtype=np.int64)
+        money = [k for k, m in enumerate(plan.mitigations) if not m.changes_engine]
+        if not money:
+            return [plan.finance], np.zeros(runs.size, dtype=np.int64)
+        mask = self._delivered(plan, runs, stage)[:, money]
+        keys = [tuple(row) for row in mask]
+        unique = sorted(set(keys))
+        books = []
+        for key in unique:
+            rows = [r for k, on in zip(money, key) if on for r in plan.mitigations[k].finance_rows(self.calendar)]
+            books.append(with_rows(plan.finance, rows) if rows else plan.finance)
+        return books, np.array([unique.index(key) for key in keys], dtype=np.int64)
+
     def financial_years(self) -> tuple[np.ndarray, np.ndarray]:
         """The financial years the run's months fall in, and which are complete (12 months)."""
         years = self.calendar.financial_years()
@@ -209,7 +282,7 @@ class ResolvedRun:
         return unique, np.array([(years == y).sum() == 12 for y in unique])
 
 
-def _scenario_file(entry: str) -> Path:
+def scenario_file(entry: str) -> Path:
     """A --scenario value: a TOML file if it names one, else a built-in scenario."""
     path = Path(entry)
     if path.suffix.lower() == ".toml" and path.exists():
@@ -301,7 +374,7 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
         for entry in spec.scenarios:
             if entry == BASELINE:
                 continue
-            path = _scenario_file(entry)
+            path = scenario_file(entry)
             table = read_scenario_table(path)
             roles[str(path)] = "scenario"
             if table["name"] in seen:

@@ -41,7 +41,8 @@ from typing import Callable
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import read_text
 from sendsim.inputs.finance import rows_from_table
-from sendsim.money.schema import COST_TYPES, FinanceRow, parse_fy
+from sendsim.inputs.mitigations import Mitigation, read_mitigations
+from sendsim.money.schema import COST_TYPES, PAY_TYPES, FinanceRow, fy_label, parse_fy
 from sendsim.inputs.parameters import (COLUMNS, ParameterRow, build_parameter_set, overlay_parameter_set,
                                read_parameter_rows)
 from sendsim.simcore import codes
@@ -51,7 +52,7 @@ from sendsim.simcore.model import ParameterSet
 BUILTIN_DIR = Path(__file__).resolve().parent / "kent" / "scenarios"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})$")
-TOP_LEVEL_KEYS = ("name", "description", "base", "levers", "parameter", "finance")
+TOP_LEVEL_KEYS = ("name", "description", "base", "levers", "parameter", "finance", "mitigation")
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Scenario:
     rows: list[ParameterRow] = field(default_factory=list)            # engine parameter rows
     finance_rows: list[FinanceRow] = field(default_factory=list)      # money-model rows
     effective_months: list[tuple[int, int]] = field(default_factory=list)  # (year, month) of each override
+    mitigations: list[Mitigation] = field(default_factory=list)       # the plan's measures, in log order
 
     def first_effective(self) -> tuple[int, int] | None:
         return min(self.effective_months) if self.effective_months else None
@@ -261,8 +263,16 @@ def _financial_year(file: str, key: str, text) -> str:
     return text
 
 
+def _years_from(calendar: Calendar, year: str) -> list[str]:
+    """Financial years from ``year`` to the run's last one (a lever in force from a year on)."""
+    first = parse_fy(year)
+    last = int(calendar.financial_years()[-1])
+    return [fy_label(y) for y in range(first, max(first, last) + 1)]
+
+
 def _cost_growth(cost_type: str | None):
-    """A cost type's price growth from a financial year on (feeds the engine's price index)."""
+    """A cost type's growth from a financial year on (the money model's price index). Pay
+    types (with dated awards) get an award of that size in every year from then on."""
     def apply(maker: _RowMaker, file, key, table, base, calendar):
         kind = cost_type if cost_type is not None else table["cost_type"]
         if kind not in COST_TYPES:
@@ -270,9 +280,38 @@ def _cost_growth(cost_type: str | None):
                              key=f"{key}.cost_type")
         year = _financial_year(file, f"{key}.from", table["from"])
         value = _number(file, f"{key}.value", table["value"], -0.5, 1.0)
-        maker.add_finance(key, [{"name": "cost_growth", "financial_year": year, "cost_type": kind, "value": value,
-                                 "unit": "fraction", "source": f"scenario {key}"}])
+        item = "pay_award" if kind in PAY_TYPES else "cost_growth"
+        years = _years_from(calendar, year) if item == "pay_award" else [year]
+        maker.add_finance(key, [{"name": item, "financial_year": fy, "cost_type": kind, "value": value,
+                                 "unit": "fraction", "source": f"scenario {key}"} for fy in years])
     return apply
+
+
+def _placements(file: str, key: str, table: dict, default: tuple[str, ...]) -> list[str]:
+    chosen = table.get("placements", list(default))
+    if not isinstance(chosen, list) or not chosen or any(p not in codes.PLACEMENTS for p in chosen):
+        raise InputError(file, f"placements must be a non-empty list of {', '.join(codes.PLACEMENTS)}", key=key)
+    return list(chosen)
+
+
+def _fee_uplift(maker: _RowMaker, file, key, table, base, calendar):
+    """The authority's uplift of independent and specialist post-16 fees in every year from a
+    financial year on (instead of following the providers' costs)."""
+    year = _financial_year(file, f"{key}.from", table["from"])
+    value = _number(file, f"{key}.value", table["value"], -0.5, 1.0)
+    maker.add_finance(key, [{"name": "price_uplift", "financial_year": fy, "placement": p, "value": value,
+                             "unit": "fraction", "source": f"scenario {key}"}
+                            for fy in _years_from(calendar, year) for p in ("independent", "post16_specialist")])
+
+
+def _price_hold(maker: _RowMaker, file, key, table, base, calendar):
+    """The authority holds price growth of the named placements (default: every placement) to at
+    most ``growth`` a year from a financial year on, in years it has not already decided."""
+    year = _financial_year(file, f"{key}.from", table["from"])
+    growth = _number(file, f"{key}.growth", table["growth"], -0.5, 1.0)
+    placements = _placements(file, f"{key}.placements", table, codes.PLACEMENTS)
+    maker.add_finance(key, [{"name": "price_hold", "financial_year": year, "placement": p, "value": growth,
+                             "unit": "fraction", "source": f"scenario {key}"} for p in placements])
 
 
 def _block_transfer(maker: _RowMaker, file, key, table, base, calendar):
@@ -305,11 +344,14 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in (
     Lever("phase_transfer_mix", ("from", "transfer", "placement", "mix"), ("from", "transfer", "mix"),
           "destination mix at a phase transfer (reception, secondary, post16, post19)", _phase_mix),
     Lever("independent_fee_uplift", ("from", "value"), ("from", "value"),
-          "annual growth of independent and specialist post-16 fees from a financial year (cost type "
-          "independent_fees)", _cost_growth("independent_fees")),
+          "the authority's uplift of independent and specialist post-16 fees in every year from a financial year "
+          "(instead of the providers' cost growth)", _fee_uplift),
     Lever("cost_growth", ("cost_type", "from", "value"), ("cost_type", "from", "value"),
-          "annual price growth of a cost type (support_staff_pay, special_school_funding, la_top_up_rates, "
-          "independent_fees) from a financial year", _cost_growth(None)),
+          "annual growth of a cost type (teacher_pay, support_staff_pay: an award of that size each year; "
+          "national_living_wage, non_pay) from a financial year", _cost_growth(None)),
+    Lever("price_hold", ("from", "growth", "placements"), ("from", "growth"),
+          "the authority holds the price growth of placements (default all) to at most this rate from a "
+          "financial year (the plan's 1% hold)", _price_hold),
     Lever("block_transfer", ("from", "share"), ("from", "share"),
           "share of the Schools Block transferred to the High Needs Block from a financial year (0: none)",
           _block_transfer),
@@ -332,6 +374,11 @@ def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
         if row.file == scenario.source and row.financial_year is not None:
             by_key.setdefault(row.source, []).append(
                 ParameterRow(row.file, 0, "", (int(row.financial_year), 4), (), 0.0, row.source))
+    for m in scenario.mitigations:
+        if m.file == scenario.source and calendar.month_index(*m.start) > last:
+            raise InputError(scenario.source, f"mitigation {m.name} starts in {m.start[0]:04d}-{m.start[1]:02d}, after "
+                             f"the end of the run ({calendar.label(0)} to {calendar.label(last)}): it would have no "
+                             "effect; correct the date or run more --months", key="mitigation")
     for source, rows in by_key.items():
         if all(r.year_month is not None and calendar.month_index(*r.year_month) > last for r in rows):
             first = min(r.year_month for r in rows)
@@ -404,6 +451,7 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
     inherited: list[ParameterRow] = []
     finance: list[FinanceRow] = []
     months: list[tuple[int, int]] = []
+    mitigations: list[Mitigation] = []
     base_name = table.get("base", "baseline")
     if base_name != "baseline":
         if base_name in _seen or base_name == table["name"]:
@@ -415,6 +463,7 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
         parent = compile_scenario(read_scenario_table(parent_path), str(parent_path), base_rows, calendar,
                                   base_set, _seen + (table["name"],))
         inherited, finance, months = list(parent.rows), list(parent.finance_rows), list(parent.effective_months)
+        mitigations = list(parent.mitigations)
     lever_base = overlay_parameter_set(base_set, base_rows, inherited, calendar)
     maker = _RowMaker(file)
     levers = table.get("levers", {})
@@ -442,11 +491,24 @@ def compile_scenario(table: dict, file: str, base_rows: list[ParameterRow], cale
     if "finance" in table:
         maker.add_finance("finance", table["finance"].get("rows") if isinstance(table["finance"], dict)
                           and set(table["finance"]) == {"rows"} else table["finance"])
+    if "mitigation" in table:
+        own = read_mitigations(file, table["mitigation"])
+        clash = sorted({m.name for m in own} & {m.name for m in mitigations})
+        if clash:
+            raise InputError(file, f"mitigation {clash[0]!r} is also in the base scenario", key="mitigation")
+        mitigations += own
+        months += [m.start for m in own]
     rows = inherited + maker.rows
     # Check the whole scenario builds (distributions still sum to one, dates, ...).
     try:
         overlay_parameter_set(base_set, base_rows, rows, calendar)
     except InputError as error:
         raise InputError(file, f"the scenario's parameters are not valid: {error}") from None
-    return Scenario(name=table["name"], description=str(table.get("description", "")), source=file, rows=rows,
-                    finance_rows=finance + maker.finance, effective_months=months + maker.months)
+    scenario = Scenario(name=table["name"], description=str(table.get("description", "")), source=file, rows=rows,
+                        finance_rows=finance + maker.finance, effective_months=months + maker.months,
+                        mitigations=mitigations)
+    if mitigations:  # every mitigation applies to the base (its cells exist, its values stay valid)
+        applied = overlay_parameter_set(base_set, base_rows, rows, calendar)
+        for mitigation in mitigations:
+            applied = mitigation.apply(applied, calendar)
+    return scenario

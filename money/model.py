@@ -3,27 +3,34 @@
 For every run and every complete financial year after the opening year (the year whose outturn
 the runs start from), in this order (the rules are documented in ``docs/money.md``):
 
-1. **Spend** (high-needs block): the engine's placement spend by placement (``plans_<placement>``,
-   at each month's prices: :mod:`sendsim.money.prices`), plus the other
-   high-needs lines (central SEN services, outreach, hospital education, alternative provision,
-   early-years inclusion) at that year's prices.
-2. **Income** (high-needs block): the High Needs Block allocation, the Schools Block transfer, the
-   Early Years Block contribution and the recharges for other authorities' looked-after children
-   (their plans x the run's average cost of a plan that year).
-3. **In-year high-needs deficit** = spend - income; the **DSG in-year deficit** adds the other
+1. **Spend** (high-needs block, gross): the engine's placement spend by placement
+   (``plans_<placement>``, at each month's prices: :mod:`sendsim.money.prices`), and the lines
+   outside individual plans (the specialist teaching service, high-needs funding for mainstream
+   pupils without a plan, pupil referral units, hospital education, the early-years inclusion
+   fund, the pay grants rolled into the block), each with its own price and volume driver.
+2. **Income** (gross): the High Needs Block allocation before the Department's deductions
+   (published increases; drawn per run in years with a distribution), the Schools Block
+   transfer, the pay grants rolled in, the Early Years Block contribution, the recharges for
+   other authorities' looked-after children and the NHS's joint funding.
+3. **The net basis**: the place funding the Department deducts at source and pays to academies,
+   FE colleges, specialist post-16 and non-maintained providers leaves income
+   (``hnb_deductions``) and spend (``less_places_funded_directly``) alike, so the deficit is
+   the same on either basis.
+4. **In-year high-needs deficit** = spend - income; the **DSG in-year deficit** adds the other
    blocks' positions.
-4. **Accumulated DSG deficit** (the basis of the Safety Valve profile: after the council's
+5. **Accumulated DSG deficit** (the basis of the Safety Valve profile: after the council's
    contributions, before the Department's instalments) = last year's + DSG in-year deficit -
    the council's contribution.
-5. **Comparison with the profile**: variance = accumulated - profile; the year meets the profile
+6. **Comparison with the profile**: variance = accumulated - profile; the year meets the profile
    (on track) when the variance is <= 0; RAG: green on track, amber above by at most
    ``rag_amber_tolerance`` of the profile, red beyond.
-6. **After the Department's instalments**: last year's + DSG in-year deficit - council -
+7. **After the Department's instalments**: last year's + DSG in-year deficit - council -
    the instalment paid (only if the year is on track, when ``dfe_instalments_conditional``);
    the deficit is **cleared** in a year when this is <= 0 (the agreement's aim for its last year).
 
-Nothing here draws random numbers: the distribution comes from the engine's runs (and
-parameter draws). Memory is small: a few numbers per run and year.
+The money model's own random numbers (the allocation's growth where it is a distribution) are
+pure functions of (seed, run, key) (:mod:`sendsim.money.draws`): common random numbers across
+scenarios. Memory is small: a few numbers per run and year.
 """
 from __future__ import annotations
 
@@ -32,16 +39,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from sendsim.money.book import FinanceBook
+from sendsim.money.draws import uniforms
 from sendsim.money.schema import OTHER_BLOCKS, SPEND_LINES, FinanceRuleError, fy_label
 from sendsim.simcore import codes
 
-INCOME_LINES: tuple[str, ...] = ("high_needs_block", "schools_block_transfer", "early_years_block_contribution",
-                                 "ola_recharges")
+INCOME_LINES: tuple[str, ...] = ("hnb_allocation_gross", "hnb_deductions", "schools_block_transfer",
+                                 "pay_grants_rolled_in", "early_years_block_contribution", "ola_recharges",
+                                 "health_contribution")
 PLAN_LINES: tuple[str, ...] = tuple(f"plans_{p}" for p in codes.PLACEMENTS)
+# On the net basis (the cash the authority receives and pays) the place funding of places the
+# Department funds directly leaves both sides: income (hnb_deductions) and spend (this line).
+NET_BASIS_SPEND_LINE = "less_places_funded_directly"
 # Every line of the finance table, with its kind: spend and income of the high-needs account,
 # the other DSG blocks' in-year positions, and the Safety Valve contributions.
 LINE_KINDS: dict[str, str] = {
-    **{line: "spend" for line in PLAN_LINES + SPEND_LINES},
+    **{line: "spend" for line in PLAN_LINES + SPEND_LINES + (NET_BASIS_SPEND_LINE,)},
     **{line: "income" for line in INCOME_LINES},
     **{block: "other_blocks" for block in OTHER_BLOCKS},
     "council_contribution": "contribution",
@@ -53,33 +65,72 @@ DEFICIT_COLUMNS: tuple[str, ...] = ("spend_gbp", "income_gbp", "in_year_deficit_
                                     "sv_target_gbp", "variance_gbp")
 
 
-def year_lines(finance: FinanceBook, fy: int, plan_spend_gbp: np.ndarray, plans: np.ndarray) -> dict[str, np.ndarray]:
-    """Every spend, income and other-block line of one financial year, per run.
+@dataclass
+class RunFigures:
+    """What the money model reads of each run, by financial year (index f of ``financial_years``).
 
-    Parameters
-    ----------
-    finance
-        The finance inputs.
-    fy
-        Financial year (the year it starts in).
-    plan_spend_gbp
-        [R, P] placement spend of each run in the year, GBP at that year's prices.
-    plans
-        [R] plans at the year's January census (for the average cost of a plan).
+    ``plan_spend_gbp`` [R, F, P] placement spend at each month's prices; ``plans`` [R, F] plans
+    at the January census in the year (0 where none); ``plans_by_placement`` [R, F, P] the same
+    by placement; ``months_by_band`` [R, F, B, P] plan-months by age band and placement (the
+    share of a placement's spend in an age band). The last two are optional (None: volume
+    drivers flat, deductions and age-targeted lines zero).
     """
-    runs = plan_spend_gbp.shape[0]
+
+    plan_spend_gbp: np.ndarray
+    plans: np.ndarray
+    plans_by_placement: np.ndarray | None = None
+    months_by_band: np.ndarray | None = None
+
+
+def _band_share(months_by_band: np.ndarray | None, runs: int) -> np.ndarray:
+    """[R, B, P] share of each placement's plan-months in each age band (uniform if unknown)."""
+    if months_by_band is None:
+        return np.full((runs, codes.N_AGE_BANDS, codes.N_PLACEMENTS), 1.0 / codes.N_AGE_BANDS)
+    total = months_by_band.sum(axis=1, keepdims=True)
+    return np.divide(months_by_band, total, out=np.full(months_by_band.shape, 1.0 / codes.N_AGE_BANDS),
+                     where=total > 0)
+
+
+def year_lines(finance: FinanceBook, fy: int, figures: RunFigures, f: int, f_of_year: dict[int, int],
+               anchor_gross: np.ndarray, growth_uniforms: dict[int, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every spend, income and other-block line of one financial year, per run (see the module
+    docstring); ``f`` is the year's index in the figures, ``f_of_year`` maps years to indices."""
+    plan_spend = figures.plan_spend_gbp[:, f, :].astype(float)
+    runs = plan_spend.shape[0]
     ones = np.ones(runs)
     lines: dict[str, np.ndarray] = {}
     for p, line in enumerate(PLAN_LINES):
-        lines[line] = plan_spend_gbp[:, p].astype(float)
-    for line, amount in finance.spend_lines(fy).items():
-        lines[line] = amount * ones
-    plan_total = plan_spend_gbp.sum(axis=1)
+        lines[line] = plan_spend[:, p]
+    plans_by_placement = figures.plans_by_placement
+    for line in SPEND_LINES:
+        amount = finance.spend_line(line, fy) * ones
+        driver = finance.spend_line_volume_placement(line)
+        row = finance.spend_line_row(line, fy)
+        if driver is not None and row is not None and plans_by_placement is not None and \
+                row.financial_year in f_of_year:
+            p = codes.PLACEMENTS.index(driver)
+            now, then = plans_by_placement[:, f, p], plans_by_placement[:, f_of_year[row.financial_year], p]
+            amount = amount * np.divide(now, then, out=np.ones(runs), where=then > 0)
+        lines[line] = amount
+    rolled_in = finance.pay_grants_rolled_in(fy)
+    lines["pay_grants_passed_on"] = lines["pay_grants_passed_on"] + rolled_in * ones
+    deductions = np.zeros(runs)
+    if plans_by_placement is not None:
+        deductions = plans_by_placement[:, f, :].astype(float) @ finance.deduction_per_plan(fy)
+    lines[NET_BASIS_SPEND_LINE] = -deductions
+    plan_total = plan_spend.sum(axis=1)
+    plans = figures.plans[:, f]
     average = np.divide(plan_total, plans, out=np.zeros(runs), where=plans > 0)
-    lines["high_needs_block"] = finance.hnb_allocation(fy) * ones
+    lines["hnb_allocation_gross"] = np.asarray(finance.hnb_gross(fy, anchor_gross, growth_uniforms), dtype=float) * ones
+    lines["hnb_deductions"] = -deductions
     lines["schools_block_transfer"] = finance.schools_block_transfer_gbp(fy) * ones
-    lines["early_years_block_contribution"] = finance.early_years_block_contribution(fy) * ones
+    lines["pay_grants_rolled_in"] = rolled_in * ones
+    lines["early_years_block_contribution"] = sum(finance.early_years_block_share(line, fy) * lines[line]
+                                                  for line in SPEND_LINES)
     lines["ola_recharges"] = finance.ola_recharge(fy, average)
+    share = _band_share(None if figures.months_by_band is None else figures.months_by_band[:, f], runs)
+    health = finance.health_contribution_share(fy)  # [B, P]
+    lines["health_contribution"] = np.einsum("rbp,bp,rp->r", share, health, plan_spend)
     for block, amount in finance.other_blocks(fy).items():
         lines[block] = amount * ones
     return lines
@@ -117,8 +168,31 @@ def opening_year(financial_years: np.ndarray, complete: np.ndarray) -> int:
     return int(full[0]) - 1
 
 
+def growth_draws(finance: FinanceBook, seed: int, runs: np.ndarray, years: np.ndarray) -> dict[int, np.ndarray]:
+    """The uniform number of each run for each year whose allocation growth is drawn (common
+    random numbers: a function of the seed, the run and the year only)."""
+    return {int(y): uniforms(seed, runs, f"hnb_growth:{fy_label(int(y))}") for y in years
+            if finance.hnb_growth_is_drawn(int(y))}
+
+
+def anchor_gross_allocation(finance: FinanceBook, figures: RunFigures, f_of_year: dict[int, int],
+                            runs: int) -> np.ndarray:
+    """[R] gross allocation of the budget's anchor year: the published figure, plus the
+    deductions that year when the figure is net of them."""
+    a, value, gross = finance.hnb_anchor()
+    if gross:
+        return np.full(runs, value)
+    if figures.plans_by_placement is None or a not in f_of_year:
+        raise FinanceRuleError(", ".join(finance.files), f"the {fy_label(a)} budget is net of deductions "
+                               "(hnb_budget_is_gross 0): the run must cover its January census to add them back")
+    plans = figures.plans_by_placement[:, f_of_year[a], :].astype(float)
+    return value + plans @ finance.deduction_per_plan(a)
+
+
 def run_money(finance: FinanceBook, runs: np.ndarray, financial_years: np.ndarray, complete: np.ndarray,
-              spend_by_fy_placement: np.ndarray, plans_by_fy: np.ndarray) -> MoneyResult:
+              spend_by_fy_placement: np.ndarray, plans_by_fy: np.ndarray, *, seed: int = 1,
+              plans_by_fy_placement: np.ndarray | None = None,
+              months_by_fy_band_placement: np.ndarray | None = None) -> MoneyResult:
     """The money model for every run (see the module docstring).
 
     Parameters
@@ -133,12 +207,18 @@ def run_money(finance: FinanceBook, runs: np.ndarray, financial_years: np.ndarra
         [R, F, P] placement spend (GBP, nominal) by financial year.
     plans_by_fy
         [R, F] plans at the January census in each financial year (0 where none).
+    seed
+        The run's master seed (the money model's own draws are functions of it, the run and a key).
+    plans_by_fy_placement, months_by_fy_band_placement
+        [R, F, P] January plans by placement and [R, F, B, P] plan-months by age band and
+        placement (optional: see :class:`RunFigures`).
     """
     opening = opening_year(financial_years, complete)
     opening_gbp = finance.outturn(opening)
     if opening_gbp is None:
         raise FinanceRuleError(", ".join(finance.files), f"runs start from the accumulated deficit at 31 March "
                          f"{opening + 1}: add an accumulated_deficit_outturn row for {fy_label(opening)}")
+    figures = RunFigures(spend_by_fy_placement, plans_by_fy, plans_by_fy_placement, months_by_fy_band_placement)
     paid_before = sum(finance.dfe_instalment(y) for y in finance.agreement_years() if y <= opening)
     opening_after = opening_gbp - paid_before
     years = np.array([y for y, c in zip(financial_years, complete) if c and y > opening], dtype=np.int64)
@@ -153,10 +233,12 @@ def run_money(finance: FinanceBook, runs: np.ndarray, financial_years: np.ndarra
     accumulated = np.full(R, opening_gbp)
     after = np.full(R, opening_after)
     fy_index = {int(y): k for k, y in enumerate(financial_years)}
+    anchor = anchor_gross_allocation(finance, figures, fy_index, R)
+    draws = growth_draws(finance, seed, runs, years)
     for k, fy in enumerate(years):
         fy = int(fy)
         f = fy_index[fy]
-        lines = year_lines(finance, fy, spend_by_fy_placement[:, f, :], plans_by_fy[:, f])
+        lines = year_lines(finance, fy, figures, f, fy_index, anchor, draws)
         spend, income, other = totals(lines)
         in_year = spend - income
         dsg_in_year = in_year + other
@@ -203,7 +285,8 @@ def check_money_inputs(finance: FinanceBook, financial_years: np.ndarray, comple
         return
     zeros = np.zeros((1, len(financial_years), codes.N_PLACEMENTS))
     run_money(finance, np.zeros(1, dtype=np.int64), financial_years, complete, zeros,
-              np.zeros((1, len(financial_years)), dtype=np.int64))
+              np.zeros((1, len(financial_years)), dtype=np.int64), plans_by_fy_placement=zeros,
+              months_by_fy_band_placement=np.zeros((1, len(financial_years), codes.N_AGE_BANDS, codes.N_PLACEMENTS)))
 
 
 def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
@@ -223,10 +306,66 @@ def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray,
 
 
 def cost_level_year(finance: FinanceBook, fy: int, plan_cost_by_placement_gbp: np.ndarray,
-                    plans: int) -> tuple[dict[str, float], float]:
+                    plans_by_placement: np.ndarray, months_by_band: np.ndarray | None = None
+                    ) -> tuple[dict[str, float], float]:
     """The high-needs account of one year for a single costed cohort (the cost-level check):
-    every line and the in-year high-needs deficit (spend - income), GBP."""
-    lines = year_lines(finance, fy, np.asarray(plan_cost_by_placement_gbp, dtype=float)[None, :],
-                       np.array([plans]))
+    every line and the in-year high-needs deficit (spend - income), GBP, at the central
+    growth of the allocation.
+
+    Parameters
+    ----------
+    plan_cost_by_placement_gbp
+        [P] the cohort's annual cost by placement at the year's prices.
+    plans_by_placement
+        [P] the cohort's plans by placement (the deductions, the volume drivers' base).
+    months_by_band
+        [B, P] plans (or plan-months) by age band and placement (age-targeted lines).
+    """
+    by_placement = np.asarray(plans_by_placement, dtype=float)
+    figures = RunFigures(np.asarray(plan_cost_by_placement_gbp, dtype=float)[None, None, :],
+                         np.array([[by_placement.sum()]]), by_placement[None, None, :],
+                         None if months_by_band is None else np.asarray(months_by_band, dtype=float)[None, None])
+    anchor = anchor_gross_allocation(finance, figures, {fy: 0}, 1)
+    lines = year_lines(finance, fy, figures, 0, {fy: 0}, anchor, {})
     spend, income, _ = totals(lines)
     return {k: float(v[0]) for k, v in lines.items()}, float((spend - income)[0])
+
+
+def run_money_grouped(books: list[FinanceBook], group_of_run: np.ndarray, runs: np.ndarray,
+                      financial_years: np.ndarray, complete: np.ndarray, *, seed: int,
+                      spend_by_fy_placement: np.ndarray, plans_by_fy: np.ndarray,
+                      plans_by_fy_placement: np.ndarray | None = None,
+                      months_by_fy_band_placement: np.ndarray | None = None) -> MoneyResult:
+    """The money model when runs use different finance books (a plan's money mitigations,
+    delivered in some runs and not others): run ``j`` uses ``books[group_of_run[j]]``. Each
+    group is one call of :func:`run_money`; the results are put back in run order (every draw
+    is a function of the seed and the run, so grouping changes nothing)."""
+    group_of_run = np.asarray(group_of_run)
+    if len(books) == 1:
+        return run_money(books[0], runs, financial_years, complete, spend_by_fy_placement, plans_by_fy, seed=seed,
+                         plans_by_fy_placement=plans_by_fy_placement,
+                         months_by_fy_band_placement=months_by_fy_band_placement)
+    parts = []
+    for g in np.unique(group_of_run):
+        rows = np.flatnonzero(group_of_run == g)
+        pick = (lambda a: None if a is None else a[rows])
+        parts.append((rows, run_money(books[int(g)], runs[rows], financial_years, complete,
+                                      spend_by_fy_placement[rows], plans_by_fy[rows], seed=seed,
+                                      plans_by_fy_placement=pick(plans_by_fy_placement),
+                                      months_by_fy_band_placement=pick(months_by_fy_band_placement))))
+    first = parts[0][1]
+    R = runs.size
+
+    def gather(get) -> np.ndarray:
+        template = get(first)
+        out = np.empty((R,) + template.shape[1:], dtype=template.dtype)
+        for rows, result in parts:
+            out[rows] = get(result)
+        return out
+    return MoneyResult(runs=np.asarray(runs), years=first.years,
+                       columns={name: gather(lambda r, n=name: r.columns[n]) for name in DEFICIT_COLUMNS},
+                       meets_target=gather(lambda r: r.meets_target), rag=gather(lambda r: r.rag),
+                       cleared=gather(lambda r: r.cleared),
+                       lines={line: gather(lambda r, n=line: r.lines[n]) for line in LINE_KINDS},
+                       opening_year=first.opening_year, opening_gbp=first.opening_gbp,
+                       opening_after_contributions_gbp=first.opening_after_contributions_gbp)

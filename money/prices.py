@@ -33,5 +33,13 @@ def monthly_price_index(book: FinanceBook, calendar: Calendar) -> np.ndarray:
 
 def nominal_cost(base_cost_gbp: np.ndarray, price_index: np.ndarray) -> np.ndarray:
     """[R, T, P] spend at each month's prices from the engine's spend at base prices
-    ``base_cost_gbp`` [R, T, P] and :func:`monthly_price_index` [T, P]."""
-    return base_cost_gbp * price_index[None, :, :]
+    ``base_cost_gbp`` [R, T, P] and :func:`monthly_price_index` [T, P] (or one index per
+    run, [R, T, P]: :func:`run_price_index`)."""
+    return base_cost_gbp * (price_index[None, :, :] if price_index.ndim == 2 else price_index)
+
+
+def run_price_index(books: list[FinanceBook], group_of_run: np.ndarray, calendar: Calendar) -> np.ndarray:
+    """[R, T, P] the price index of each run: run ``j`` priced by ``books[group_of_run[j]]``
+    (a plan whose price mitigations are delivered in some runs only)."""
+    indices = np.stack([monthly_price_index(book, calendar) for book in books])
+    return indices[np.asarray(group_of_run, dtype=np.int64)]

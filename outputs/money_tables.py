@@ -157,7 +157,11 @@ def money_context(result: MoneyResult, finance: FinanceBook, calendar: Calendar 
             "council_forecast_gbp": series("council_forecast"),
             "outturn_gbp": series("accumulated_deficit_outturn"),
             "rag_amber_tolerance": finance.scalar("rag_amber_tolerance"),
-            "dfe_instalments_conditional": finance.scalar("dfe_instalments_conditional") == 1.0}
+            "dfe_instalments_conditional": finance.scalar("dfe_instalments_conditional") == 1.0,
+            "dfe_instalment_due_gbp": {fy_label(y): finance.dfe_instalment(y) for y in finance.agreement_years()},
+            "statutory_override_ends": (fy_label(finance.override_end_year()) if finance.override_end_year() is not None
+                                        else None),
+            "sv_ehcp_estimates": {fy_label(y): bands for y, bands in sorted(finance.sv_ehcp_estimates().items())}}
     if calendar is not None:
         context["price_index"] = yearly_price_index(finance, calendar, result.years)
     return context

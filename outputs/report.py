@@ -39,6 +39,7 @@ import pandas as pd
 from sendsim.outputs import charts
 from sendsim.outputs.bridge import COMPONENTS
 from sendsim.outputs.charts import bands_text, year_end_label
+from sendsim.outputs.dsg_plan import DSG_PLAN_FILE, dsg_plan_status, write_dsg_plan
 from sendsim.outputs.labels import AGE_BAND_LABELS, BRIDGE_LABELS, KIND_LABELS, LINE_LABELS, PLACEMENT_LABELS, label
 from sendsim.outputs.reader import ReadError
 from sendsim.outputs.report_data import ReportData, gather
@@ -75,12 +76,16 @@ class ExtraWorkbook:
     kind: str
     file_name: str
     write: Callable[[Path, ReportData], object]
+    applies: Callable[[ReportData], bool] = lambda data: True
 
 
-# The one place where further workbooks join the report (the DSG management plan workbook of
-# outputs/dsg_plan.py is to be listed here): each is claimed with the report's own files and
-# written after summary.xlsx from the same ReportData, so it shows the same numbers.
-EXTRA_WORKBOOKS: tuple[ExtraWorkbook, ...] = ()
+# The one place where further workbooks join the report: each is claimed with the report's own
+# files and written after summary.xlsx. The DfE DSG management plan (outputs/dsg_plan.py) needs
+# a run holding the baseline and a mitigated scenario (`sendsim report` says what is missing).
+EXTRA_WORKBOOKS: tuple[ExtraWorkbook, ...] = (
+    ExtraWorkbook("dsg_plan", DSG_PLAN_FILE, lambda path, data: write_dsg_plan(data.folder, path),
+                  lambda data: dsg_plan_status(data.folder) is None),
+)
 
 
 # ---- HTML ---------------------------------------------------------------------------------------------
@@ -315,6 +320,7 @@ def build_report(out: str | Path, target: str | Path | None = None,
         data = gather(out)
     except ReadError as error:
         raise ReportError(str(error)) from None
+    extra_workbooks = tuple(extra for extra in extra_workbooks if extra.applies(data))
     logger.debug("read %s: %d scenarios, %d runs", out, len(data.scenarios), data.runs)
     charts_made: dict[str, tuple[str, bytes]] = {}  # kind -> (caption, PNG)
     sections: list[tuple[str, list]] = []

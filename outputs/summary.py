@@ -15,6 +15,10 @@ from sendsim.simcore.engine import Calendar, ChunkResult
 class RunAggregates:
     """Accumulates per-run headline figures chunk by chunk."""
 
+    # The per-run figures a chunk yields (saved beside it so that --resume can summarise it).
+    FIGURES = ("runs", "ehcps_by_band", "spend_by_fy_placement", "plans_by_january_placement",
+               "months_by_fy_band_placement")
+
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
         months = np.arange(calendar.n_months)
@@ -26,27 +30,33 @@ class RunAggregates:
         self.ehcps_by_band: list[np.ndarray] = []   # [R, n_january, B]
         self.spend_by_fy: list[np.ndarray] = []     # [R, n_fy]
         self.spend_by_fy_placement: list[np.ndarray] = []  # [R, n_fy, P]
+        self.plans_by_january_placement: list[np.ndarray] = []  # [R, n_january, P]
+        self.months_by_fy_band_placement: list[np.ndarray] = []  # [R, n_fy, B, P] plan-months
 
     def of_chunk(self, chunk: ChunkResult) -> dict[str, np.ndarray]:
         """The per-run figures of one chunk (small: kept, and saved beside the chunk so that a
         resumed run can summarise the runs written before the interruption)."""
         by_fy = np.stack([chunk.cost[:, self._fy_of_month == y].sum(axis=1) for y in self.financial_years], axis=1)
+        by_band = chunk.stock.sum(axis=4)  # [R, T, B, P]
+        months = np.stack([by_band[:, self._fy_of_month == y].sum(axis=1) for y in self.financial_years], axis=1)
         return {"runs": chunk.runs, "ehcps_by_band": chunk.stock[:, self.january_months].sum(axis=(3, 4)),
-                "spend_by_fy_placement": by_fy}
+                "spend_by_fy_placement": by_fy,
+                "plans_by_january_placement": by_band[:, self.january_months].sum(axis=2),
+                "months_by_fy_band_placement": months.astype(np.int64)}
 
     def add(self, figures: dict[str, np.ndarray]) -> None:
         self.runs.append(figures["runs"])
         self.ehcps_by_band.append(figures["ehcps_by_band"])
         self.spend_by_fy_placement.append(figures["spend_by_fy_placement"])
         self.spend_by_fy.append(figures["spend_by_fy_placement"].sum(axis=2))
+        self.plans_by_january_placement.append(figures["plans_by_january_placement"])
+        self.months_by_fy_band_placement.append(figures["months_by_fy_band_placement"])
 
     def sorted_by_run(self) -> "RunAggregates":
         """The same figures with runs in ascending order (chunks may arrive in any order)."""
         order = np.argsort(np.concatenate(self.runs), kind="stable")
         out = RunAggregates(self.calendar)
-        out.add({"runs": np.concatenate(self.runs)[order],
-                 "ehcps_by_band": np.concatenate(self.ehcps_by_band)[order],
-                 "spend_by_fy_placement": np.concatenate(self.spend_by_fy_placement)[order]})
+        out.add({name: np.concatenate(getattr(self, name))[order] for name in self.FIGURES})
         return out
 
     def complete_financial_years(self) -> np.ndarray:
@@ -65,6 +75,25 @@ class RunAggregates:
         for j, m in enumerate(self.january_months):
             out[:, int(np.searchsorted(self.financial_years, self._fy_of_month[m]))] = values[:, j]
         return out
+
+    def plans_by_fy_placement(self) -> np.ndarray:
+        """[R, F, P] plans at the January census in each financial year, by placement (0 if none)."""
+        values = np.concatenate(self.plans_by_january_placement)
+        out = np.zeros((values.shape[0], self.financial_years.size, values.shape[2]), dtype=np.int64)
+        for j, m in enumerate(self.january_months):
+            out[:, int(np.searchsorted(self.financial_years, self._fy_of_month[m]))] = values[:, j]
+        return out
+
+    def months_by_fy(self) -> np.ndarray:
+        """[R, F, B, P] plan-months in each financial year by age band and placement."""
+        return np.concatenate(self.months_by_fy_band_placement)
+
+    def money_inputs(self) -> dict[str, np.ndarray]:
+        """The run's figures as the money model reads them (keyword arguments of run_money)."""
+        return {"spend_by_fy_placement": np.concatenate(self.spend_by_fy_placement),
+                "plans_by_fy": self.plans_by_financial_year(),
+                "plans_by_fy_placement": self.plans_by_fy_placement(),
+                "months_by_fy_band_placement": self.months_by_fy()}
 
     def ehcp_frame(self) -> pd.DataFrame:
         """Long table: run, date (January), age_band, ehcps."""

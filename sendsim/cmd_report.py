@@ -14,13 +14,16 @@ def register(commands) -> argparse.ArgumentParser:
                                  "sweep`), check it, and write the fan chart of the accumulated DSG deficit against "
                                  "the Safety Valve profile, the chance of exceeding each level, the year-on-year "
                                  "bridge, the scenarios against the baseline, EHCPs and spend (PNG), a self-contained "
-                                 "HTML page and an Excel workbook.")
+                                 "HTML page, an Excel workbook and, when the run holds a scenario with mitigations "
+                                 "(e.g. --scenario sv_plan) beside the baseline, the DSG management plan workbook "
+                                 "laid out as the DfE template.")
     report.add_argument("out", type=Path, help="output folder of `sendsim run` or `sendsim sweep`")
     report.add_argument("--to", type=Path, default=None, help="folder for the report (default DIR/report)")
     return report
 
 
 def main(args: argparse.Namespace) -> int:
+    from sendsim.outputs.dsg_plan import dsg_plan_status
     from sendsim.outputs.report import build_report
     from sendsim.outputs.store import OutputError
 
@@ -35,4 +38,7 @@ def main(args: argparse.Namespace) -> int:
                           "shows where it failed)") from None
     for kind, path in files.items():
         print(f"{kind:<11}{path}")
+    missing = dsg_plan_status(args.out)
+    if missing is not None:
+        print(f"no DSG management plan workbook: {missing}")
     return 0

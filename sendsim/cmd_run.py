@@ -82,6 +82,9 @@ def report(result, out: Path) -> None:
     if result.differences:
         print()
         print(result.differences)
+    if result.mitigations:
+        print()
+        print(result.mitigations)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ def register(commands) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sendsim.inputs.mitigations import EFFECT_KEYS, read_mitigations
     from sendsim.inputs.scenarios import LEVERS, builtin_names, builtin_path, read_scenario_table
 
     print("Built-in scenarios:")
@@ -22,4 +23,18 @@ def main(args: argparse.Namespace) -> int:
     for lever in LEVERS.values():
         keys = ", ".join(k + ("" if k in lever.required else "?") for k in lever.keys)
         print(f"  {lever.name:<24} {{{keys}}}\n      {lever.description}")
+    print()
+    print("Mitigations ([[mitigation]] tables: name, source, start, ramp_months, delivery, delivery_source, target, "
+          "effect); effect kinds:")
+    for kind, keys in EFFECT_KEYS.items():
+        print(f"  {kind:<24} {{{', '.join(keys)}}}")
+    for name in builtin_names():
+        path = builtin_path(name)
+        table = read_scenario_table(path)
+        if "mitigation" in table:
+            print()
+            print(f"Mitigations of {name} (in log order):")
+            for m in read_mitigations(str(path), table["mitigation"]):
+                print(f"  {m.name:<24} from {m.start[0]:04d}-{m.start[1]:02d}, ramp {m.ramp_months} months, "
+                      f"P(delivered) {m.delivery:g}, effect {m.kind}")
     return 0
