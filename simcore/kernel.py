@@ -250,32 +250,37 @@ class Records(NamedTuple):
     need: np.ndarray              # int8 primary need code
     status: np.ndarray            # int8 status code
     cease_reason: np.ndarray      # int8 reason code of a ceased plan, else REASON_NONE
-    review_due_month: np.ndarray  # int16 month the next annual review falls due
     stage_months: np.ndarray      # int16 months in the current pipeline stage, or waiting for a place
     waiting_for: np.ndarray       # int8 placement waited for, or NO_WAIT
     annual_cost_gbp: np.ndarray   # int32 annual cost of the current placement
-    next_in_bucket: np.ndarray    # int32 next plan in the same review bucket, -1 at the end
 
 
 class Totals(NamedTuple):
     """Running totals of one run, kept in step with every change of a record (so that the
     month-end snapshot need not walk the records)."""
 
-    stock: np.ndarray              # [B,P,N] int64 plans by age band, placement and need
-    occupancy: np.ndarray          # [P] int64 plans by placement
-    cost_sum_gbp: np.ndarray       # [P] int64 annual cost of the plans, by placement
-    counts: np.ndarray             # [N_COUNTS] int64 counters, indexed by the C_* constants
-    last_by_placement: np.ndarray  # [P] int64 plans by placement at the last month end (conservation check)
-    last_occupancy: np.ndarray     # [P] int64 occupancy at the last month end (capacity check)
+    stock: np.ndarray         # [B,P,N] int64 plans by age band, placement and need
+    occupancy: np.ndarray     # [P] int64 plans by placement
+    cost_sum_gbp: np.ndarray  # [P] int64 annual cost of the plans, by placement
+    counts: np.ndarray        # [N_COUNTS] int64 counters, indexed by the C_* constants
 
 
 class ReviewSchedule(NamedTuple):
     """The review schedule of one run (see REVIEW_BUCKET_FLOOR): one list of plans per month
-    due, linked by ``Records.next_in_bucket``, indexed by due month minus REVIEW_BUCKET_FLOOR."""
+    due (buckets indexed by due month minus REVIEW_BUCKET_FLOOR), and each record's place in it."""
 
-    head: np.ndarray  # [buckets] int32 first plan of each bucket, -1 if empty
-    tail: np.ndarray  # [buckets] int32 last plan of each bucket, -1 if empty
-    size: np.ndarray  # [buckets] int64 active plans in each bucket
+    head: np.ndarray            # [buckets] int32 first plan of each bucket, -1 if empty
+    tail: np.ndarray            # [buckets] int32 last plan of each bucket, -1 if empty
+    size: np.ndarray            # [buckets] int64 active plans in each bucket
+    due_month: np.ndarray       # [capacity] int16 month each plan's next annual review falls due
+    next_in_bucket: np.ndarray  # [capacity] int32 next plan in the same bucket, -1 at the end
+
+
+class LastMonthEnd(NamedTuple):
+    """Totals at the last month end, for the run-time checks of the snapshot."""
+
+    by_placement: np.ndarray  # [P] int64 plans by placement (conservation check)
+    occupancy: np.ndarray     # [P] int64 occupancy (capacity check)
 
 
 class WorkLists(NamedTuple):
@@ -302,6 +307,7 @@ class RunState(NamedTuple):
     totals: Totals
     schedule: ReviewSchedule
     lists: WorkLists
+    last_month_end: LastMonthEnd
     # The month's flows when no flows table is kept: zeroed every month, so that the
     # conservation check runs either way.
     scratch_flows: np.ndarray     # [EV,P+1,P+1] int32
@@ -359,7 +365,9 @@ class Outputs(NamedTuple):
 # need (records, totals, schedule), never the whole RunState: an inlined helper binds each tuple
 # argument afresh, which updates the reference count of every array in it, and with the
 # 32-array RunState that made the Kent baseline a quarter slower (measured: 50 against 65 M
-# child-months a second on one core).
+# child-months a second on one core). For the same reason the review links live in the
+# schedule (``_schedule``, once per review, takes it and the counters only), and the month-end
+# figures of the checks apart from the totals.
 
 
 @jit_inline
@@ -422,7 +430,7 @@ def _request_place(i, q, leaving, overflow_decision, event, records, totals, mon
 @jit_inline
 def _cease(i, reason_code, event, records, totals, schedule, flows):
     counts = totals.counts
-    review_due_month, waiting = records.review_due_month, records.waiting_for
+    due_month, waiting = schedule.due_month, records.waiting_for
     p = records.placement[i]
     totals.stock[_BAND[records.age[i]], p, records.need[i]] -= 1
     totals.occupancy[p] -= 1
@@ -430,8 +438,8 @@ def _cease(i, reason_code, event, records, totals, schedule, flows):
     records.status[i] = CEASED
     records.cease_reason[i] = reason_code
     # Off the review schedule (the list entry is dropped when the reviews reach it).
-    schedule.size[review_due_month[i] - REVIEW_BUCKET_FLOOR] -= 1
-    if review_due_month[i] <= counts[C_MONTH]:
+    schedule.size[due_month[i] - REVIEW_BUCKET_FLOOR] -= 1
+    if due_month[i] <= counts[C_MONTH]:
         counts[C_DUE] -= 1
     if waiting[i] != NO_WAIT:
         waiting[i] = NO_WAIT
@@ -440,14 +448,13 @@ def _cease(i, reason_code, event, records, totals, schedule, flows):
 
 
 @jit_inline
-def _schedule(i, due_month, records, totals, schedule):
+def _schedule(i, due_month, schedule, counts):
     """Put plan i on the review schedule: its next review falls due in ``due_month``."""
-    next_in_bucket = records.next_in_bucket
+    next_in_bucket = schedule.next_in_bucket
     head, tail, size = schedule.head, schedule.tail, schedule.size
-    counts = totals.counts
     due_month = max(due_month, REVIEW_BUCKET_FLOOR)
     b = due_month - REVIEW_BUCKET_FLOOR
-    records.review_due_month[i] = due_month
+    schedule.due_month[i] = due_month
     next_in_bucket[i] = -1
     if tail[b] < 0:
         head[b] = i
@@ -482,22 +489,22 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     records = Records(
         np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
         np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
-        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8),
-        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32))
+        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int32))
     totals = Totals(np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64), np.zeros(P_N, dtype=np.int64),
-                    np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64), np.zeros(P_N, dtype=np.int64),
-                    np.zeros(P_N, dtype=np.int64))
+                    np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
     # Reviews fall due from REVIEW_BUCKET_FLOOR (overdue at the opening) to the last month + 12.
     n_buckets = n_months + REVIEW_INTERVAL_MONTHS - REVIEW_BUCKET_FLOOR + 1
     schedule = ReviewSchedule(np.full(n_buckets, -1, dtype=np.int32), np.full(n_buckets, -1, dtype=np.int32),
-                              np.zeros(n_buckets, dtype=np.int64))
+                              np.zeros(n_buckets, dtype=np.int64), np.empty(cap, dtype=np.int16),
+                              np.empty(cap, dtype=np.int32))
     lists = WorkLists(
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.bool_), np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64),
         np.zeros(N_AGES, dtype=np.int64), np.zeros(N_LISTS, dtype=np.int64))
     scratch_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
-    return RunState(records, totals, schedule, lists, scratch_flows)
+    last_month_end = LastMonthEnd(np.zeros(P_N, dtype=np.int64), np.zeros(P_N, dtype=np.int64))
+    return RunState(records, totals, schedule, lists, last_month_end, scratch_flows)
 
 
 @jit
@@ -537,7 +544,7 @@ def _open(run_key_value, s, opening, mdl, state):
                 counts[C_WAITING] += 1
             # counts[C_MONTH] is 0: plans overdue at the opening count as due.
             _schedule(i, REVIEW_INTERVAL_MONTHS - min(int(opening.months_since_review[i]), WAIT_HISTOGRAM_BINS - 1),
-                      records, totals, schedule)
+                      schedule, counts)
             lists.active[n_active] = i
             n_active += 1
         elif st != CEASED and st != CLOSED:
@@ -550,10 +557,10 @@ def _open(run_key_value, s, opening, mdl, state):
             else:
                 counts[C_APPEAL] += 1
     for p in range(P_N):
-        totals.last_occupancy[p] = totals.occupancy[p]
+        state.last_month_end.occupancy[p] = totals.occupancy[p]
         for b in range(N_BANDS):
             for k in range(N_NEEDS):
-                totals.last_by_placement[p] += totals.stock[b, p, k]
+                state.last_month_end.by_placement[p] += totals.stock[b, p, k]
     counts[C_RECORDS] = n_open
     lists.length[L_ACTIVE] = n_active
     lists.length[L_REQUESTS] = n_requests
@@ -681,7 +688,7 @@ def _reviews(month, mdl, state):
     reviews due and held, and moves the cursor (the oldest bucket that may hold plans) on."""
     records, totals, schedule = state.records, state.totals, state.schedule
     stream, age, placement, status = records.stream, records.age, records.placement, records.status
-    next_in_bucket = records.next_in_bucket
+    next_in_bucket = schedule.next_in_bucket
     head, tail, size = schedule.head, schedule.tail, schedule.size
     counts = totals.counts
     s, e, m = month.parameter_set, month.epoch, month.number
@@ -721,7 +728,7 @@ def _reviews(month, mdl, state):
                 _request_place(i, q, False, DEC_OVERFLOW_REVIEW, codes.EV_REVIEW_MOVED, records, totals, month)
         else:
             flows[codes.EV_REVIEW_KEPT, p, p] += 1
-        _schedule(i, m + REVIEW_INTERVAL_MONTHS, records, totals, schedule)
+        _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
     while cursor <= last and head[cursor] < 0:
         cursor += 1
     counts[C_REVIEW_CURSOR] = cursor
@@ -892,7 +899,7 @@ def _assessments(month, mdl, state):
         records.waiting_for[i] = NO_WAIT
         q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
         _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, records, totals, month)
-        _schedule(i, m + REVIEW_INTERVAL_MONTHS, records, totals, schedule)
+        _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
         lists.active[n_active] = i
         n_active += 1
     lists.length[L_ACTIVE] = n_active
@@ -947,7 +954,7 @@ def _entrants(month, mdl, run_key_value, state) -> bool:
                     need[i] = lookup(mdl.arrival_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
                     status[i] = ACTIVE
                     months_since_review = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
-                    _schedule(i, m + REVIEW_INTERVAL_MONTHS - months_since_review, records, totals, schedule)
+                    _schedule(i, m + REVIEW_INTERVAL_MONTHS - months_since_review, schedule, counts)
                     q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
                     _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, records, totals, month)
                     lists.active[lists.length[L_ACTIVE]] = i
@@ -967,7 +974,7 @@ def _report_error(errors, out_row, code, m, detail):
 def _snapshot(month, mdl, state, outputs, out_row) -> bool:
     """Step 7: cost, stock, measures, and the run-time invariants. Returns False (with the
     error written) when an invariant is broken."""
-    totals = state.totals
+    totals, last_month_end = state.totals, state.last_month_end
     stock, occupancy, counts = totals.stock, totals.occupancy, totals.counts
     s, m = month.parameter_set, month.number
     capacity = month.place_capacity
@@ -998,16 +1005,16 @@ def _snapshot(month, mdl, state, outputs, out_row) -> bool:
                         net[dst] += f
                         net[src] -= f
         for p in range(P_N):
-            if by_placement[p] - totals.last_by_placement[p] != net[p]:
+            if by_placement[p] - last_month_end.by_placement[p] != net[p]:
                 _report_error(outputs.errors, out_row, ERR_CONSERVATION, m, p)
                 return False
     for q in (SRP, SPECIAL):
-        if occupancy[q] > capacity[q] and occupancy[q] > totals.last_occupancy[q]:
+        if occupancy[q] > capacity[q] and occupancy[q] > last_month_end.occupancy[q]:
             _report_error(outputs.errors, out_row, ERR_CAPACITY, m, q)
             return False
     for p in range(P_N):
-        totals.last_by_placement[p] = by_placement[p]
-        totals.last_occupancy[p] = occupancy[p]
+        last_month_end.by_placement[p] = by_placement[p]
+        last_month_end.occupancy[p] = occupancy[p]
     measures = outputs.measures[out_row, m]
     measures[codes.M_REQUESTS_PENDING] = counts[C_PENDING]
     measures[codes.M_ASSESSMENTS_OPEN] = counts[C_ASSESS]

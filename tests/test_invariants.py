@@ -77,9 +77,10 @@ def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None, special_
         band, placement, need, count = stock_cell
         totals.stock[band, placement, need] = count
     if special_occupancy is not None:
-        totals.last_occupancy[codes.SPECIAL], totals.occupancy[codes.SPECIAL] = special_occupancy
+        state.last_month_end.occupancy[codes.SPECIAL], totals.occupancy[codes.SPECIAL] = special_occupancy
         totals.stock[1, codes.SPECIAL, 0] = special_occupancy[1]
-    totals.last_by_placement[:] = totals.stock.sum(axis=(0, 2))  # no change since last month: conservation holds
+    # No change since last month: conservation holds.
+    state.last_month_end.by_placement[:] = totals.stock.sum(axis=(0, 2))
     rows = out_row + 1
     errors = np.zeros((rows, 3), np.int64) if errors is None else errors
     outputs = Outputs(stock=np.zeros((rows, T, codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int32),
