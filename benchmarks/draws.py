@@ -52,8 +52,8 @@ import numpy as np
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar, ChunkResult, Cohort
 from sendsim.simcore.model import ModelArrays
-
-POISSON_PIECE_MEAN = 30.0  # simcore.rng.poisson: one inversion per piece of mean at most 30
+# simcore.rng.poisson: one inversion per piece of mean at most POISSON_PIECE_MEAN (ceil(mean / 30)).
+from sendsim.simcore.rng import POISSON_PIECE_MEAN
 
 # Events that give a record a (new) placement, so a new annual cost draw.
 PLACEMENT_SETTING_EVENTS: tuple[int, ...] = (

@@ -34,6 +34,7 @@ import numpy as np
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar, Cohort, record_capacity
 from sendsim.simcore.model import ModelArrays
+from sendsim.simcore.rng import POISSON_PIECE_MEAN
 
 P = codes.N_PLACEMENTS
 NONE = codes.PLACEMENT_NONE
@@ -53,7 +54,6 @@ UNLIMITED = codes.UNLIMITED_PLACES
 REVIEW_INTERVAL_MONTHS = 12   # as the engine: a plan is due 12 months after its last review
 WAIT_BINS = 256               # as the engine: waits of 255 months or more tie
 COUNTER_MAX = 32767           # as the engine: int16 month counters saturate
-POISSON_PIECE_MEAN = 30.0     # the engine draws a Poisson count as ceil(mean / 30) inversions
 BAND_OF_AGE = codes.AGE_BAND_OF_AGE.astype(np.int64)
 TRANSFER_OF_AGE = codes.TRANSFER_OF_AGE.astype(np.int64)
 KIND_REQUEST = 1
@@ -467,6 +467,7 @@ class _Run:
         means = np.stack([mdl.request_rate[s, e] * mdl.request_multiplier[s, m] * mdl.request_season[s, e, :, half],
                           mdl.arrival_rate[s, e]], axis=1)
         positive = means > 0.0
+        # The engine draws a Poisson count as ceil(mean / 30) inversions (pieces of mean 30).
         self.draws["poisson"] += int(np.ceil(means[positive] / POISSON_PIECE_MEAN).sum())
         counts = np.zeros(means.shape, dtype=np.int64)
         counts[positive] = self.rng.poisson(means[positive])

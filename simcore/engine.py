@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from sendsim.simcore import codes
-from sendsim.simcore.kernel import ERR_NONE, ERROR_MESSAGES, simulate_chunk
+from sendsim.simcore.kernel import ERR_NONE, ERROR_MESSAGES, OpeningCohort, Outputs, RunSettings, simulate_chunk
 from sendsim.simcore.model import ModelArrays
 
 
@@ -253,6 +253,12 @@ def simulate(
 def _chunks(cohort, model, calendar, seed, runs, parameter_set_of_run, chunk_size, threads, record_flows, trace_runs,
             on_chunk, open_age, capacity) -> Iterator[ChunkResult]:
     T, B, P, N = calendar.n_months, codes.N_AGE_BANDS, codes.N_PLACEMENTS, codes.N_NEEDS
+    opening = OpeningCohort(child_key=cohort.child_key, age=open_age, placement=cohort.placement, need=cohort.need,
+                            status=cohort.status, months_since_review=cohort.months_since_review,
+                            stage_months=cohort.stage_months, waiting_for=cohort.waiting_for,
+                            annual_cost_gbp=cohort.annual_cost_gbp)
+    settings = RunSettings(seed=np.uint64(seed), start_calendar_month=calendar.start_calendar_month, n_months=T,
+                           record_capacity=capacity)
     done = 0
     for start in range(0, runs.size, chunk_size):
         chunk_runs = runs[start:start + chunk_size]
@@ -271,10 +277,9 @@ def _chunks(cohort, model, calendar, seed, runs, parameter_set_of_run, chunk_siz
             numba.set_num_threads(int(threads))
         t0 = time.perf_counter()
         try:
-            simulate_chunk(chunk_runs, chunk_sets, np.uint64(seed), calendar.start_calendar_month, T,
-                           cohort.child_key, open_age, cohort.placement, cohort.need, cohort.status,
-                           cohort.months_since_review, cohort.stage_months, cohort.waiting_for, cohort.annual_cost_gbp,
-                           model, capacity, stock, flows, cost, measures, trace, errors)
+            simulate_chunk(chunk_runs, chunk_sets, opening, model, settings,
+                           Outputs(stock=stock, flows=flows, cost_gbp=cost, measures=measures, trace=trace,
+                                   errors=errors))
         finally:
             numba.set_num_threads(previous_threads)
         seconds = time.perf_counter() - t0

@@ -14,11 +14,20 @@ Vigna's ``splitmix64.c``). For a fixed child the sequence of ``draw`` over count
 the splitmix64 output stream seeded with ``child_stream``, so draws for one child are as good
 as splitmix64's, and streams of different children are decorrelated by the double hashing.
 
+Poisson counts (the requests and arrivals of a cell) are drawn in pieces of mean at most
+:data:`POISSON_PIECE_MEAN` (30), filled in order: piece ``j`` has mean
+``min(30, mean - 30 j)`` and is drawn by inversion from the sub-stream ``mix64(stream + j *
+GOLDEN)``; the count is the sum of the pieces' counts.
+
 Because nothing is sequential, results do not depend on the number of threads, the order
 of processing, or how runs are split into chunks; and two scenarios run with the same seed
 give the same child the same number for the same decision (common random numbers). Changing
 any constant or the layout above changes every result: bump :data:`RNG_SCHEME_VERSION` and
-the golden-stream test in ``tests/test_rng.py``.
+the golden-stream and golden-Poisson tests in ``tests/test_rng.py``.
+
+Versions: 1, the first; 2, Poisson pieces filled in order (version 1 cut a mean into
+``ceil(mean / 30)`` equal pieces, so that the sub-streams were re-keyed whenever a mean crossed
+a multiple of 30 and a higher mean could draw a smaller count).
 """
 from __future__ import annotations
 
@@ -26,7 +35,7 @@ import numpy as np
 
 from sendsim.simcore._jit import jit
 
-RNG_SCHEME_VERSION = 1
+RNG_SCHEME_VERSION = 2
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -38,6 +47,9 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV_2_53 = 1.0 / 9007199254740992.0
+
+# Largest mean of one Poisson piece: exp(-30) is far from underflow.
+POISSON_PIECE_MEAN = 30.0
 
 # Decisions per (child, month): the counter of a draw is month * 64 + decision.
 DECISIONS_PER_MONTH = 64
@@ -121,19 +133,23 @@ def entrant_key(kind: int, month: int, age: int, sequence: int) -> np.int64:
 
 @jit
 def poisson(stream: np.uint64, month: int, mean: float) -> int:
-    """A Poisson(mean) count drawn by inversion from the cell's stream.
+    """A Poisson(mean) count drawn by inversion, piece by piece, from the cell's stream.
 
-    Inversion keeps the count monotone in ``mean`` for a fixed uniform (so a scenario with a
-    higher rate never draws fewer). Means above 30 are split into equal pieces, piece ``j``
-    drawn by inversion from the sub-stream ``mix64(stream + j * GOLDEN)``, which keeps
-    ``exp(-mean)`` far from underflow at any scale (England-size cohorts included).
+    The mean is cut into pieces filled in order: piece ``j`` has mean ``min(30, mean - 30 j)``
+    (``ceil(mean / 30)`` pieces, all full but the last) and is drawn by inversion from the
+    sub-stream ``mix64(stream + j * GOLDEN)``; a sum of independent Poisson counts is Poisson
+    with the summed mean. For a fixed stream the count never falls when the mean rises, at
+    any scale (common random numbers: a scenario with a higher rate never draws fewer): each
+    piece keeps its key, its mean never falls, its inversion is monotone in its mean, and a
+    piece that appears adds a count of 0 or more. Pieces of at most 30 keep ``exp(-mean)`` far
+    from underflow at any scale (England-size cohorts included).
     """
     if mean <= 0.0:
         return 0
-    pieces = int(np.ceil(mean / 30.0))
-    piece_mean = mean / pieces
+    pieces = int(np.ceil(mean / POISSON_PIECE_MEAN))
     total = 0
     for piece in range(pieces):
+        piece_mean = min(POISSON_PIECE_MEAN, mean - POISSON_PIECE_MEAN * piece)
         sub_stream = mix64(stream + np.uint64(piece) * GOLDEN)
         u = uniform(sub_stream, month, DEC_POISSON)
         prob = np.exp(-piece_mean)

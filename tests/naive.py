@@ -53,10 +53,11 @@ def uniform(stream: int, month: int, decision: int) -> float:
 def poisson(stream: int, month: int, mean: float) -> int:
     if mean <= 0.0:
         return 0
+    # Pieces of mean 30 filled in order: piece j has mean min(30, mean - 30 j).
     pieces = math.ceil(mean / 30.0)
-    piece_mean = mean / pieces
     total = 0
     for piece in range(pieces):
+        piece_mean = min(30.0, mean - 30.0 * piece)
         sub = mix64((stream + piece * GOLDEN) & MASK)
         u = uniform(sub, month, DEC["POISSON"])
         prob = math.exp(-piece_mean)

@@ -43,7 +43,7 @@ def test_run_writes_tables_and_manifest(run200):
                 "wall_seconds", "child_months_per_second"):
         assert key in manifest, key
     assert manifest["seed"] == 1 and manifest["runs"] == 200 and manifest["scenario"] == "baseline"
-    assert manifest["rng_scheme_version"] == 1
+    assert manifest["rng_scheme_version"] == 2
     assert len(manifest["inputs"]["cohort"]["sha256"]) == 64
     assert manifest["child_months_per_second"] > 0
     for table in ("stock", "flows", "cost", "pipeline"):

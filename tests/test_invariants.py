@@ -23,7 +23,7 @@ import pytest
 import sendsim.simcore.engine
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar, SimulationError, simulate
-from sendsim.simcore.kernel import ERR_CAPACITY, ERR_NEGATIVE, N_COUNTS, _snapshot
+from sendsim.simcore.kernel import ERR_CAPACITY, ERR_NEGATIVE, Outputs, _month, _new_run_state, _snapshot
 from tests import builders
 
 CALENDAR = Calendar(2024, 1, 4)
@@ -70,31 +70,24 @@ def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None, special_
     values = builders.quiet_parameters()
     values["places"][codes.SPECIAL] = 5.0
     model = builders.compile_values(values, CALENDAR)
-    size = 1
-    rec = (np.zeros(size, np.uint64), np.zeros(size, np.int8), np.zeros(size, np.int8), np.zeros(size, np.int8),
-           np.full(size, codes.CEASED, np.int8), np.zeros(size, np.int8), np.zeros(size, np.int16),
-           np.zeros(size, np.int16), np.full(size, codes.NO_WAIT, np.int8), np.zeros(size, np.int32),
-           np.full(size, -1, np.int32))
-    stock = np.zeros((codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int64)
-    occupancy = np.zeros(P, np.int64)
-    previous_occupancy = np.zeros(P, np.int64)
+    T = CALENDAR.n_months
+    state = _new_run_state(1, T)  # one record slot, none in use
+    totals = state.totals
     if stock_cell is not None:
         band, placement, need, count = stock_cell
-        stock[band, placement, need] = count
+        totals.stock[band, placement, need] = count
     if special_occupancy is not None:
-        previous_occupancy[codes.SPECIAL], occupancy[codes.SPECIAL] = special_occupancy
-        stock[1, codes.SPECIAL, 0] = special_occupancy[1]
-    buckets = CALENDAR.n_months + 300
-    acc = (stock, occupancy, np.zeros(P, np.int64), np.zeros(N_COUNTS, np.int64), np.full(buckets, -1, np.int32),
-           np.full(buckets, -1, np.int32), np.zeros(buckets, np.int64))
-    previous_by_placement = stock.sum(axis=(0, 2))  # no change since last month: conservation holds
-    T = CALENDAR.n_months
+        state.last_month_end.occupancy[codes.SPECIAL], totals.occupancy[codes.SPECIAL] = special_occupancy
+        totals.stock[1, codes.SPECIAL, 0] = special_occupancy[1]
+    # No change since last month: conservation holds.
+    state.last_month_end.by_placement[:] = totals.stock.sum(axis=(0, 2))
     rows = out_row + 1
     errors = np.zeros((rows, 3), np.int64) if errors is None else errors
-    ok = _snapshot(month, 0, model, rec, acc, 0, 0, previous_by_placement, previous_occupancy, True,
-                   np.zeros((codes.N_EVENTS, P + 1, P + 1), np.int32),
-                   np.zeros((rows, T, codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int32), np.zeros((rows, T, P)),
-                   np.zeros((rows, T, codes.N_MEASURES), np.int64), out_row, errors)
+    outputs = Outputs(stock=np.zeros((rows, T, codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int32),
+                      flows=np.zeros((rows, T, codes.N_EVENTS, P + 1, P + 1), np.int32), cost_gbp=np.zeros((rows, T, P)),
+                      measures=np.zeros((rows, T, codes.N_MEASURES), np.int64),
+                      trace=np.zeros((0, T, 0), np.int8), errors=errors)
+    ok = _snapshot(_month(month, 0, model, state, outputs, out_row), model, state, outputs, out_row)
     return ok, errors
 
 
@@ -123,9 +116,8 @@ def test_capacity_excess_is_caught_by_the_kernel_check():
 def test_engine_names_run_month_and_rule(monkeypatch, setup, expected):
     # The chunk kernel replaced by the kernel's own check on inconsistent totals, writing into
     # the engine's error array for the second run of the chunk.
-    def chunk_kernel(runs, sets, *arrays):
-        errors = arrays[-1]
-        _snapshot_with(errors=errors, out_row=1, month=2, **setup)
+    def chunk_kernel(runs, sets, opening, model, settings, outputs):
+        _snapshot_with(errors=outputs.errors, out_row=1, month=2, **setup)
 
     monkeypatch.setattr(sendsim.simcore.engine, "simulate_chunk", chunk_kernel)
     model = builders.compile_values(builders.quiet_parameters(), CALENDAR)
