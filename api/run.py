@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sendsim.api.engine_cache import COMPILE_NOTICE, engine_is_compiled
+from sendsim.api.plan import check_run_plan
 from sendsim.api.progress import Progress
 from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
 from sendsim.inputs.reference import ehcp_reference
@@ -255,6 +256,9 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
     calendar = resolved.calendar
     for plan in [resolved.baseline] + resolved.scenarios:
         check_scenario_name(plan.name)
+    # What the run needs, against what the machine has: refused now, before anything is written.
+    plan = check_run_plan(resolved)
+    logger.debug("plan: %s", plan)
     input_paths = [Path(f.path) for f in resolved.files]
     store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume, inputs=input_paths,
                         identity=run_identity(resolved))

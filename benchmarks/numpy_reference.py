@@ -166,7 +166,7 @@ class _Run:
         spread = self.mdl.cost_spread[self.s, e][self.age[records], q]
         self.draws["cost"] += int(np.count_nonzero(spread > 0.0))
         z = self.rng.standard_normal(records.shape[0])
-        return np.rint(unit * np.exp(spread * z - 0.5 * spread * spread))
+        return np.rint(np.minimum(unit * np.exp(spread * z - 0.5 * spread * spread), codes.MAX_DRAWN_ANNUAL_COST_GBP))
 
     def _flow(self, event, src, dst) -> None:
         np.add.at(self.flows, (event, src, dst), 1)

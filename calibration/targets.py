@@ -36,8 +36,6 @@ by :func:`evaluate`.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -46,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.files import read_text
+from sendsim.inputs.files import check_header, parse_csv_text, read_text
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 
@@ -188,34 +186,17 @@ def read_targets(path: str | Path, text: str | None = None) -> list[Target]:
     file = str(path)
     if text is None:
         text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise InputError(file, "the file is empty (expected a header row and target rows)") from None
-    except csv.Error as error:
-        raise InputError(file, f"is not a well-formed CSV ({error})", row=1) from None
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise InputError(file, f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(COLUMNS)}",
-                         row=1)
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InputError(file, f"missing required column(s) {', '.join(map(repr, missing))}", row=1)
-    if len(set(header)) != len(header):
-        raise InputError(file, "a column appears twice in the header", row=1)
+    # The strict reader every input shares: exact line numbers, unclosed quotes and oversized
+    # cells refused.
+    table = parse_csv_text(file, text)
+    check_header(table, tuple(REQUIRED), tuple(COLUMNS))
+    header = table.header
+    columns = {name: table.cells[name].to_pylist() for name in header}
     targets: list[Target] = []
     seen: dict[str, int] = {}
-    try:
-        records = list(reader)
-    except csv.Error as error:
-        raise InputError(file, f"is not a well-formed CSV ({error})", row=reader.line_num) from None
-    for line, record in enumerate(records, start=2):
-        if not record or not "".join(record).strip():
-            continue
-        if len(record) != len(header):
-            raise InputError(file, f"has {len(record)} cells, the header has {len(header)}", row=line)
-        cell = {name: record[header.index(name)].strip() for name in header}
+    for j in range(table.n):
+        line = int(table.rows[j])
+        cell = {name: values[j] for name, values in columns.items()}
         get = lambda name: cell.get(name, "")  # noqa: E731 (absent optional columns read as blank)
         identifier = get("id")
         if not _ID.match(identifier):

@@ -41,7 +41,7 @@ MAX_CHILD_ID = 2**60  # keys above this are reserved for entrants created during
 # The engine keeps months since review and months in a stage in 16-bit counters that stop at
 # 32,767; 32,000 months (2,666 years) leaves room to count on and is no real constraint.
 MAX_MONTHS = 32000
-# The engine keeps a child's annual cost in a 32-bit integer (up to 2.1e9); the dearest
+# A child's annual cost (the engine keeps it in 64 bits); the dearest
 # placements cost a few hundred thousand pounds a year, so a billion is a typing error.
 MAX_ANNUAL_COST_GBP = 1e9
 _WHOLE = r"^\+?[0-9]+(?:\.0*)?$"

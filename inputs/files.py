@@ -281,7 +281,15 @@ def _read_csv_exact(file: str, text: str) -> TextTable:
             starts.append(previous_end + 1)
             previous_end = reader.line_num
     except csv.Error as error:
-        raise InputError(file, f"is not a well-formed CSV ({error})", row=reader.line_num) from None
+        start = previous_end + 1  # the line the record being read began on
+        message = str(error)
+        if "unexpected end of data" in message:
+            raise InputError(file, "a quoted cell opened on this line is never closed: the rest of the file would be "
+                             "read as one cell; close the quote (or remove it)", row=start) from None
+        if "field larger than field limit" in message:
+            raise InputError(file, f"a cell starting on this line is longer than {csv.field_size_limit():,} "
+                             "characters: is a quote left open, or is it the right file?", row=start) from None
+        raise InputError(file, f"is not a well-formed CSV ({message})", row=reader.line_num) from None
     if not records:
         raise InputError(file, "the file is empty")
     header_record = records[0]
@@ -387,8 +395,23 @@ def read_table(path: str | Path, what: str, extensions: tuple[str, ...] = (".csv
     return read_csv_table(path, data)
 
 
+def separator_hint(header: list[str]) -> str | None:
+    """What to say when a header of one column holds another separator (a CSV saved with ';'
+    or tabs, as spreadsheets in many locales do), else None."""
+    if len(header) != 1:
+        return None
+    for separator, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if separator in header[0]:
+            return (f"the header is one column {header[0][:60]!r}: the file seems to use {name} between columns; "
+                    "sendsim reads comma-separated files (in Excel: Save As 'CSV UTF-8 (Comma delimited)')")
+    return None
+
+
 def check_header(table: TextTable, required: tuple[str, ...], allowed: tuple[str, ...]) -> None:
     """Every required column present, no unknown or repeated column, no unnamed column."""
+    hint = separator_hint(table.header)
+    if hint is not None:
+        raise table.header_error(hint)
     if any(name == "" for name in table.header):
         position = table.header.index("") + 1
         raise table.header_error(f"column {position} has no name (a stray comma in the header?)")
@@ -405,3 +428,34 @@ def check_header(table: TextTable, required: tuple[str, ...], allowed: tuple[str
     missing = [name for name in required if name not in table.header]
     if missing:
         raise table.header_error(f"missing required column(s) {', '.join(map(repr, missing))}")
+
+
+# Scenario and sweep files nest a few tables deep ([levers.NAME], [[mitigation]] tables with an
+# effect): deeper nesting is a damaged or hostile file, refused before anything walks it.
+MAX_TOML_DEPTH = 12
+
+
+def _depth(value, limit: int) -> int:
+    if limit < 0:
+        return 1
+    if isinstance(value, dict):
+        return 1 + max((_depth(v, limit - 1) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v, limit - 1) for v in value), default=0)
+    return 0
+
+
+def parse_toml(file: str, text: str) -> dict:
+    """A TOML document as tables, or an InputError: malformed, or nested deeper than
+    :data:`MAX_TOML_DEPTH` (which would exhaust the parser's or a reader's recursion)."""
+    import tomllib
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(file, f"is not valid TOML: {error}") from None
+    except RecursionError:
+        raise InputError(file, f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?") from None
+    if _depth(table, MAX_TOML_DEPTH + 1) > MAX_TOML_DEPTH:
+        raise InputError(file, f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?")
+    return table
+

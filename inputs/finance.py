@@ -29,13 +29,11 @@ reported here, as an :class:`~sendsim.inputs.errors.InputError`.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.files import read_text
+from sendsim.inputs.files import check_header, parse_csv_text, read_text
 from sendsim.money.book import FinanceBook
 from sendsim.money.schema import (AGE_BANDS, COST_TYPES, GBP_PER_MILLION, ITEMS, OTHER_BLOCKS, SPEND_LINES, FinanceRow,
                                   FinanceRuleError, parse_fy)
@@ -60,28 +58,17 @@ def _allowed_keys(name: str, column: str) -> tuple[str, ...]:
 
 
 def _read_rows(file: str, text: str) -> list[FinanceRow]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise InputError(file, "the file is empty (expected a header row and finance rows)") from None
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise InputError(file, f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(COLUMNS)}",
-                         row=1)
-    for required in ("name", "value", "unit", "source"):
-        if required not in header:
-            raise InputError(file, f"missing required column {required!r}", row=1)
-    if len(set(header)) != len(header):
-        raise InputError(file, "a column appears twice in the header", row=1)
+    """The finance rows of a CSV text, read by the strict reader every input shares
+    (:func:`~sendsim.inputs.files.parse_csv_text`: exact line numbers, unclosed quotes and
+    oversized cells refused)."""
+    table = parse_csv_text(file, text)
+    check_header(table, ("name", "value", "unit", "source"), COLUMNS)
+    columns = {name: table.cells[name].to_pylist() for name in table.header}
     rows: list[FinanceRow] = []
     seen: dict[tuple, int] = {}
-    for number, record in enumerate(reader, start=2):
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        if len(record) != len(header):
-            raise InputError(file, f"has {len(record)} fields, the header has {len(header)}", row=number)
-        cell = {name: value.strip() for name, value in zip(header, record)}
+    for j in range(table.n):
+        number = int(table.rows[j])
+        cell = {name: values[j] for name, values in columns.items()}
         rows.append(_parse_row(file, number, cell))
         identity = rows[-1].identity
         if identity in seen:

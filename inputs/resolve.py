@@ -305,6 +305,12 @@ def _read_parameter_rows(spec: RunSpec, calendar: Calendar) -> list[ParameterRow
 def _load_draws(path: Path, runs: int, rows: list[ParameterRow], base_set: ParameterSet,
                 calendar: Calendar) -> Draws:
     draws = load_draws(path)
+    last = calendar.label(calendar.n_months - 1)
+    for column, template in zip(draws.columns, draws.templates):
+        if template.year_month is not None and calendar.month_index(*template.year_month) >= calendar.n_months:
+            raise InputError(draws.file, f"date {template.year_month[0]:04d}-{template.year_month[1]:02d} is after "
+                             f"the end of the run ({calendar.label(0)} to {last}): the column would have no effect; "
+                             "correct the date or run more --months", column=column)
     if draws.n_draws < runs:
         raise InputError(draws.file, f"has {draws.n_draws} draws but --runs is {runs}: run r uses draw r")
     # Check every draw the run uses now (a bad draw must not stop a run half way).
@@ -332,6 +338,28 @@ def _plan_sweep(resolved: ResolvedRun, sweep: Sweep) -> None:
         raise InputError(str(sweep.source), f"sweep scenario names clash with {sorted(taken)}", key="name")
 
 
+# Upper bounds of a run's options, decided before anything is read or written (docs/robustness.md).
+MAX_RUNS = 1_000_000          # runs are numbered in 32-bit columns; a million is far past any need
+MAX_MONTHS = 600              # 50 years: the engine's month counters and the calendar of a plan's life
+MAX_CHUNK_RUNS = 10_000       # runs held in memory at once (each chunk's arrays are run x month x cells)
+MAX_SEED = 2**63 - 1
+
+
+def check_bounds(spec: RunSpec) -> None:
+    """The run's numbers within their documented bounds (InputError naming the option)."""
+    for option, value, low, high in (("--runs", spec.runs, 1, MAX_RUNS), ("--months", spec.months, 1, MAX_MONTHS),
+                                     ("--chunk-size", spec.chunk_size, 1, MAX_CHUNK_RUNS),
+                                     ("--seed", spec.seed, 0, MAX_SEED)):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InputError(option, f"must be a whole number from {low:,} to {high:,}; got {value!r}")
+    if spec.threads is not None and (not isinstance(spec.threads, int) or spec.threads < 1):
+        raise InputError("--threads", f"must be a whole number of at least 1; got {spec.threads!r}")
+    if spec.workers is not None and (not isinstance(spec.workers, int) or not 1 <= spec.workers <= 1024):
+        raise InputError("--workers", f"must be a whole number from 1 to 1,024; got {spec.workers!r}")
+    if not 1 <= spec.start[1] <= 12 or not 1900 <= spec.start[0] <= 2200:
+        raise InputError("--start", f"must be a month YYYY-MM from 1900 to 2200; got {spec.start!r}")
+
+
 def resolve_run(spec: RunSpec) -> ResolvedRun:
     """Read and check everything ``spec`` names, hashing each file's bytes as they are read.
 
@@ -340,8 +368,7 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
     InputError
         The first problem found, naming the file, the line or key, the column and the rule.
     """
-    if spec.runs < 1:
-        raise InputError("--runs", "must be at least 1")
+    check_bounds(spec)
     if spec.backend not in ("local", "dask"):
         raise InputError("--backend", f"unknown backend {spec.backend!r}; expected local or dask")
     calendar = spec.calendar

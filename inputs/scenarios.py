@@ -33,13 +33,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.files import read_text
+from sendsim.inputs.files import parse_toml, read_text
 from sendsim.inputs.finance import rows_from_table
 from sendsim.inputs.mitigations import Mitigation, read_mitigations
 from sendsim.money.schema import COST_TYPES, PAY_TYPES, FinanceRow, fy_label, parse_fy
@@ -404,10 +403,7 @@ def read_scenario_table(path: str | Path) -> dict:
     """Parse a scenario TOML file (no interpretation yet)."""
     file = str(path)
     text = read_text(path)
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(file, f"is not valid TOML: {error}") from None
+    table = parse_toml(file, text)
     unknown = [k for k in table if k not in TOP_LEVEL_KEYS]
     if unknown:
         raise InputError(file, f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: "

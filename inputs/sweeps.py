@@ -28,7 +28,7 @@ rates and capacities, ``add`` for places, ``factor`` for reintegration).
 from __future__ import annotations
 
 import itertools
-import tomllib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -36,13 +36,18 @@ from typing import Iterator
 import numpy as np
 
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.files import read_text
+from sendsim.inputs.files import parse_toml, read_text
 from sendsim.inputs.scenarios import _NAME, _check_keys, _date
 
 SWEEP_KEYS = ("name", "design", "samples", "seed", "base", "description", "factor")
 FACTOR_KEYS = ("lever", "from", "values", "low", "high", "integer")
 DESIGNS = ("grid", "latin_hypercube")
 MAX_SCENARIOS = 100_000
+MAX_NAME_LENGTH = 64 - 1 - len(str(MAX_SCENARIOS - 1))  # room for "-" and the widest point number
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 # The number key a sweep varies for each lever, and how a point's table is built from it.
 NUMBER_KEY = {"decision_to_assess": "value", "decline_to_issue": "value", "request_growth": "value",
               "review_capacity": "value", "assessment_capacity": "value", "reintegration": "factor",
@@ -99,14 +104,15 @@ def latin_hypercube(samples: int, dimensions: int, rng: np.random.Generator) -> 
 def load_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep file and lay out its design points."""
     file = str(path)
-    try:
-        table = tomllib.loads(read_text(path))
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(file, f"is not valid TOML: {error}") from None
+    table = parse_toml(file, read_text(path))
     _check_keys(file, "(top level)", table, SWEEP_KEYS, ("name", "design", "factor"))
     name = table["name"]
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise InputError(file, "must be letters, digits, '_', '.', '-' (it names folders)", key="name")
+    # Each point is a scenario named NAME-0000 ...: the whole name must fit a scenario name.
+    if len(name) > MAX_NAME_LENGTH:
+        raise InputError(file, f"must be at most {MAX_NAME_LENGTH} characters: its points are named {name}-0000 and "
+                         "so on, and a scenario name has at most 64", key="name")
     design = table["design"]
     if design not in DESIGNS:
         raise InputError(file, f"unknown design {design!r}; expected one of {', '.join(DESIGNS)}", key="design")
@@ -122,26 +128,27 @@ def load_sweep(path: str | Path) -> Sweep:
             raise InputError(file, f"lever {lever!r} cannot be swept; sweepable: {', '.join(NUMBER_KEY)}",
                              key=f"{key}.lever")
         date = _date(file, f"{key}.from", raw["from"])
-        integer = bool(raw.get("integer", lever in ("special_places", "srp_places")))
+        integer = raw.get("integer", lever in ("special_places", "srp_places"))
+        if not isinstance(integer, bool):
+            raise InputError(file, "must be true or false", key=f"{key}.integer")
         if design == "grid":
             if "values" not in raw or "low" in raw or "high" in raw:
                 raise InputError(file, "a grid factor gives 'values' (a list), not low/high", key=key)
             values = raw["values"]
-            if not isinstance(values, list) or not values or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                raise InputError(file, "must be a non-empty list of numbers", key=f"{key}.values")
+            if not isinstance(values, list) or not values or not all(_finite_number(v) for v in values):
+                raise InputError(file, "must be a non-empty list of finite numbers", key=f"{key}.values")
             factors.append(Factor(lever, date, tuple(float(v) for v in values), None, None, integer))
         else:
             if "values" in raw or "low" not in raw or "high" not in raw:
                 raise InputError(file, "a latin_hypercube factor gives 'low' and 'high', not values", key=key)
             low, high = raw["low"], raw["high"]
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) or low > high:
-                raise InputError(file, "low and high must be numbers with low <= high", key=key)
+            if not all(_finite_number(v) for v in (low, high)) or low > high:
+                raise InputError(file, "low and high must be finite numbers with low <= high", key=key)
             factors.append(Factor(lever, date, None, float(low), float(high), integer))
     if len({f.lever for f in factors}) != len(factors):
         raise InputError(file, "each lever can be a factor once", key="factor")
     if design == "grid":
-        n = int(np.prod([len(f.levels) for f in factors]))
+        n = math.prod(len(f.levels) for f in factors)  # Python integers: no overflow, however many levels
         if n > MAX_SCENARIOS:
             raise InputError(file, f"the grid has {n} points; at most {MAX_SCENARIOS}", key="factor")
         points = np.array(list(itertools.product(*[f.levels for f in factors])), dtype=float)

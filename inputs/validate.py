@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -25,7 +24,7 @@ import numpy as np
 
 from sendsim.inputs.draws import load_draws
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.files import check_parquet_signature, read_bytes, read_text
+from sendsim.inputs.files import check_parquet_signature, parse_toml, read_bytes, read_text
 from sendsim.inputs.finance import read_finance_rows
 from sendsim.inputs.parameters import read_parameter_rows
 from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, resolve_run
@@ -89,10 +88,7 @@ def sniff(path: str | Path) -> Sniffed:
         return Sniffed(suffix, columns=tuple(str(n).strip() for n in names))
     text = read_text(path, data)
     if suffix == ".toml":
-        try:
-            table = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise InputError(file, f"is not valid TOML: {error}") from None
+        table = parse_toml(file, text)
         return Sniffed(suffix, keys=tuple(table))
     try:
         header = next(csv.reader(io.StringIO(text, newline="")), [])

@@ -63,6 +63,7 @@ CHUNKS = "_chunks"
 RUN_DESCRIPTION = "_run.json"
 LOCK = "_lock"
 LEDGER = "_ledger"
+MOVED = "_moved"  # the journal of files a finish has moved into place (a resumed finish may replace them)
 MARKER = ".sendsim-output"
 MARKER_FORMAT = "sendsim output folder"
 # Version of the table layout, kept in the run description (a --resume across layouts is
@@ -389,7 +390,11 @@ class OutputStore:
         lock = self.partial / LOCK
         if os.path.lexists(lock) and not _is_real_file(lock):
             raise OutputError(f"{lock} is not the lock file sendsim made; remove it yourself or choose another --out")
-        handle = open(lock, "a+b")
+        try:
+            handle = open(lock, "a+b")
+        except OSError as error:
+            raise OutputError(f"cannot write into {self.partial} ({error.strerror or error}): a read-only file system "
+                              "or a folder without write permission? Choose another --out") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -548,12 +553,20 @@ class OutputStore:
         ledger = self.partial / LEDGER
         entries = [line.strip() for line in ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
         marker = read_marker(self.root) or {}
-        earlier = set(marker.get("files", []))
+        # Files this run may replace at their final place: those the folder's last finished run
+        # wrote, and those an earlier, interrupted finish of this run moved there (its journal).
+        moved_journal = self.partial / MOVED
+        ours = set(marker.get("files", []))
+        if _is_real_file(moved_journal):
+            ours |= {line.strip() for line in moved_journal.read_text(encoding="utf-8", errors="replace").splitlines()}
         finals: list[str] = []
         try:
+            self._ledger(f"{PARTIAL}/{MOVED}")
             for entry in dict.fromkeys(entries):
+                if not entry.startswith(PARTIAL + "/"):
+                    continue
                 relative = entry[len(PARTIAL) + 1:]
-                if relative.split("/", 1)[0] in (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER):
+                if relative.split("/", 1)[0] in (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER, MOVED):
                     continue
                 source = _reached_without_links(self.root, entry)
                 if entry.endswith(".tmp"):
@@ -566,12 +579,17 @@ class OutputStore:
                                       "through links")
                 finals.append(relative)
                 if source is None or not _is_real_file(source):
-                    continue  # moved by an earlier, interrupted finish
-                if os.path.lexists(target) and relative not in earlier:
+                    if relative in ours and _is_real_file(target):
+                        continue  # moved by an earlier, interrupted finish
+                    raise OutputError(f"{source} is missing from the unfinished run (removed or damaged after it was "
+                                      "written); start the run again with --overwrite")
+                if os.path.lexists(target) and relative not in ours:
                     raise OutputError(f"{target} exists and was not written by sendsim; move it away and finish with "
                                       "--resume")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(source, target)  # killed after this: the ledger still names the file
+                with open(moved_journal, "a", encoding="utf-8") as journal:  # before the move: a kill leaves it known
+                    journal.write(relative + "\n")
+                os.replace(source, target)
             write_marker(self.root, self.folder_id, finals + [MANIFEST])
             # The manifest before the scratch files go: killed in between, the folder is complete
             # (with a stray .partial that readers ignore).

@@ -199,3 +199,7 @@ N_MEASURES = len(MEASURES)
 UNLIMITED_PLACES = np.iinfo(np.int32).max
 
 NO_WAIT = -1  # waiting_for value of a child not waiting for a place
+# The largest annual cost a child's placement can draw (GBP): the far tail of a wide cost spread
+# on a large unit cost is capped here, so that the engine's 64-bit sums of costs over every
+# record cannot overflow. The dearest real placements cost a few hundred thousand pounds a year.
+MAX_DRAWN_ANNUAL_COST_GBP = 1e12

@@ -98,12 +98,12 @@ class Cohort:
     months_since_review: np.ndarray  # int16
     stage_months: np.ndarray         # int16, months in the current pipeline stage / waiting
     waiting_for: np.ndarray          # int8, placement waited for or -1
-    annual_cost_gbp: np.ndarray      # int32, or -1
+    annual_cost_gbp: np.ndarray      # int64, or -1
 
     _DTYPES = {
         "child_key": np.int64, "birth_month": np.int32, "placement": np.int8, "need": np.int8,
         "status": np.int8, "months_since_review": np.int16, "stage_months": np.int16,
-        "waiting_for": np.int8, "annual_cost_gbp": np.int32,
+        "waiting_for": np.int8, "annual_cost_gbp": np.int64,
     }
 
     def __post_init__(self) -> None:

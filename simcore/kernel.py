@@ -158,11 +158,14 @@ def lookup(cdf_row: np.ndarray, u: float) -> int:
 
 @jit_inline
 def draw_annual_cost(stream: np.uint64, month: int, unit_cost_gbp: float, spread: float) -> int:
-    """Annual cost of a placement for one child: unit cost x a lognormal multiplier of mean 1."""
+    """Annual cost of a placement for one child: unit cost x a lognormal multiplier of mean 1,
+    at most :data:`~simcore.codes.MAX_DRAWN_ANNUAL_COST_GBP` (a far tail of a wide spread on a
+    large unit cost would otherwise overflow the 64-bit sums)."""
     if spread <= 0.0:
-        return int(np.rint(unit_cost_gbp))
+        return int(np.rint(min(unit_cost_gbp, codes.MAX_DRAWN_ANNUAL_COST_GBP)))
     z = inverse_normal_cdf(uniform(stream, month, DEC_COST))
-    return int(np.rint(unit_cost_gbp * np.exp(spread * z - 0.5 * spread * spread)))
+    cost = unit_cost_gbp * np.exp(spread * z - 0.5 * spread * spread)
+    return int(np.rint(min(cost, codes.MAX_DRAWN_ANNUAL_COST_GBP)))
 
 
 # Indices of the per-run counters in ``Totals.counts``.
@@ -252,7 +255,7 @@ class Records(NamedTuple):
     cease_reason: np.ndarray      # int8 reason code of a ceased plan, else REASON_NONE
     stage_months: np.ndarray      # int16 months in the current pipeline stage, or waiting for a place
     waiting_for: np.ndarray       # int8 placement waited for, or NO_WAIT
-    annual_cost_gbp: np.ndarray   # int32 annual cost of the current placement
+    annual_cost_gbp: np.ndarray   # int64 annual cost of the current placement (products of costs overflow 32 bits)
 
 
 class Totals(NamedTuple):
@@ -338,7 +341,7 @@ class OpeningCohort(NamedTuple):
     months_since_review: np.ndarray  # [n] int16
     stage_months: np.ndarray         # [n] int16 months in the current pipeline stage, or waiting
     waiting_for: np.ndarray          # [n] int8 placement waited for, or NO_WAIT
-    annual_cost_gbp: np.ndarray      # [n] int32, -1: drawn from the unit cost at the start of each run
+    annual_cost_gbp: np.ndarray      # [n] int64, -1: drawn from the unit cost at the start of each run
 
 
 class RunSettings(NamedTuple):
@@ -489,7 +492,7 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     records = Records(
         np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
         np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
-        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int32))
+        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int64))
     totals = Totals(np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64), np.zeros(P_N, dtype=np.int64),
                     np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
     # Reviews fall due from REVIEW_BUCKET_FLOOR (overdue at the opening) to the last month + 12.

@@ -126,7 +126,7 @@ SCHEMA: dict[str, ParameterSpec] = {spec.name: spec for spec in _SPECS}
 # Valid range of each kind: (low, high, integer?)
 KIND_RANGES: dict[str, tuple[float, float, bool]] = {
     "probability": (0.0, 1.0, False),
-    "rate": (0.0, np.inf, False),
+    "rate": (0.0, 10_000.0, False),  # a Poisson mean a month: the range the generator is tested for
     "count": (0.0, 1e9, False),
     "months": (0.0, 600.0, True),
     "fraction": (0.0, 10.0, False),

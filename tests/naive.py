@@ -93,10 +93,11 @@ def normal_quantile(p: float) -> float:
 
 
 def annual_cost(stream: int, month: int, unit: float, spread: float) -> int:
+    cap = codes.MAX_DRAWN_ANNUAL_COST_GBP
     if spread <= 0.0:
-        return int(np.rint(unit))
+        return int(np.rint(min(unit, cap)))
     z = normal_quantile(uniform(stream, month, DEC["COST"]))
-    return int(np.rint(unit * np.exp(spread * z - 0.5 * spread * spread)))
+    return int(np.rint(min(unit * np.exp(spread * z - 0.5 * spread * spread), cap)))
 
 
 @dataclass
