@@ -262,75 +262,78 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
     input_paths = [Path(f.path) for f in resolved.files]
     store = OutputStore(spec.out, overwrite=spec.overwrite, resume=spec.resume, inputs=input_paths,
                         identity=run_identity(resolved))
-    runs = np.arange(spec.runs, dtype=np.int64)
-    chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
-    n_scenarios = resolved.n_scenarios
-    total_tasks = n_scenarios * len(chunks)
-    finisher = ScenarioFinisher(store, resolved, len(chunks))
-    label = "baseline" if n_scenarios == 1 else f"{n_scenarios} scenarios"
-    progress = Progress(f"{label} ({spec.backend})", enabled=spec.progress)
-    done = [0]
-    runner = Runner(resolved)
-    if engine_is_compiled() is False:
-        notice(COMPILE_NOTICE)
-    progress.start(total_tasks)
+    try:
+        runs = np.arange(spec.runs, dtype=np.int64)
+        chunks = [runs[i:i + spec.chunk_size] for i in range(0, runs.size, spec.chunk_size)]
+        n_scenarios = resolved.n_scenarios
+        total_tasks = n_scenarios * len(chunks)
+        finisher = ScenarioFinisher(store, resolved, len(chunks))
+        label = "baseline" if n_scenarios == 1 else f"{n_scenarios} scenarios"
+        progress = Progress(f"{label} ({spec.backend})", enabled=spec.progress)
+        done = [0]
+        runner = Runner(resolved)
+        if engine_is_compiled() is False:
+            notice(COMPILE_NOTICE)
+        progress.start(total_tasks)
 
-    def on_result(result: TaskResult) -> None:
-        finisher.add(result)
-        done[0] += 1
-        logger.debug("task done: %s runs %d-%d%s (%.2f s in the engine)", result.scenario, result.first_run,
-                     result.last_run, " (written before: resumed)" if result.skipped else "", result.kernel_seconds)
-        progress.update(done[0], total_tasks)
+        def on_result(result: TaskResult) -> None:
+            finisher.add(result)
+            done[0] += 1
+            logger.debug("task done: %s runs %d-%d%s (%.2f s in the engine)", result.scenario, result.first_run,
+                         result.last_run, " (written before: resumed)" if result.skipped else "", result.kernel_seconds)
+            progress.update(done[0], total_tasks)
 
-    def run_phase(plans: Iterator[ScenarioPlan]) -> None:
-        tasks = _tasks(plans, chunks, finisher)
-        if spec.backend == "local":
-            run_local(runner, tasks, store, spec.threads, on_result)
-        else:
-            run_dask(worker_inputs(resolved), tasks, DaskOptions(scheduler=spec.scheduler, workers=spec.workers),
-                     on_result)
+        def run_phase(plans: Iterator[ScenarioPlan]) -> None:
+            tasks = _tasks(plans, chunks, finisher)
+            if spec.backend == "local":
+                run_local(runner, tasks, store, spec.threads, on_result)
+            else:
+                run_dask(worker_inputs(resolved), tasks, DaskOptions(scheduler=spec.scheduler, workers=spec.workers),
+                         on_result)
 
-    # Phase 1, the baseline: every other scenario's differences are taken against it.
-    run_phase(iter([resolved.baseline]))
-    run_phase(resolved.plans())
-    if finisher.resumed_tasks:
-        notice(f"resumed: {finisher.resumed_tasks} of {total_tasks} tasks were already written")
-    files = finisher.write_summaries()
-    wall = time.perf_counter() - t_start
-    sweep = resolved.sweep
-    manifest = base_manifest()
-    manifest.update({
-        "scenario": BASELINE if n_scenarios == 1 else None,
-        "scenarios": [p["scenario"] for p in finisher.scenario_rows],
-        "sweep": None if sweep is None else {"path": str(spec.sweep), "scenarios": sweep.n_scenarios,
-                                             "factors": [f.lever for f in sweep.factors]},
-        "seed": spec.seed,
-        "runs": spec.runs,
-        "chunk_size": spec.chunk_size,
-        "start": calendar.label(0),
-        "end": calendar.label(calendar.n_months - 1),
-        "months": calendar.n_months,
-        "threads": spec.threads,
-        "backend": spec.backend,
-        "inputs": _inputs_manifest(resolved),
-        "uncertainty": uncertainty(resolved),
-        "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
-        "files": files,
-        "money": (money_context(finisher.baseline_money, resolved.finance, calendar) if finisher.baseline_money
-                  else None),
-        "reference": ehcp_reference(spec.cohort),
-        "mitigations": finisher.mitigations,
-        "wall_seconds": round(wall, 3),
-        "kernel_seconds": round(finisher.kernel_seconds, 3),
-        "child_months": finisher.child_months,
-        "child_months_per_second": (round(finisher.child_months / finisher.kernel_seconds)
-                                    if finisher.kernel_seconds > 0 else None),
-        "bytes_written": finisher.bytes_written,
-        "resumed_tasks": finisher.resumed_tasks,
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
-        "pid": os.getpid(),
-    })
-    store.finish(manifest)
+        # Phase 1, the baseline: every other scenario's differences are taken against it.
+        run_phase(iter([resolved.baseline]))
+        run_phase(resolved.plans())
+        if finisher.resumed_tasks:
+            notice(f"resumed: {finisher.resumed_tasks} of {total_tasks} tasks were already written")
+        files = finisher.write_summaries()
+        wall = time.perf_counter() - t_start
+        sweep = resolved.sweep
+        manifest = base_manifest()
+        manifest.update({
+            "scenario": BASELINE if n_scenarios == 1 else None,
+            "scenarios": [p["scenario"] for p in finisher.scenario_rows],
+            "sweep": None if sweep is None else {"path": str(spec.sweep), "scenarios": sweep.n_scenarios,
+                                                 "factors": [f.lever for f in sweep.factors]},
+            "seed": spec.seed,
+            "runs": spec.runs,
+            "chunk_size": spec.chunk_size,
+            "start": calendar.label(0),
+            "end": calendar.label(calendar.n_months - 1),
+            "months": calendar.n_months,
+            "threads": spec.threads,
+            "backend": spec.backend,
+            "inputs": _inputs_manifest(resolved),
+            "uncertainty": uncertainty(resolved),
+            "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
+            "files": files,
+            "money": (money_context(finisher.baseline_money, resolved.finance, calendar) if finisher.baseline_money
+                      else None),
+            "reference": ehcp_reference(spec.cohort),
+            "mitigations": finisher.mitigations,
+            "wall_seconds": round(wall, 3),
+            "kernel_seconds": round(finisher.kernel_seconds, 3),
+            "child_months": finisher.child_months,
+            "child_months_per_second": (round(finisher.child_months / finisher.kernel_seconds)
+                                        if finisher.kernel_seconds > 0 else None),
+            "bytes_written": finisher.bytes_written,
+            "resumed_tasks": finisher.resumed_tasks,
+            "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+            "pid": os.getpid(),
+        })
+        store.finish(manifest)
+    finally:
+        store.close()  # the lock goes with the run, finished or not (a notebook may try again)
     aggregates = finisher.baseline_aggregates
     assert aggregates is not None
     money = finisher.baseline_money

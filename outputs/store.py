@@ -481,6 +481,13 @@ class OutputStore:
             except OSError:
                 pass
 
+    def close(self) -> None:
+        """Release the folder's lock (the run in it is finished, or stopped: ``--resume`` may
+        take it up in this process or another)."""
+        if getattr(self, "_lock_handle", None) is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+
     def _chunk_marker(self, scenario: str, first_run: int, last_run: int, suffix: str) -> Path:
         return self.partial / CHUNKS / scenario / f"{chunk_label(first_run, last_run)}{suffix}"
 

@@ -2,8 +2,9 @@
 clear error (:class:`~inputs.errors.InputError`) or a valid input, never a traceback.
 
 Loaders: cohorts (CSV, Parquet), parameter files (read, then built on the Kent baseline),
-parameter draws (Parquet, CSV), and ``sendsim validate``'s dispatch, which also reaches the
-finance, scenario and sweep loaders. Inputs: raw bytes under each extension; CSV text built from
+parameter draws (Parquet, CSV), finance files (read, then layered on the Kent inputs), targets,
+sweep tables of any shape, and ``sendsim validate``'s dispatch, which also reaches the scenario
+loader. Inputs: raw bytes under each extension; CSV text built from
 a vocabulary of valid and broken cells (codes, numbers, dates, quotes, separators, blanks);
 Parquet tables with columns of every Arrow type; valid Parquet files with bytes flipped or cut;
 TOML-like text. A valid result is checked too (a cohort the engine accepts, a parameter set
@@ -30,7 +31,13 @@ from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.parameters import COLUMNS as PARAMETER_COLUMNS
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.calibration.targets import COLUMNS as TARGET_COLUMNS
+from sendsim.calibration.targets import MEASURES, read_targets
+from sendsim.inputs.finance import COLUMNS as FINANCE_COLUMNS
+from sendsim.inputs.finance import read_finance_rows
+from sendsim.inputs.sweeps import FACTOR_KEYS, MAX_SCENARIOS, SWEEP_KEYS, load_sweep
 from sendsim.inputs.validate import validate_file
+from sendsim.money.schema import COST_TYPES, ITEMS, OTHER_BLOCKS, SPEND_LINES
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.model import SCHEMA, compile_model
@@ -276,3 +283,75 @@ def test_the_harness_fails_on_a_traceback():
     with pytest.raises(ZeroDivisionError):
         _accepts_or_explains(lambda: 1 / 0)
     assert _accepts_or_explains(lambda: (_ for _ in ()).throw(InputError("f.csv", "rule"))) is None
+
+
+# ---- Finance, targets and sweeps, each through its own loader ------------------------------------------------
+FINANCE_CELLS = st.one_of(CELLS, st.sampled_from(tuple(ITEMS) + COST_TYPES + SPEND_LINES + OTHER_BLOCKS
+                                                 + ("GBP", "GBP m", "fraction", "share", "plans", "flag",
+                                                    "2023-24", "2024-25", "2025-26", "2099-00", "assumption: x")))
+
+
+@st.composite
+def finance_texts(draw) -> str:
+    header = list(FINANCE_COLUMNS) if draw(st.booleans()) else draw(
+        st.lists(st.one_of(st.sampled_from(FINANCE_COLUMNS), st.text(max_size=6)), max_size=10))
+    rows = draw(st.lists(st.lists(FINANCE_CELLS, min_size=max(0, len(header) - 1), max_size=len(header) + 1),
+                         max_size=6))
+    return "\n".join([_csv_line(header)] + [_csv_line(r) for r in rows]) + "\n"
+
+
+@FUZZ
+@given(text=finance_texts())
+def test_finance_tables(folder, text):
+    """Any finance CSV: read on its own, then layered on the Kent inputs (whose whole-set rules
+    and dry run of the money model must hold), gives a book or a clear error."""
+    path = _write(folder, "finance.csv", text.encode("utf-8", "surrogatepass"))
+    if _accepts_or_explains(lambda: read_finance_rows(path)) is not None:
+        _accepts_or_explains(lambda: validate_file(path, CALENDAR, "finance"))
+
+
+TARGET_CELLS = st.one_of(CELLS, st.sampled_from(MEASURES + ("fit", "check", "2024-01", "2019-01", "total",
+                                                            "under_5", "special")))
+
+
+@FUZZ
+@given(header=st.one_of(st.just(list(TARGET_COLUMNS)), st.lists(st.sampled_from(TARGET_COLUMNS), max_size=12)),
+       rows=st.lists(st.lists(TARGET_CELLS, min_size=0, max_size=14), max_size=6))
+def test_targets_tables(folder, header, rows):
+    path = _write(folder, "targets.csv", ("\n".join([_csv_line(header)] + [_csv_line(r) for r in rows]) + "\n")
+                  .encode("utf-8", "surrogatepass"))
+    _accepts_or_explains(lambda: read_targets(path))
+
+
+TOML_VALUES = st.recursive(st.one_of(st.integers(-10**20, 10**20), st.floats(), st.booleans(), st.text(max_size=6),
+                                     st.sampled_from(["decision_to_assess", "special_places", "grid",
+                                                      "latin_hypercube", "2024-09", "baseline"])),
+                           lambda children: st.lists(children, max_size=4), max_leaves=8)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value).replace("inf", "inf").replace("nan", "nan")
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+
+
+@FUZZ
+@given(top=st.dictionaries(st.sampled_from(SWEEP_KEYS + ("other",)), TOML_VALUES, max_size=6),
+       factors=st.lists(st.dictionaries(st.sampled_from(FACTOR_KEYS + ("other",)), TOML_VALUES, max_size=6),
+                        max_size=4))
+def test_sweep_files(folder, top, factors):
+    """Sweep tables of any shape and values (numbers of every size, nan and inf, lists where
+    numbers belong, unknown keys): a design or a clear error, never a traceback."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in top.items() if key != "factor"]
+    for factor in factors:
+        lines.append("[[factor]]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in factor.items()]
+    path = _write(folder, "sweep.toml", ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
+    sweep = _accepts_or_explains(lambda: load_sweep(path))
+    if sweep is not None:
+        assert 1 <= sweep.n_scenarios <= MAX_SCENARIOS and np.isfinite(sweep.points).all()
+        _accepts_or_explains(lambda: validate_file(path, CALENDAR, "sweep"))
