@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,8 @@ from sendsim.inputs.derive import derivation_for
 from sendsim.inputs.finance import KENT_FINANCE
 from sendsim.inputs.resolve import RunSpec, resolve_run
 from sendsim.outputs.manifest import base_manifest, sha256_file
-from sendsim.outputs.store import OutputError
+from sendsim.inputs.errors import InputError
+from sendsim.outputs.store import OutputError, first_entries, read_marker, remove_owned, write_marker
 from sendsim.calibration.spec import CalibrationSpec
 from sendsim.simcore.engine import Calendar
 
@@ -50,17 +51,31 @@ class CalibrationResult:
     files: list[str] = field(default_factory=list)
 
 
+# The files a calibration writes into its folder, listed in the folder's ownership marker: a
+# replaced calibration loses these and nothing else (sendsim never deletes what it did not write).
+CALIBRATION_MARKER = ".sendsim-calibration"
+CALIBRATION_FILES = ("draws.parquet", "posterior.parquet", "fit.csv", "backtest.csv", "report.md", "report.html",
+                     MANIFEST)
+
+
 def _prepare_out(spec: CalibrationSpec) -> None:
     out = spec.out
-    if out.exists() and not out.is_dir():
+    if os.path.lexists(out) and not out.is_dir():
         raise OutputError(f"{out} exists and is not a folder")
+    marker = read_marker(out, CALIBRATION_MARKER) if out.exists() else None
     if out.exists() and any(out.iterdir()):
+        if marker is None:
+            raise OutputError(f"{out} holds files sendsim did not write (for example {first_entries(out)}) and no "
+                              f"{CALIBRATION_MARKER} marker; sendsim will not write into it: choose another --out")
         if not spec.overwrite:
-            raise OutputError(f"{out} is not empty; pass --overwrite to replace a previous calibration there")
-        if not (out / MANIFEST).exists() and not (out / "report.md").exists():
-            raise OutputError(f"{out} is not empty and holds no calibration: refusing to overwrite it")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+            raise OutputError(f"{out} holds a calibration; pass --overwrite to replace it")
+        remove_owned(out, list(marker.get("files", [])))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create {out}: {error.strerror or error}") from None
+    write_marker(out, marker["folder_id"] if marker else uuid.uuid4().hex, list(CALIBRATION_FILES),
+                 CALIBRATION_MARKER)
 
 
 def choose_draws(weights: np.ndarray, wanted: int, rng: np.random.Generator) -> np.ndarray:
@@ -120,7 +135,8 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     targets = read_targets(spec.targets)
     derivation = derivation_for(spec.authority)
     if spec.draws < 2 or spec.replicates < 2:
-        raise ValueError("a calibration needs at least 2 draws and 2 replicates per proposal")
+        raise InputError("--draws" if spec.draws < 2 else "--replicates",
+                         "a calibration needs at least 2 draws and 2 replicates per proposal")
     _prepare_out(spec)
     forecast_calendar, hindcast_calendar = _calendars(targets, spec.origin)
     # The authority's inputs through the one way in every run takes (cohort, parameters, finance:

@@ -168,7 +168,7 @@ def write_marker(root: Path, folder_id: str, files: list[str], name: str = MARKE
                                             "files": sorted(set(files))}, indent=1))
 
 
-def _first_entries(root: Path, limit: int = 3) -> str:
+def first_entries(root: Path, limit: int = 3) -> str:
     names = []
     for entry in sorted(os.listdir(root))[:limit]:
         names.append(repr(entry))
@@ -274,7 +274,7 @@ def claim_report_folder(target: Path, names: list[str]) -> None:
     marker = read_marker(target, REPORT_MARKER)
     earlier = set(marker.get("files", [])) if marker else set()
     if marker is None and any(target.iterdir()):
-        raise OutputError(f"{target} holds files sendsim did not write (for example {_first_entries(target)}); "
+        raise OutputError(f"{target} holds files sendsim did not write (for example {first_entries(target)}); "
                           "choose another --to")
     for name in names:
         path = target / name
@@ -326,7 +326,7 @@ class OutputStore:
         if entries and marker is None:
             what = "has no sendsim run to resume" if resume else "is not a sendsim output folder"
             raise OutputError(f"{self.root} {what}: it holds files sendsim did not write (for example "
-                              f"{_first_entries(self.root)}) and no {MARKER} marker; sendsim will not write into "
+                              f"{first_entries(self.root)}) and no {MARKER} marker; sendsim will not write into "
                               "it or remove anything there: choose another --out")
         if os.path.lexists(self.partial) and not _is_real_dir(self.partial):
             raise OutputError(f"{self.partial} is not the scratch folder sendsim made (a link or a file); remove it "

@@ -281,3 +281,13 @@ def test_a_finish_interrupted_while_moving_tables_is_completed_by_resume(tmp_pat
 
 def test_finance_layering_still_reads_the_kent_file():
     assert load_finance([KENT_FINANCE]).profile(2027) == pytest.approx(140e6)
+
+
+def test_calibrate_never_empties_a_folder_it_did_not_make(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{\"a browser extension\": true}")  # what the old rule took for ours
+    (folder / "report.md").write_text("my notes")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert_refused(["calibrate", "--out", str(folder), "--overwrite"], "holds files sendsim did not write")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
