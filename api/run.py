@@ -176,6 +176,8 @@ class ScenarioFinisher:
         files = []
         if self.summary_frames:
             frame = pd.concat(self.summary_frames, ignore_index=True)
+            # What the quantiles hold, in every row (a reader of the table alone must know).
+            frame["intervals_hold"] = uncertainty(self.resolved)["bands"]
             self.store.write_file("summary.parquet", parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
             files.append("summary.parquet")
             frame = pd.concat(self.exceedance_frames, ignore_index=True)
@@ -231,11 +233,23 @@ def uncertainty(resolved: ResolvedRun) -> dict:
     """What the spread over runs holds: Monte Carlo noise always; parameter uncertainty when
     each run has its own parameter draw. Every table, chart and text that shows intervals says
     which (readers take ``bands``)."""
-    draws = resolved.draws
-    return {"monte_carlo": True, "parameters": draws is not None,
-            "draws_file": None if draws is None else draws.file,
-            "bands": ("parameter uncertainty (one fitted parameter draw per run) and Monte Carlo noise"
-                      if draws is not None else "Monte Carlo noise only (one parameter set for every run)")}
+    draws, central = resolved.draws, resolved.central_of
+    if draws is not None:
+        source = "fitted draws" if not resolved.spec.draws_given() else "the given draws"
+        repeat = (f"; run r uses draw r modulo {draws.n_draws}" if resolved.spec.runs > draws.n_draws
+                  else "; run r uses draw r")
+        bands = (f"parameter uncertainty ({source}, {draws.n_draws:,} draws{repeat}) and Monte Carlo noise")
+        parameters = "draws"
+    elif central is not None:
+        bands = (f"Monte Carlo noise only (every run uses the central values: the means of the "
+                 f"{central.n_draws:,} draws of {Path(central.file).name})")
+        parameters = "central values"
+    else:
+        bands = "Monte Carlo noise only (one parameter set for every run: the base parameters, no fitted draws)"
+        parameters = "base"
+    return {"monte_carlo": True, "parameters": draws is not None, "parameter_source": parameters,
+            "draws_file": draws.file if draws is not None else (central.file if central is not None else None),
+            "bands": bands}
 
 
 def execute(spec: RunSpec, log: Log | None = None) -> RunResult:

@@ -142,7 +142,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     # The authority's inputs through the one way in every run takes (cohort, parameters, finance:
     # Kent's finance inputs are the only ones, so another authority's calibration has no money).
     inputs = resolve_run(RunSpec(out=spec.out, start=(forecast_calendar.start_year, forecast_calendar.start_month),
-                                 months=forecast_calendar.n_months, cohort=spec.cohort,
+                                 months=forecast_calendar.n_months, cohort=spec.cohort, authority_draws=None,
                                  authority_parameters=spec.parameters,
                                  authority_finance=KENT_FINANCE if spec.authority == KENT_AUTHORITY else None))
     rows, cohort = inputs.base_rows, inputs.cohort

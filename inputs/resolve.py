@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from sendsim.inputs.cohort import load_cohort
-from sendsim.inputs.defaults import DEFAULT_START, KENT_COHORT, KENT_PARAMETERS
+from sendsim.inputs.defaults import DEFAULT_START, KENT_COHORT, KENT_DRAWS, KENT_PARAMETERS
 from sendsim.inputs.draws import Draws, is_draws_file, load_draws, parameter_sets_for_draws
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import recording_reads
@@ -74,6 +74,11 @@ class RunSpec:
     # finance inputs (None: no money model, for an authority without finance inputs).
     authority_parameters: Path = KENT_PARAMETERS
     authority_finance: Path | None = KENT_FINANCE
+    # The authority's fitted parameter draws, used by default (run r uses draw r, r modulo the
+    # number of draws); None: the base parameters only. ``central``: one parameter set, the
+    # draws' means, for every run (Monte Carlo noise only).
+    authority_draws: Path | None = KENT_DRAWS
+    central: bool = False
 
     def __post_init__(self) -> None:
         for name in ("params", "finance", "scenarios"):
@@ -92,10 +97,18 @@ class RunSpec:
         return [Path(self.authority_parameters)] + [Path(p) for p in self.params if not is_draws_file(p)]
 
     def draws_file(self) -> Path | None:
+        """The parameter draws of the run: a draws file given with ``--params``, else the
+        authority's fitted draws (None if it has none)."""
         files = [Path(p) for p in self.params if is_draws_file(p)]
         if len(files) > 1:
             raise InputError(str(files[1]), "only one draws file (Parquet) can be given with --params")
-        return files[0] if files else None
+        if files:
+            return files[0]
+        return Path(self.authority_draws) if self.authority_draws is not None else None
+
+    def draws_given(self) -> bool:
+        """Whether the draws were named with ``--params`` (not the authority's default)."""
+        return any(is_draws_file(p) for p in self.params)
 
     def finance_files(self) -> list[Path]:
         """The finance CSVs in the order they are layered (none without the authority's own)."""
@@ -156,6 +169,7 @@ class ResolvedRun:
     scenarios: list[ScenarioPlan]
     sweep: Sweep | None
     files: list[InputFile] = field(default_factory=list)
+    central_of: Draws | None = None  # with --central: the draws whose means every run uses
     money_modelled: bool = True
 
     @property
@@ -213,9 +227,12 @@ class ResolvedRun:
         return overlay_parameter_set(self.base_set, self.base_rows, list(plan.rows), self.calendar)
 
     def draw_parameter_sets(self, plan: ScenarioPlan, runs: np.ndarray) -> list[ParameterSet]:
-        """The parameter set of each run (run r uses draw r) under the scenario's rows."""
+        """The parameter set of each run under the scenario's rows: run r uses draw r, modulo
+        the number of draws (with more runs than draws, run r + n reuses draw r with its own
+        random numbers)."""
         assert self.draws is not None
-        return parameter_sets_for_draws(self.base_rows + list(plan.rows), self.draws, runs, self.calendar)
+        return parameter_sets_for_draws(self.base_rows + list(plan.rows), self.draws,
+                                        np.asarray(runs, dtype=np.int64) % self.draws.n_draws, self.calendar)
 
     def delivered(self, plan: ScenarioPlan, runs: np.ndarray) -> np.ndarray:
         """[R, K] whether each mitigation of the plan is delivered in each run (the run's own draw)."""
@@ -302,6 +319,15 @@ def _read_parameter_rows(spec: RunSpec, calendar: Calendar) -> list[ParameterRow
     return rows
 
 
+def central_rows(draws: Draws) -> list[ParameterRow]:
+    """The draws' central values as parameter rows: each column's mean over the draws (a mean
+    of valid distributions is a valid distribution, which a median is not)."""
+    means = draws.values.mean(axis=0)
+    return [ParameterRow(f"{draws.file} column {column!r}", 0, template.parameter, template.year_month,
+                         template.selectors, float(mean), f"mean of {draws.n_draws} draws")
+            for column, template, mean in zip(draws.columns, draws.templates, means)]
+
+
 def _load_draws(path: Path, runs: int, rows: list[ParameterRow], base_set: ParameterSet,
                 calendar: Calendar) -> Draws:
     draws = load_draws(path)
@@ -311,11 +337,10 @@ def _load_draws(path: Path, runs: int, rows: list[ParameterRow], base_set: Param
             raise InputError(draws.file, f"date {template.year_month[0]:04d}-{template.year_month[1]:02d} is after "
                              f"the end of the run ({calendar.label(0)} to {last}): the column would have no effect; "
                              "correct the date or run more --months", column=column)
-    if draws.n_draws < runs:
-        raise InputError(draws.file, f"has {draws.n_draws} draws but --runs is {runs}: run r uses draw r")
     # Check every draw the run uses now (a bad draw must not stop a run half way).
-    for start in range(0, runs, DRAWS_PER_BLOCK):
-        parameter_sets_for_draws(rows, draws, np.arange(start, min(runs, start + DRAWS_PER_BLOCK)), calendar,
+    used = min(runs, draws.n_draws)
+    for start in range(0, used, DRAWS_PER_BLOCK):
+        parameter_sets_for_draws(rows, draws, np.arange(start, min(used, start + DRAWS_PER_BLOCK)), calendar,
                                  base_set)
     return draws
 
@@ -392,10 +417,17 @@ def resolve_run(spec: RunSpec) -> ResolvedRun:
         draws = _load_draws(draws_path, spec.runs, rows, base_set, calendar) if draws_path else None
         if draws_path:
             roles[str(draws_path)] = "draws"
+        if draws is not None and spec.central:  # one parameter set: the draws' means on the base
+            rows = rows + central_rows(draws)
+            base_set = build_parameter_set(rows, calendar)
+            central_of, draws = draws, None
+        else:
+            central_of = None
         cohort, _ = load_cohort(spec.cohort, calendar)
         roles[str(spec.cohort)] = "cohort"
         baseline = ScenarioPlan(BASELINE, None, str(spec.authority_parameters), "the base parameters", (), finance)
         resolved = ResolvedRun(spec, calendar, cohort, rows, base_set, draws, finance, baseline, [], None,
+                               central_of=central_of,
                                money_modelled=finance is not None and modelled(unique, complete))
         seen = {BASELINE}
         for entry in spec.scenarios:

@@ -101,6 +101,7 @@ def sniff(path: str | Path) -> Sniffed:
 def _resolve(calendar: Calendar, **changes) -> ResolvedRun:
     """Resolve a run of one run on the Kent baseline with one input replaced or added: the one
     way in that ``sendsim run`` takes, so a file valid here is valid there."""
+    changes.setdefault("authority_draws", None)  # the file on the base parameters (run checks every draw)
     return resolve_run(RunSpec(out=Path("."), runs=changes.pop("runs", 1),
                                start=(calendar.start_year, calendar.start_month), months=calendar.n_months,
                                **changes))

@@ -61,7 +61,7 @@ DIFFERENCE = {"scenario": "text", "run": "int", "financial_year": "text", "delta
               "delta_in_year_deficit_gbp": "float", "delta_accumulated_deficit_gbp": "float"}
 QUANTILE_COLUMNS = ("mean", "p05", "p25", "p50", "p75", "p95")
 SUMMARY = {"scenario": "text", "financial_year": "text", "metric": "text", **{c: "float" for c in QUANTILE_COLUMNS},
-           "prob_meets_target": "float"}
+           "prob_meets_target": "float", "intervals_hold": "text"}
 DIFFERENCE_SUMMARY = {"scenario": "text", "financial_year": "text", "metric": "text",
                       **{c: "float" for c in QUANTILE_COLUMNS}, "prob_lower": "float", "var_paired": "float",
                       "var_unpaired": "float", "variance_ratio": "float"}

@@ -63,6 +63,7 @@ def register(commands) -> argparse.ArgumentParser:
     parser.add_argument("--params", type=Path, action="append", default=[], help="as for run")
     parser.add_argument("--finance", type=Path, action="append", default=[], help="as for run")
     parser.add_argument("--threads", type=positive_int, default=None, help="numba threads")
+    parser.add_argument("--central", action="store_true", help="as for run: the draws' central values for every run")
     return parser
 
 
@@ -73,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
     months = args.months if args.months is not None else months_until(args.start, DEFAULT_END)
     spec = RunSpec(out=Path("goalseek-writes-nothing"), runs=args.runs, seed=args.seed, start=args.start,
                    months=months, cohort=KENT_COHORT, params=list(args.params), finance=list(args.finance),
-                   threads=args.threads, progress=False, record_flows=False)
+                   threads=args.threads, progress=False, record_flows=False, central=args.central)
     resolved = resolve_run(spec)
     template, file = template_of(args.scenario)
     for path, value in args.set:

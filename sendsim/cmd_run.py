@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, months_until
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, KENT_DRAWS, months_until
 from sendsim.options import positive_int, seed, year_month
 
 
@@ -23,7 +23,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="cohort CSV or Parquet (default: built-in Kent January 2024)")
     parser.add_argument("--params", type=Path, action="append", default=[],
                         help="parameter CSV applied on top of the Kent defaults (repeatable), or one draws .parquet "
-                        "(run r uses draw r)")
+                        "that replaces the fitted draws (run r uses draw r)")
+    parser.add_argument("--central", action="store_true",
+                        help="every run uses the draws' central values (their means): Monte Carlo noise only, for "
+                        "studies of noise or of a lever's paired effect at the centre (default: the built-in fitted "
+                        "draws, run r uses draw r, so the intervals hold parameter uncertainty too)")
+    parser.add_argument("--no-draws", action="store_true",
+                        help="the derived base parameters (inputs/kent/parameters.csv) without the fitted draws: one "
+                        "parameter set, Monte Carlo noise only (for comparisons with the unfitted model)")
     parser.add_argument("--finance", type=Path, action="append", default=[],
                         help="finance CSV applied on top of the Kent finance inputs (repeatable; see docs/money.md)")
     parser.add_argument("--chunk-size", type=positive_int, default=64,
@@ -56,6 +63,8 @@ def spec_from_args(args: argparse.Namespace, *, scenarios: list[str], sweep: Pat
     """The run spec of a `run` or `sweep` command line."""
     from sendsim.api import RunSpec
 
+    if args.central and args.no_draws:
+        raise SystemExit("sendsim: error: --central uses the draws' means; it cannot go with --no-draws")
     if args.scheduler and args.backend != "dask":
         raise SystemExit("sendsim: error: --scheduler needs --backend dask")
     months = args.months if args.months is not None else months_until(args.start, DEFAULT_END)
@@ -66,7 +75,8 @@ def spec_from_args(args: argparse.Namespace, *, scenarios: list[str], sweep: Pat
                    cohort=args.cohort or KENT_COHORT, params=list(args.params), finance=list(args.finance),
                    scenarios=scenarios, sweep=sweep, threads=args.threads, chunk_size=args.chunk_size,
                    overwrite=args.overwrite, resume=args.resume, record_flows=not args.no_flows,
-                   progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, workers=args.workers)
+                   progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
+                   central=args.central, authority_draws=None if args.no_draws else KENT_DRAWS)
 
 
 def report(result, out: Path) -> None:
@@ -75,6 +85,7 @@ def report(result, out: Path) -> None:
     what = f"{m['runs']} runs" + (f" x {scenarios} scenarios" if scenarios > 1 else "")
     print(f"wrote {out} ({what}, {m['start']} to {m['end']}) in {m['wall_seconds']:.1f} s; "
           f"{m['child_months_per_second'] or 0:,.0f} child-months per second")
+    print(f"Intervals below hold {m['uncertainty']['bands']}.")
     print()
     print(("Baseline. " if scenarios > 1 else "") + result.summary)
     print()

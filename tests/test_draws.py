@@ -1,6 +1,8 @@
 """Parameter draws: run r uses draw r; overrides act like parameter-file rows."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from sendsim.inputs.defaults import KENT_PARAMETERS
 from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.api import RunSpec, resolve_run
 from sendsim.cli import main
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
@@ -69,15 +72,35 @@ def test_run_uses_draw_r_for_run_r(tmp_path):
     csv = tmp_path / "p.csv"
     csv.write_text("parameter,value\np_assess,0.05\n")
     out2 = tmp_path / "csv_out"
-    assert main(["run", "--runs", "1", "--months", "13", "--out", str(out2), "--params", str(csv), "--quiet"]) == 0
+    assert main(["run", "--runs", "1", "--months", "13", "--out", str(out2), "--params", str(csv), "--quiet",
+                 "--no-draws"]) == 0
     a = pd.read_parquet(out / "stock").query("run == 0").drop(columns="scenario").reset_index(drop=True)
     b = pd.read_parquet(out2 / "stock").drop(columns="scenario").reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_more_runs_than_draws_is_an_error(tmp_path, capsys):
-    path = _draws(tmp_path, pd.DataFrame({"p_assess": [0.3]}))
-    assert main(["run", "--runs", "2", "--months", "2", "--out", str(tmp_path / "o"), "--params", str(path),
-                 "--quiet"]) == 2
-    assert "run r uses draw r" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+def test_more_runs_than_draws_reuse_the_draws_in_turn(tmp_path):
+    """Run r uses draw r modulo the number of draws: runs 0 and 2 share draw 0's parameters (but
+    not their random numbers), and the manifest says so."""
+    path = _draws(tmp_path, pd.DataFrame({"p_assess": [0.05, 0.95]}))
+    spec = RunSpec(out=tmp_path / "o", runs=4, months=13, params=(path,))
+    resolved = resolve_run(spec)
+    sets = resolved.draw_parameter_sets(resolved.baseline, np.arange(4))
+    assert [float(s["p_assess"].values[0]) for s in sets] == [0.05, 0.95, 0.05, 0.95]
+    out = tmp_path / "o"
+    assert main(["run", "--runs", "4", "--months", "13", "--out", str(out), "--params", str(path), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "run r uses draw r modulo 2" in manifest["uncertainty"]["bands"]
+    flows = pd.read_parquet(out / "flows")
+    agreed = flows[flows.event == "agreed_to_assess"].groupby("run")["count"].sum()
+    assert agreed[2] < agreed[1] / 5 and agreed[3] > 5 * agreed[0]
+
+
+def test_central_values_are_the_draws_means_for_every_run(tmp_path):
+    path = _draws(tmp_path, pd.DataFrame({"p_assess": [0.2, 0.4, 0.9]}))
+    resolved = resolve_run(RunSpec(out=tmp_path / "o", runs=3, months=13, params=(path,), central=True))
+    assert resolved.draws is None and float(resolved.base_set["p_assess"].values[0]) == pytest.approx(0.5)
+    out = tmp_path / "o"
+    assert main(["run", "--runs", "2", "--months", "13", "--out", str(out), "--params", str(path), "--central",
+                 "--quiet"]) == 0
+    assert "Monte Carlo noise only" in json.loads((out / "manifest.json").read_text())["uncertainty"]["bands"]

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from sendsim.cli import main
 
-EXAMPLES = int(os.environ.get("SENDSIM_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("SENDSIM_FUZZ_EXAMPLES", "8"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-RUN = ["--runs", "2", "--months", "15", "--quiet", "--no-flows", "--scenario", "third_special_school"]
+RUN = ["--runs", "2", "--months", "15", "--quiet", "--no-flows", "--no-draws", "--scenario", "third_special_school"]
 JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(),
                                      st.text(max_size=8)),
                            lambda children: st.one_of(st.lists(children, max_size=3),

@@ -399,7 +399,8 @@ def test_run_writes_deficit_finance_and_summary(money_run, capsys):
     pd.testing.assert_series_equal(ours.reindex(engine.index), engine, check_names=False)
     summary = pd.read_parquet(money_run / "summary.parquet")
     assert list(summary.columns) == ["scenario", "financial_year", "metric", "mean", "p05", "p25", "p50", "p75", "p95",
-                                     "prob_meets_target"]
+                                     "prob_meets_target", "intervals_hold"]
+    assert summary.intervals_hold.nunique() == 1 and "Monte Carlo noise" in summary.intervals_hold.iloc[0]
     acc = summary[summary.metric == "accumulated_deficit_gbp"].set_index("financial_year")
     expected = deficit.groupby("financial_year")["accumulated_deficit_gbp"].median()
     np.testing.assert_allclose(acc.loc[expected.index, "p50"], expected)

@@ -32,7 +32,7 @@ from sendsim.inputs.finance import KENT_FINANCE, load_finance, read_finance_rows
 from sendsim.outputs import store as store_module
 from sendsim.outputs.store import MANIFEST, PARTIAL, OutputError, OutputStore
 
-SHORT = ["--runs", "2", "--months", "3", "--quiet", "--no-flows"]
+SHORT = ["--runs", "2", "--months", "3", "--quiet", "--no-flows", "--no-draws"]
 FINANCE_HEADER = "name,financial_year,line,placement,cost_type,value,unit,source,note\n"
 TARGETS_HEADER = "id,measure,date,value,tolerance,role,source\n"
 
