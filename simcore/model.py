@@ -44,7 +44,7 @@ class ParameterSpec:
 
     name: str
     dims: tuple[str, ...]
-    kind: str  # probability | rate | count | months | fraction | growth | gbp | sigma | places
+    kind: str  # a key of KIND_RANGES: it fixes the valid range
     description: str
     distribution: bool = False  # last dimension sums to 1
     optional_default: float | None = None  # cells not given take this value (None: required)

@@ -1,12 +1,12 @@
-"""The bad-input table: every class of bad input the issue lists, each with the exact message it
-produces. Each case is checked twice:
+"""The bad-input table: every class of bad input local-authority data shows (docs/robustness.md),
+each with the exact message it produces. Each case is checked twice:
 
 - ``sendsim validate FILE``: exit status 2, the message on stderr, nothing written;
 - for inputs of ``sendsim run`` (cohort, parameters, draws, finance, scenario): ``sendsim run`` with the
   bad file stops before writing anything (no output folder) with the same message.
 
 The messages name the file, the line (CSV) or row (Parquet) or key (TOML), the column and the
-rule. :data:`ISSUE_CLASSES` is the issue's list; a test checks every class has cases here.
+rule. :data:`BAD_INPUT_CLASSES` is that list; a test checks every class has cases here.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import pytest
 from sendsim.inputs.cohort import ALLOWED as COHORT_COLUMNS
 from sendsim.cli import main
 
-ISSUE_CLASSES = (
+BAD_INPUT_CLASSES = (
     "missing column", "extra column", "wrong type", "empty file", "duplicate child id", "age below 0",
     "age over 25", "unknown placement code", "unknown need code", "birth date in the future",
     "probability below 0", "row not summing to 1", "negative cost", "negative capacity", "date outside the run",
@@ -57,9 +57,9 @@ def params_csv(*rows: str, header: str = "parameter,date,age,need,placement,to,t
 
 @dataclass(frozen=True)
 class Case:
-    """One bad input: the issue's class, the kind of file, its name and bytes, and the message."""
+    """One bad input: its class, the kind of file, its name and bytes, and the message."""
 
-    issue_class: str
+    bad_input_class: str
     kind: str
     file: str
     content: bytes | Callable[[], bytes]
@@ -69,7 +69,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.issue_class}: {self.file}"
+        return f"{self.bad_input_class}: {self.file}"
 
     def data(self) -> bytes:
         return self.content() if callable(self.content) else self.content
@@ -308,9 +308,9 @@ def _check_message(case: Case, stderr: str, command: str) -> None:
         assert case.message in message, message
 
 
-def test_every_issue_class_has_cases():
-    covered = {case.issue_class for case in CASES}
-    assert covered == set(ISSUE_CLASSES), f"classes without a case: {set(ISSUE_CLASSES) - covered}"
+def test_every_bad_input_class_has_cases():
+    covered = {case.bad_input_class for case in CASES}
+    assert covered == set(BAD_INPUT_CLASSES), f"classes without a case: {set(BAD_INPUT_CLASSES) - covered}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -325,7 +325,7 @@ def test_validate_names_file_row_column_and_rule(case, tmp_path, monkeypatch, ca
 
 # One case per input kind and class is enough to show the run path stops before writing
 # (every message is checked through `validate` above); each costs a load of the Kent inputs.
-RUN_CASES = list({(c.kind, c.issue_class): c for c in reversed(CASES)
+RUN_CASES = list({(c.kind, c.bad_input_class): c for c in reversed(CASES)
                   if c.kind in RUN_OPTION and not c.file.endswith(".xlsx") and not c.validate_only}.values())[::-1]
 
 

@@ -29,7 +29,7 @@ from sendsim.simcore.engine import Calendar
 DATA = KENT_FINANCE.parent / "data"
 CALENDAR = Calendar(2024, 1, 51)
 M = 1e6
-# The issue's cost-level tolerance: the 2023-24 in-year high-needs deficit within 2%.
+# The cost-level tolerance: the 2023-24 in-year high-needs deficit within 2% of the outturn (41.8m).
 COST_LEVEL_TOLERANCE = 0.02
 
 
@@ -129,7 +129,7 @@ def test_indirect_citations_hold(finance):
                                                         and 10.0 * M / 0.01)
 
 
-# ---- The cost level of 2023-24 (the issue's test) ------------------------------------------------------
+# ---- The cost level of 2023-24 (the reconciliation with the outturn) -----------------------------------------------------
 def test_cost_level_2023_24(finance, cohort_cost):
     """The costed January 2024 cohort at 2023-24 prices, plus the other spend lines, set against
     the 2023-24 income derived from the sources, gives an in-year high-needs deficit within 5%
