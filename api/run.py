@@ -12,9 +12,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,19 +24,24 @@ from sendsim.api.engine_cache import COMPILE_NOTICE, engine_is_compiled
 from sendsim.api.plan import check_run_plan
 from sendsim.api.progress import Progress
 from sendsim.api.tasks import DaskOptions, Runner, Task, TaskResult, run_dask, run_local, worker_inputs
-from sendsim.inputs.reference import ehcp_reference
 from sendsim.inputs.mitigations import Mitigation, describe
+from sendsim.inputs.reference import ehcp_reference
 from sendsim.inputs.resolve import BASELINE, ResolvedRun, RunSpec, ScenarioPlan, resolve_run
 from sendsim.money.model import MoneyResult, run_money_grouped
-from sendsim.outputs.mitigation_log import build_log, format_log, log_summary, log_table
 from sendsim.outputs.manifest import base_manifest
-from sendsim.outputs.money_tables import (exceedance_frame, format_deficit, money_context, money_files, parquet_bytes,
-                                          summary_frame)
+from sendsim.outputs.mitigation_log import build_log, format_log, log_summary, log_table
+from sendsim.outputs.money_tables import (
+    exceedance_frame,
+    format_deficit,
+    money_context,
+    money_files,
+    parquet_bytes,
+    summary_frame,
+)
 from sendsim.outputs.scenarios import difference_file, difference_summary, format_differences
 from sendsim.outputs.store import OutputStore, check_scenario_name, table_folder
-from sendsim.outputs.tables import with_scenario
 from sendsim.outputs.summary import RunAggregates, format_summary
-from sendsim.simcore.engine import Calendar
+from sendsim.outputs.tables import with_scenario
 from sendsim.simcore.rng import RNG_SCHEME_VERSION
 
 Log = Callable[..., None]

@@ -52,6 +52,7 @@ import numpy as np
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar, ChunkResult, Cohort
 from sendsim.simcore.model import ModelArrays
+
 # simcore.rng.poisson: one inversion per piece of mean at most POISSON_PIECE_MEAN (ceil(mean / 30)).
 from sendsim.simcore.rng import POISSON_PIECE_MEAN
 

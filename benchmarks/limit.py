@@ -21,12 +21,12 @@ import numba
 import numpy as np
 from numba import prange
 
+from sendsim.simcore import codes
+from sendsim.simcore._jit import jit, jit_parallel
 from sendsim.simcore.engine import Calendar, Cohort
 from sendsim.simcore.kernel import lookup
 from sendsim.simcore.model import ModelArrays
 from sendsim.simcore.rng import DEC_MOVE, child_stream, run_key, uniform
-from sendsim.simcore._jit import jit, jit_parallel
-from sendsim.simcore import codes
 
 
 @jit

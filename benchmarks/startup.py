@@ -18,16 +18,16 @@ _C0 = time.process_time()  # CPU time of the interpreter's own start-up is befor
 
 
 def main() -> None:
-    import numpy as np
     import numba  # noqa: F401  (timed on its own: numba's import is a large part of start-up)
+    import numpy as np
 
     t_numba, c_numba = time.perf_counter(), time.process_time()
+    from sendsim.inputs.defaults import KENT_PARAMETERS
+    from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
     from sendsim.simcore import codes
     from sendsim.simcore.engine import Calendar, Cohort, simulate
     from sendsim.simcore.kernel import simulate_chunk
     from sendsim.simcore.model import compile_model
-    from sendsim.inputs.defaults import KENT_PARAMETERS
-    from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
 
     t_engine, c_engine = time.perf_counter(), time.process_time()
     calendar = Calendar(2024, 1, 2)

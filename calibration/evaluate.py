@@ -7,8 +7,8 @@ noise (capacity aside, which makes children compete).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 

@@ -42,8 +42,8 @@ carry the uncertainty of both kinds of rate.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -69,7 +69,9 @@ class UniformCube:
         self.dimensions = dimensions
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        from scipy.stats import qmc  # imported here: scipy.stats costs ~1 s, and every sendsim command imports this module
+        from scipy.stats import (
+            qmc,  # imported here: scipy.stats costs ~1 s, and every sendsim command imports this module
+        )
         return qmc.LatinHypercube(d=self.dimensions, seed=rng).random(n)
 
     def density(self, unit: np.ndarray) -> np.ndarray:

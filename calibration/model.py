@@ -28,8 +28,7 @@ import numpy as np
 
 from sendsim.calibration import space
 from sendsim.calibration.authority_targets import placement_history
-from sendsim.calibration.direct import (MAINSTREAM_FE_DESTINATIONS, SPECIALIST_DESTINATIONS, BetaRate, Rate,
-                                        direct_rates)
+from sendsim.calibration.direct import MAINSTREAM_FE_DESTINATIONS, SPECIALIST_DESTINATIONS, BetaRate, Rate, direct_rates
 from sendsim.inputs.derivation import Derivation
 from sendsim.inputs.parameters import ParameterRow, build_parameter_set
 from sendsim.inputs.sen2.ages import shift_one_age

@@ -28,15 +28,15 @@ from sendsim.calibration import backtest, draws_file, history_matching, space, v
 from sendsim.calibration.evaluate import Segment, evaluator, fitted_only, segments_for, simulate_targets
 from sendsim.calibration.model import CalibrationModel
 from sendsim.calibration.origin import origin_cohort
+from sendsim.calibration.spec import CalibrationSpec
 from sendsim.calibration.targets import Target, read_targets
 from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_AUTHORITY, months_until
 from sendsim.inputs.derive import derivation_for
+from sendsim.inputs.errors import InputError
 from sendsim.inputs.finance import KENT_FINANCE
 from sendsim.inputs.resolve import RunSpec, resolve_run
 from sendsim.outputs.manifest import base_manifest, sha256_file
-from sendsim.inputs.errors import InputError
 from sendsim.outputs.store import OutputError, first_entries, read_marker, remove_owned, write_marker
-from sendsim.calibration.spec import CalibrationSpec
 from sendsim.simcore.engine import Calendar
 
 MANIFEST = "manifest.json"

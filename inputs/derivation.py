@@ -20,7 +20,7 @@ is the latest complete one, :attr:`Derivation.activity_year`.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -198,7 +198,7 @@ class Derivation:
         """The census caseload by SEN2 age label, mapped to the engine's placements."""
         return self.authority.caseload_by_age(self.census_year)
 
-    @lru_cache(maxsize=None)
+    @cache
     def crosstab(self) -> np.ndarray:
         """Plans at the census by single academic age and placement [A, P] (whole numbers)."""
         return spread(self.caseload_labels(), (), self.assumptions.AGE_0_2_WEIGHTS, integer=True).astype(np.int64)
@@ -211,7 +211,7 @@ class Derivation:
             low, high = max(low - 1, 0), min(high + 1, A - 1)
         return mix(counts[low:high + 1].sum(axis=0)), (low, high)
 
-    @lru_cache(maxsize=None)
+    @cache
     def need_mix(self) -> np.ndarray:
         """Assumed primary-need mix by placement [P, N] (rows sum to 1)."""
         out = np.zeros((P, N))
@@ -226,14 +226,14 @@ class Derivation:
         return placement_mix @ self.need_mix()
 
     # ---- requests and decisions -----------------------------------------------------------------
-    @lru_cache(maxsize=None)
+    @cache
     def requests_by_event_age(self) -> np.ndarray:
         """Requests received in the activity year by SEN2's age at the time of request [A] (0-2
         and 20+ split by assumption)."""
         labels = share_out_unknown_age(self.authority.requests_by_age(self.activity_year))
         return spread(labels, self.assumptions.AGES_20_PLUS_ENTRY, self.assumptions.AGE_0_2_WEIGHTS)[:, 0]
 
-    @lru_cache(maxsize=None)
+    @cache
     def requests_by_age(self) -> np.ndarray:
         """Requests received in the activity year by single academic age [A] (the age at the time
         of request moved to academic age by ``academic_from_event_age``)."""
@@ -243,7 +243,7 @@ class Derivation:
         """The calendar years of SEN2 requests up to the activity year."""
         return tuple(y for y in self.authority.request_years() if y <= self.activity_year)
 
-    @lru_cache(maxsize=None)
+    @cache
     def request_growth(self) -> float:
         """Annual growth of requests: least-squares slope of log(requests) on year over
         :meth:`request_years`."""
@@ -252,7 +252,7 @@ class Derivation:
         slope = np.polyfit(years - years.mean(), np.log(values), 1)[0]
         return float(np.exp(slope) - 1.0)
 
-    @lru_cache(maxsize=None)
+    @cache
     def decision_hazard(self) -> float:
         """Monthly hazard h with 1 - (1 - h)^(6 weeks in months) = share decided within 6 weeks."""
         share = self.authority.request_count(self.activity_year, "request_outcome_six_weeks_pc") / 100.0
@@ -311,7 +311,7 @@ class Derivation:
             out[units.index(ages)] += vector
         return out
 
-    @lru_cache(maxsize=None)
+    @cache
     def first_placement(self) -> list[tuple[tuple[int, int], np.ndarray, str]]:
         """First placement mix by age unit: [(age range, mix [P], note)].
 
@@ -323,7 +323,7 @@ class Derivation:
         """
         return [(ages, mix(counts), note) for ages, counts, note in self.first_placement_counts()]
 
-    @lru_cache(maxsize=None)
+    @cache
     def first_placement_counts(self) -> list[tuple[tuple[int, int], np.ndarray, str]]:
         """New plans by first placement behind each age unit's mix: [(age range, counts [P], note)];
         the activity year's, pooled with the year before and then with neighbouring ages while
@@ -350,7 +350,7 @@ class Derivation:
         return out
 
     # ---- ceased plans --------------------------------------------------------------------------------
-    @lru_cache(maxsize=None)
+    @cache
     def ceased_by_age(self) -> dict[str, np.ndarray]:
         """Plans ceased in the activity year by SEN2 age label: columns of CEASED_COLUMNS."""
         return share_out_unknown_age(self.authority.ceased_by_age(self.activity_year))
@@ -400,14 +400,14 @@ class Derivation:
             out.append(((low, high), p, reasons, n_cease, n_stock, total, how))
         return out
 
-    @lru_cache(maxsize=None)
+    @cache
     def review_cease_counts(self) -> list[tuple[tuple[int, int], float, float, np.ndarray]]:
         """Per age pool: (ages, plans ceased in the activity year for review reasons, exposure
         (census plans + those ceased), reason counts behind the pool's reason mix [R])."""
         return [(ages, float(n_cease), float(n_stock + n_cease), total)
                 for ages, _, _, n_cease, n_stock, total, _ in self._pooled_reasons(self._review_cease_pools())]
 
-    @lru_cache(maxsize=None)
+    @cache
     def review_cease_and_reasons(self) -> list[tuple[tuple[int, int], float, np.ndarray, str]]:
         """Per age pool: (ages, probability a review ceases the plan, reason mix, note)."""
         out = []
@@ -420,7 +420,7 @@ class Derivation:
             out.append(((low, high), float(p), reason_mix, note))
         return out
 
-    @lru_cache(maxsize=None)
+    @cache
     def moved_away_rates(self) -> list[tuple[tuple[int, int], float, int, int]]:
         """Per age pool: (ages, annual probability of moving away, moved in the activity year,
         census plans)."""
@@ -434,7 +434,7 @@ class Derivation:
             out.append(((low, high), float(moved / (n_stock + moved)), int(moved), int(n_stock)))
         return out
 
-    @lru_cache(maxsize=None)
+    @cache
     def transfers_out_by_age(self) -> np.ndarray:
         """Plans transferred to another authority in the activity year, by single academic age
         (20+ spread over 20-24; age when the plan ceased moved to academic age)."""
@@ -451,7 +451,7 @@ class Derivation:
             return self.authority
         return Authority(self.assumptions.MI_FALLBACK_AUTHORITY)
 
-    @lru_cache(maxsize=None)
+    @cache
     def mi_rates(self) -> dict[str, float]:
         """Annual mainstream->special and special->mainstream transfer rates from the SEN2 MI
         items of MI_YEARS, over the January caseload in mainstream (incl. units) / special
@@ -465,7 +465,7 @@ class Derivation:
         return {"escalation": moves_ms / stock_m, "reintegration": moves_sm / stock_s,
                 "moves_ms": moves_ms, "moves_sm": moves_sm, "stock_m": stock_m, "stock_s": stock_s}
 
-    @lru_cache(maxsize=None)
+    @cache
     def transition_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Annual placement-change probabilities [A, P, P+1] by kind: (escalation/reintegration,
         other moves incl. moving away). The diagonal is zero."""
@@ -529,7 +529,7 @@ class Derivation:
             other[low:high + 1, :, codes.MOVED_AWAY] = rate
         return change, other
 
-    @lru_cache(maxsize=None)
+    @cache
     def move_matrix(self) -> np.ndarray:
         """Monthly between-review transition probabilities [A, P, P+1], stay on the diagonal."""
         return self.move_matrix_for(*self.transition_rates())
@@ -544,7 +544,7 @@ class Derivation:
                 out[a, p, p] = 1.0 - out[a, p].sum()
         return out
 
-    @lru_cache(maxsize=None)
+    @cache
     def review_change_and_move(self) -> tuple[np.ndarray, np.ndarray]:
         """review_change [A] and review_move [A, P, P] from the review share of changes."""
         return self.review_change_and_move_for(self.transition_rates()[0])
@@ -561,7 +561,7 @@ class Derivation:
                 move[a, p, p] = 1.0 - move[a, p].sum()
         return p_change, move
 
-    @lru_cache(maxsize=None)
+    @cache
     def phase_transfers(self) -> dict[str, np.ndarray]:
         """Phase-transfer matrices [P, P]: the census mix at the age before each transfer coupled
         to the mix at the transfer age (:func:`transfer_matrix`)."""
@@ -570,7 +570,7 @@ class Derivation:
                 for t, a in zip(codes.TRANSFERS, codes.TRANSFER_AGES)}
 
     # ---- the opening pipeline and reviews -------------------------------------------------------------
-    @lru_cache(maxsize=None)
+    @cache
     def steady_pipeline(self) -> dict[str, float]:
         """The assessment pipeline in a steady state with the activity year's flows: requests
         awaiting the decision (monthly requests / decision hazard) and assessments open (monthly
@@ -583,7 +583,7 @@ class Derivation:
                 "open": pending + steady,
                 "capacity": self.authority.assessment_count(self.activity_year, "assess_in_year") / 12.0}
 
-    @lru_cache(maxsize=None)
+    @cache
     def pipeline_numbers(self) -> dict[str, float]:
         """Opening pipeline and assessment capacities from the local figures (Kent: the return's
         open cases in January and April 2024 and the backlog cleared by July; see the
@@ -622,7 +622,7 @@ class Derivation:
         n_open = self.local.value("open_cases_2024_01") if self.local is not None else steady["open"]
         return int(round(n_open)), int(round(steady["pending"]))
 
-    @lru_cache(maxsize=None)
+    @cache
     def overdue_numbers(self) -> dict[str, float]:
         """Overdue annual reviews from the local figures (Kent: March 2023 and March 2024,
         interpolated to the census) and the review capacity that gives their fall."""
@@ -638,7 +638,7 @@ class Derivation:
         return {"march_2023": march_2023, "march_2024": march_2024, "january_2024": january_2024,
                 "stock": stock, "falling_due": falling_due, "drain": drain, "capacity": falling_due + drain}
 
-    @lru_cache(maxsize=None)
+    @cache
     def recent_plans_by_age(self) -> np.ndarray:
         """Plans issued in the activity year by age (cannot be overdue at the census), capped by
         the stock."""
@@ -646,7 +646,7 @@ class Derivation:
                         self.assumptions.AGE_0_2_WEIGHTS).sum(axis=1)
         return np.minimum(counts, self.crosstab().sum(axis=1))
 
-    @lru_cache(maxsize=None)
+    @cache
     def overdue_probability_by_age(self) -> np.ndarray:
         """P(overdue | age) among all plans at that age [A]: with local overdue counts, odds
         OVERDUE_ODDS_BY_AGE x base odds solved so that the expected total equals the census

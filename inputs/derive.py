@@ -24,15 +24,25 @@ from __future__ import annotations
 
 import argparse
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sendsim.inputs.defaults import KENT_AUTHORITY
-from sendsim.inputs.derivation import (A, N, P, PL, STATUTORY_DECISION_WEEKS, STATUTORY_PLAN_WEEKS,
-                                       TRANSFER_EXCLUDED, WEEKS_PER_MONTH, Derivation, odds_of_age)
+from sendsim.inputs.derivation import (
+    PL,
+    STATUTORY_DECISION_WEEKS,
+    STATUTORY_PLAN_WEEKS,
+    TRANSFER_EXCLUDED,
+    WEEKS_PER_MONTH,
+    A,
+    Derivation,
+    N,
+    P,
+    odds_of_age,
+)
 from sendsim.inputs.figures import FigureTable
 from sendsim.inputs.finance import KENT_FINANCE, load_finance
 from sendsim.inputs.kent import assumptions as kent_assumptions
@@ -56,7 +66,7 @@ PARAMETER_COLUMNS = ("parameter", "date", "age", "need", "placement", "to", "tra
                      "source", "note")
 
 
-@lru_cache(maxsize=None)
+@cache
 def derivation_for(name: str, census: Calendar = CENSUS) -> Derivation:
     """The derivation of authority ``name`` (as SEN2 names it): Kent with its Safety Valve return
     as local figures; any other authority from SEN2 alone. Both take Kent's stated assumptions

@@ -30,10 +30,15 @@ import pyarrow.compute as pc
 
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import TextTable, read_table
-from sendsim.inputs.parameters import (DIMENSION_COLUMNS, NOT_ENGINE_PARAMETERS, ParameterRow, build_parameter_set,
-                                       read_parameter_rows)
+from sendsim.inputs.parameters import (
+    DIMENSION_COLUMNS,
+    NOT_ENGINE_PARAMETERS,
+    ParameterRow,
+    build_parameter_set,
+    read_parameter_rows,
+)
 from sendsim.simcore.engine import Calendar
-from sendsim.simcore.model import SCHEMA, KIND_RANGES, ParameterSet
+from sendsim.simcore.model import KIND_RANGES, SCHEMA, ParameterSet
 
 _COLUMN = re.compile(r"^([a-z_]+)(?:@(.*))?$")
 _ALLOWED_KEYS = DIMENSION_COLUMNS + ("date",)

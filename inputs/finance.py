@@ -35,8 +35,17 @@ from pathlib import Path
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import check_header, parse_csv_text, read_text
 from sendsim.money.book import FinanceBook
-from sendsim.money.schema import (AGE_BANDS, COST_TYPES, GBP_PER_MILLION, ITEMS, OTHER_BLOCKS, SPEND_LINES, FinanceRow,
-                                  FinanceRuleError, parse_fy)
+from sendsim.money.schema import (
+    AGE_BANDS,
+    COST_TYPES,
+    GBP_PER_MILLION,
+    ITEMS,
+    OTHER_BLOCKS,
+    SPEND_LINES,
+    FinanceRow,
+    FinanceRuleError,
+    parse_fy,
+)
 from sendsim.simcore import codes
 
 KENT_FINANCE = Path(__file__).resolve().parent / "kent" / "finance.csv"

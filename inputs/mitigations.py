@@ -45,8 +45,7 @@ from sendsim.money.draws import uniforms
 from sendsim.money.schema import AGE_BANDS, SPEND_LINES, FinanceRow, fy_label
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
-from sendsim.simcore.model import (DIMENSION_LABELS, KIND_RANGES, SCHEMA, ParameterSet, ParameterValues,
-                                   epoch_starts)
+from sendsim.simcore.model import DIMENSION_LABELS, KIND_RANGES, SCHEMA, ParameterSet, ParameterValues, epoch_starts
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})$")

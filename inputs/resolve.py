@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -27,10 +27,20 @@ from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import recording_reads
 from sendsim.inputs.finance import KENT_FINANCE, as_input_error, load_finance, with_rows
 from sendsim.inputs.mitigations import Mitigation, align_epochs, delivered
-from sendsim.inputs.parameters import ParameterRow, build_parameter_set, check_dates_in_run, overlay_parameter_set
-from sendsim.inputs.parameters import read_parameter_rows
-from sendsim.inputs.scenarios import BUILTIN_DIR, builtin_path, check_levers_in_run, compile_scenario
-from sendsim.inputs.scenarios import read_scenario_table
+from sendsim.inputs.parameters import (
+    ParameterRow,
+    build_parameter_set,
+    check_dates_in_run,
+    overlay_parameter_set,
+    read_parameter_rows,
+)
+from sendsim.inputs.scenarios import (
+    BUILTIN_DIR,
+    builtin_path,
+    check_levers_in_run,
+    compile_scenario,
+    read_scenario_table,
+)
 from sendsim.inputs.sweeps import Sweep, load_sweep
 from sendsim.money.book import FinanceBook
 from sendsim.money.model import check_money_inputs, modelled

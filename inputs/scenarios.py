@@ -33,17 +33,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.files import parse_toml, read_text
 from sendsim.inputs.finance import rows_from_table
 from sendsim.inputs.mitigations import Mitigation, read_mitigations
+from sendsim.inputs.parameters import (
+    COLUMNS,
+    ParameterRow,
+    build_parameter_set,
+    overlay_parameter_set,
+    read_parameter_rows,
+)
 from sendsim.money.schema import COST_TYPES, PAY_TYPES, FinanceRow, fy_label, parse_fy
-from sendsim.inputs.parameters import (COLUMNS, ParameterRow, build_parameter_set, overlay_parameter_set,
-                               read_parameter_rows)
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 from sendsim.simcore.model import ParameterSet

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from sendsim.money.schema import (AGE_BANDS, ITEMS, OTHER_BLOCKS, SPEND_LINES, WEIGHT_TOLERANCE, FinanceRow,
-                                  FinanceRuleError, fy_label)
+from sendsim.money.schema import (
+    AGE_BANDS,
+    ITEMS,
+    OTHER_BLOCKS,
+    SPEND_LINES,
+    WEIGHT_TOLERANCE,
+    FinanceRow,
+    FinanceRuleError,
+    fy_label,
+)
 from sendsim.simcore import codes
 
 
@@ -465,7 +473,7 @@ class FinanceBook:
         lines.append((f"accumulated deficit 31 March {fy + 1}", closing))
         return lines
 
-    def with_rows(self, extra: list[FinanceRow]) -> "FinanceBook":
+    def with_rows(self, extra: list[FinanceRow]) -> FinanceBook:
         """The book with ``extra`` rows layered on top (a scenario's ``[finance]`` rows)."""
         files = self.files + sorted({r.file for r in extra} - set(self.files))
         return FinanceBook(self.rows + extra, files)

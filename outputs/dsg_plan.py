@@ -437,7 +437,7 @@ def notes(workbook: Workbook, manifest: dict, scenarios: dict[str, str]) -> None
     for text in (
             f"Runs: {manifest.get('runs')} per scenario, seed {manifest.get('seed')}, {manifest.get('start')} to "
             f"{manifest.get('end')}; spread: {manifest.get('uncertainty', {}).get('bands', '')}.",
-            f"Scenarios: " + "; ".join(f"{label} = {scenario}" for label, scenario in scenarios.items()) + ".",
+            "Scenarios: " + "; ".join(f"{label} = {scenario}" for label, scenario in scenarios.items()) + ".",
             f"Opening position: accumulated DSG deficit {money['opening_gbp'] / GBP_M:.1f}m at the end of "
             f"{money['opening_year']} (outturn).",
             "Basis: the accumulated deficit is after the council's contributions and before the Department's "

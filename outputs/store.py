@@ -434,7 +434,7 @@ class OutputStore:
                               + "; ".join(differs))
 
     @classmethod
-    def attach(cls, root: str | Path) -> "OutputStore":
+    def attach(cls, root: str | Path) -> OutputStore:
         """A store for a worker writing chunks into a run that another process set up (no
         checks, no clearing): the run's own process created ``root/.partial``."""
         store = cls.__new__(cls)

@@ -52,7 +52,7 @@ class RunAggregates:
         self.plans_by_january_placement.append(figures["plans_by_january_placement"])
         self.months_by_fy_band_placement.append(figures["months_by_fy_band_placement"])
 
-    def sorted_by_run(self) -> "RunAggregates":
+    def sorted_by_run(self) -> RunAggregates:
         """The same figures with runs in ascending order (chunks may arrive in any order)."""
         order = np.argsort(np.concatenate(self.runs), kind="stable")
         out = RunAggregates(self.calendar)

@@ -24,8 +24,15 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from sendsim.outputs.bridge import COMPONENTS, MITIGATIONS
 from sendsim.outputs.charts import bands_text
-from sendsim.outputs.labels import (AGE_BAND_LABELS, BRIDGE_LABELS, KIND_LABELS, LINE_LABELS, PLACEMENT_LABELS,
-                                    SHARE_METRICS, label)
+from sendsim.outputs.labels import (
+    AGE_BAND_LABELS,
+    BRIDGE_LABELS,
+    KIND_LABELS,
+    LINE_LABELS,
+    PLACEMENT_LABELS,
+    SHARE_METRICS,
+    label,
+)
 from sendsim.outputs.report_data import ReportData
 from sendsim.simcore import codes
 

@@ -6,9 +6,8 @@ import argparse
 import tomllib
 from pathlib import Path
 
-from sendsim.inputs.defaults import DEFAULT_END, KENT_COHORT, months_until
+from sendsim.inputs.defaults import DEFAULT_END, DEFAULT_START, KENT_COHORT, months_until
 from sendsim.options import positive_int, seed, year_month
-from sendsim.inputs.defaults import DEFAULT_START
 
 
 def fixed_value(text: str) -> tuple[str, object]:

@@ -99,8 +99,8 @@ def report(result, out: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sendsim.inputs.scenarios import builtin_names
     from sendsim.api import execute
+    from sendsim.inputs.scenarios import builtin_names
 
     scenarios = list(dict.fromkeys(["baseline"] + (builtin_names() if args.all_scenarios else []) + args.scenario))
     spec = spec_from_args(args, scenarios=scenarios)

@@ -8,8 +8,8 @@ Example
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numba
 import numpy as np
@@ -17,7 +17,6 @@ import numpy as np
 from sendsim.simcore import codes
 from sendsim.simcore.kernel import ERR_NONE, ERROR_MESSAGES, OpeningCohort, Outputs, RunSettings, simulate_chunk
 from sendsim.simcore.model import ModelArrays
-
 
 TRACE_EMPTY = -128  # trace value of a record slot not yet in use
 
@@ -133,7 +132,7 @@ class Cohort:
     def n(self) -> int:
         return int(self.child_key.shape[0])
 
-    def take(self, index: np.ndarray) -> "Cohort":
+    def take(self, index: np.ndarray) -> Cohort:
         return Cohort(**{name: getattr(self, name)[index] for name in self._DTYPES})
 
 

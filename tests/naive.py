@@ -8,8 +8,8 @@ month, decision), the reference and the kernel must agree exactly, table for tab
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 

@@ -11,17 +11,17 @@ rule. :data:`BAD_INPUT_CLASSES` is that list; a test checks every class has case
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sendsim.inputs.cohort import ALLOWED as COHORT_COLUMNS
 from sendsim.cli import main
+from sendsim.inputs.cohort import ALLOWED as COHORT_COLUMNS
 
 BAD_INPUT_CLASSES = (
     "missing column", "extra column", "wrong type", "empty file", "duplicate child id", "age below 0",

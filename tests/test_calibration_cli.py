@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from sendsim.calibration.spec import KENT_DRAWS, KENT_TARGETS
-from sendsim.inputs.draws import load_draws
 from sendsim.cli import main
+from sendsim.inputs.draws import load_draws
 
 # A few targets of each segment and measure keep the run short.
 KEEP = ("sen2_2021_01_total", "sen2_2022_01_band_20_25", "sen2_2023_01_independent", "sen2_2022_new_plans",

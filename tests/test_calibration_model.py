@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sendsim.calibration import backtest, draws_file, history_matching, space, variance
-from sendsim.calibration.direct import BetaRate, DirichletMix
 from sendsim.calibration.authority_targets import band_history, placement_history
+from sendsim.calibration.direct import BetaRate, DirichletMix
 from sendsim.calibration.model import CalibrationModel, theta_dict
 from sendsim.calibration.origin import origin_crosstab, rake
 from sendsim.inputs.defaults import KENT_PARAMETERS

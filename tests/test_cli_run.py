@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from sendsim.cli import main
 from sendsim.inputs.cohort import load_cohort
 from sendsim.inputs.defaults import KENT_COHORT
-from sendsim.cli import main
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendsim.cli import main
 from sendsim.api import RunSpec, execute
+from sendsim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("stock", "flows", "cost", "pipeline", "deficit", "finance", "difference")

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sendsim.api import RunSpec, resolve_run
+from sendsim.cli import main
 from sendsim.inputs.defaults import KENT_PARAMETERS
 from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
 from sendsim.inputs.errors import InputError
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
-from sendsim.api import RunSpec, resolve_run
-from sendsim.cli import main
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sendsim.cli import main
-from sendsim.outputs.dsg_plan import DSG_PLAN_FILE, MONEY_FORMAT, PERCENT_FORMAT, COUNT_FORMAT
+from sendsim.outputs.dsg_plan import COUNT_FORMAT, DSG_PLAN_FILE, MONEY_FORMAT, PERCENT_FORMAT
 
 RUNS = 5
 YEARS = ["2024-25", "2025-26", "2026-27", "2027-28"]

@@ -6,8 +6,8 @@ import pandas as pd
 
 from sendsim.inputs import england
 from sendsim.inputs.kent import derive
-from sendsim.inputs.sen2.files import CASELOAD, read_table
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.inputs.sen2.files import CASELOAD, read_table
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 

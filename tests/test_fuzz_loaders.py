@@ -24,17 +24,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sendsim.calibration.targets import COLUMNS as TARGET_COLUMNS
+from sendsim.calibration.targets import MEASURES, read_targets
 from sendsim.inputs.cohort import ALLOWED as COHORT_COLUMNS
 from sendsim.inputs.cohort import load_cohort
 from sendsim.inputs.defaults import KENT_PARAMETERS
 from sendsim.inputs.draws import load_draws, parameter_sets_for_draws
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.parameters import COLUMNS as PARAMETER_COLUMNS
-from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
-from sendsim.calibration.targets import COLUMNS as TARGET_COLUMNS
-from sendsim.calibration.targets import MEASURES, read_targets
 from sendsim.inputs.finance import COLUMNS as FINANCE_COLUMNS
 from sendsim.inputs.finance import read_finance_rows
+from sendsim.inputs.parameters import COLUMNS as PARAMETER_COLUMNS
+from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
 from sendsim.inputs.sweeps import FACTOR_KEYS, MAX_SCENARIOS, SWEEP_KEYS, load_sweep
 from sendsim.inputs.validate import validate_file
 from sendsim.money.schema import COST_TYPES, ITEMS, OTHER_BLOCKS, SPEND_LINES

@@ -18,15 +18,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pyarrow.parquet as pq
 import pytest
 
-from sendsim.outputs.store import (CHUNKS, MANIFEST, PARTIAL, RUN_DESCRIPTION, OutputError, OutputStore, is_complete,
-                           write_marker)
 from sendsim.cli import main
+from sendsim.outputs.store import (
+    CHUNKS,
+    MANIFEST,
+    PARTIAL,
+    RUN_DESCRIPTION,
+    OutputError,
+    OutputStore,
+    is_complete,
+    write_marker,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS, MONTHS, CHUNK_SIZE, SEED = 10, 15, 1, 5  # 15 months: the money model needs a full financial year

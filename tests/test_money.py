@@ -13,16 +13,18 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from sendsim.cli import main
 from sendsim.inputs.cohort import load_cohort
 from sendsim.inputs.defaults import KENT_COHORT, KENT_PARAMETERS
 from sendsim.inputs.errors import InputError
-from sendsim.inputs.sen2.files import CASELOAD, number as sen2_number, read_table as read_sen2_table
 from sendsim.inputs.finance import KENT_FINANCE, load_finance, read_finance_rows, rows_from_table, with_rows
 from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+from sendsim.inputs.sen2.files import CASELOAD
+from sendsim.inputs.sen2.files import number as sen2_number
+from sendsim.inputs.sen2.files import read_table as read_sen2_table
 from sendsim.money.book import FinanceBook
 from sendsim.money.model import LINE_KINDS, cost_level_year, expected_plan_cost, run_money
 from sendsim.money.prices import monthly_price_index, nominal_cost
-from sendsim.cli import main
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar
 

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sendsim.outputs.store import MARKER, PARTIAL, OutputError, OutputStore, claim_report_folder, read_marker
 from sendsim.cli import main
+from sendsim.outputs.store import MARKER, PARTIAL, OutputError, OutputStore, claim_report_folder, read_marker
 
 EXAMPLES = int(os.environ.get("SENDSIM_FUZZ_EXAMPLES", "10"))
 # A run short enough to be cheap but with a complete financial year (so it has money outputs

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from sendsim.outputs.store import OutputError, OutputStore, check_scenario_name
 from sendsim.cli import main
+from sendsim.outputs.store import OutputError, OutputStore, check_scenario_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("simcore", "inputs", "outputs", "calibration", "sendsim", "benchmarks")

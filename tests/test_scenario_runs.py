@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendsim.inputs.scenarios import builtin_names
 from sendsim.cli import main
+from sendsim.inputs.scenarios import builtin_names
 
 
 def read(out: Path, table: str) -> pd.DataFrame:

@@ -11,8 +11,14 @@ import pandas as pd
 import pytest
 
 from sendsim.inputs.sen2 import ENGLAND, Authority, authority_names
-from sendsim.inputs.sen2.ages import (academic_from_event_age, ages_of_label, largest_remainder,
-                                      share_out_unknown_age, shift_one_age, spread)
+from sendsim.inputs.sen2.ages import (
+    academic_from_event_age,
+    ages_of_label,
+    largest_remainder,
+    share_out_unknown_age,
+    shift_one_age,
+    spread,
+)
 from sendsim.inputs.sen2.files import DATA_DIR, path_of
 from sendsim.simcore import codes
 

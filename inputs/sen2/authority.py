@@ -16,13 +16,24 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from sendsim.inputs.sen2.files import (AGE_CASELOAD_2022, AGE_NEW_PLANS_2022, ASSESSMENTS, CASELOAD, CEASED,
-                                       MI_2022, NEWPLANS, REQUESTS, TRIBUNAL, number, read_table)
+from sendsim.inputs.sen2.files import (
+    AGE_CASELOAD_2022,
+    AGE_NEW_PLANS_2022,
+    ASSESSMENTS,
+    CASELOAD,
+    CEASED,
+    MI_2022,
+    NEWPLANS,
+    REQUESTS,
+    TRIBUNAL,
+    number,
+    read_table,
+)
 from sendsim.inputs.sen2.mapping import CEASED_COLUMNS, HISTORIC_EXTRA_COLUMNS, placement_vector
 from sendsim.simcore import codes
 
@@ -59,7 +70,7 @@ def january_of_period(period: str) -> int:
     return int(str(period)[:4]) + 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def authority_names() -> tuple[str, ...]:
     """Every local authority with rows in the 2025-release caseload file, sorted."""
     table = read_table(CASELOAD)
@@ -142,7 +153,7 @@ class Authority:
         return out
 
     # ---- caseload (January census) ----------------------------------------------------------
-    @lru_cache(maxsize=None)
+    @cache
     def all_plans_by_january(self) -> pd.DataFrame:
         """The 'All EHC plans' caseload rows, indexed by ``time_period`` (201819 = January 2019)."""
         return self.rows(CASELOAD, topic=ALL_PLANS).set_index("time_period")
@@ -151,7 +162,7 @@ class Authority:
         """One column of the 'All EHC plans' row of the January ``january`` census."""
         return number(self.all_plans_by_january().loc[january_period(january), column])
 
-    @lru_cache(maxsize=None)
+    @cache
     def placements_by_january(self) -> dict[int, np.ndarray]:
         """Plans by engine placement at each January [P], keyed by year; children awaiting
         provision and permanently excluded, counted apart until 2022, are added to no place
@@ -165,7 +176,7 @@ class Authority:
             out[january_of_period(period)] = vector
         return out
 
-    @lru_cache(maxsize=None)
+    @cache
     def caseload_by_age(self, january: int) -> dict[str, np.ndarray]:
         """Plans at the January census by SEN2 age label (academic age), mapped to placements."""
         return self._by_age(CASELOAD, january_period(january), CHILD_AGE, None, "ehcplans")
@@ -221,7 +232,7 @@ class Authority:
         return self._by_age(ASSESSMENTS, str(year), CHILD_AGE, columns, None)
 
     # ---- new and ceased plans ---------------------------------------------------------------------
-    @lru_cache(maxsize=None)
+    @cache
     def new_plans_by_age(self, year: int) -> dict[str, np.ndarray]:
         """New plans of the year by SEN2 'age when plan started', mapped to first placements."""
         return self._by_age(NEWPLANS, str(year), PLAN_START_AGE, None, "new_ehc_plans")
@@ -231,7 +242,7 @@ class Authority:
         rows = self.rows(NEWPLANS, topic=ALL_NEW_PLANS)
         return {int(r["time_period"]): number(r["new_ehc_plans"]) for _, r in rows.iterrows()}
 
-    @lru_cache(maxsize=None)
+    @cache
     def ceased_by_age(self, year: int) -> dict[str, np.ndarray]:
         """Plans ceased in the year by SEN2 'age plan ceased', columns of :data:`CEASED_COLUMNS`."""
         return self._by_age(CEASED, str(year), CEASED_AGE, CEASED_COLUMNS, None)

@@ -15,7 +15,7 @@ Every table is read as text (``x`` not available, ``z`` not applicable, ``c`` co
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +55,7 @@ def path_of(name: str) -> Path:
     raise KeyError(f"{name} is not a vendored SEN2 file; known: {', '.join(ALL_AUTHORITY_FILES + EXTRACT_FILES)}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_table(name: str) -> pd.DataFrame:
     """The published table ``name`` as text, every row (read once, then cached)."""
     path = path_of(name)
