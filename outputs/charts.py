@@ -254,7 +254,8 @@ def ehcp_placement_chart(by_placement: pd.DataFrame, scenario: str) -> bytes:
 
 
 def spend_chart(lines: pd.DataFrame) -> bytes:
-    """High-needs spend by placement and the other lines (stacked medians) and the income (line).
+    """High-needs spend by placement and the other lines (stacked medians) and the income (line);
+    the place funding paid directly by the Department below zero, each bar labelled with net spend.
 
     Parameters
     ----------
@@ -274,14 +275,25 @@ def spend_chart(lines: pd.DataFrame) -> bytes:
         values = spend.loc[line].to_numpy()
         axes.bar(years, values, bottom=bottom, color=PLACEMENT_COLOURS[placement], label=PLACEMENT_LABELS[placement])
         bottom += values
-    other = spend.drop(index=[f"plans_{p}" for p in codes.PLACEMENTS if f"plans_{p}" in spend.index]).sum(axis=0)
+    # Place funding the Department pays directly is a negative spend line (and a matching income
+    # deduction): stacked into "other" it would hide part of the other lines, so it is drawn below
+    # zero and the label above each bar is the net spend, the figure the income line is set against.
+    deduction_line = "less_places_funded_directly"
+    plan_lines = [f"plans_{p}" for p in codes.PLACEMENTS if f"plans_{p}" in spend.index]
+    deduction = spend.loc[deduction_line].to_numpy() if deduction_line in spend.index else np.zeros(len(years))
+    other = spend.drop(index=plan_lines + [line for line in (deduction_line,) if line in spend.index]).sum(axis=0)
     axes.bar(years, other.to_numpy(), bottom=bottom, color=OTHER_COLOUR, label="Other high-needs lines")
     bottom += other.to_numpy()
-    for i, total in enumerate(bottom):
-        axes.annotate(f"{total:,.1f}", (i, total), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+    if np.any(deduction != 0):
+        axes.bar(years, deduction, color="#bbbbbb", hatch="//", edgecolor="#777777",
+                 label="Less: place funding paid directly by the Department")
+        axes.axhline(0, color="black", lw=0.8)
+    for i, (gross, net) in enumerate(zip(bottom, bottom + deduction)):
+        axes.annotate(f"{net:,.1f}", (i, gross), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
     axes.plot(years, income.to_numpy(), color="black", marker="o", lw=2, label="High-needs income")
     axes.set_ylabel("GBP m a year (median over runs)")
-    axes.set_title("High-needs spend by placement (stacked, medians of each line) and income", fontsize=10)
+    axes.set_title("High-needs spend by placement (stacked, medians of each line) and income;\n"
+                   "labels: net spend, after place funding paid directly (drawn below zero)", fontsize=10)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     axes.grid(axis="y", alpha=0.3)
     return _png(figure)

@@ -198,6 +198,24 @@ def test_fan_title_says_what_the_bands_hold_and_the_forecast_shows(baseline_run,
     assert any(line.get_marker() == "^" for line in forecast)
 
 
+def test_spend_chart_draws_the_direct_place_funding_below_zero_and_labels_net_spend(baseline_run, monkeypatch):
+    data = gather(baseline_run)
+    figures = _captured_titles(monkeypatch)
+    charts.spend_chart(data.lines)
+    axes = figures[0].axes[0]
+    spend = data.lines.loc["spend"] / charts.GBP_M
+    deduction = spend.loc["less_places_funded_directly"].to_numpy()
+    assert np.all(deduction < 0)
+    # Every bar above zero is a gross line; the only bars below zero are the deduction's.
+    heights = {}
+    for patch in axes.patches:
+        heights.setdefault(round(patch.get_x() + patch.get_width() / 2), []).append(patch.get_height())
+    for i, bars in sorted(heights.items()):
+        assert [h for h in bars if h < 0] == pytest.approx([deduction[i]])
+    labels = [float(text.get_text().replace(",", "")) for text in axes.texts]
+    assert labels == pytest.approx(spend.sum(axis=0).to_numpy(), abs=0.051)
+
+
 def test_ehcp_charts_have_readable_labels_distinct_colours_totals_and_references(baseline_run, monkeypatch):
     data = gather(baseline_run)
     figures = _captured_titles(monkeypatch)
