@@ -334,7 +334,8 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
             "backend": spec.backend,
             "inputs": _inputs_manifest(resolved),
             "uncertainty": uncertainty(resolved),
-            "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
+            "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables
+                             | ({"flows"} if spec.record_flows else set())),
             "files": files,
             "money": (money_context(finisher.baseline_money, resolved.finance, calendar) if finisher.baseline_money
                       else None),

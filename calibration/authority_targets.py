@@ -287,10 +287,9 @@ def local_targets(d: Derivation, r: _Rows) -> None:
             ("post16_mainstream_fe_share_2023_10", "16_19+20_25", MAINSTREAM_OR_FE, False),
             ("post16_mainstream_fe_share_2024_03", "16_19+20_25", MAINSTREAM_OR_FE, False)):
         value = seed(identifier)
-        note = ("school years by age band: " + {"specialist_share_r6": "Reception-Year 6 is ages 4-10 (age 4 as its "
-                                                 "share of the under-5 band)",
-                                                 "specialist_share_y12_14": "Years 12-14 are ages 16-18; the 16-19 band "
-                                                 "includes 19"}[identifier.rsplit("_", 2)[0]]) if proxy else ""
+        proxies = {"specialist_share_r6": "Reception-Year 6 is ages 4-10 (age 4 as its share of the under-5 band)",
+                   "specialist_share_y12_14": "Years 12-14 are ages 16-18; the 16-19 band includes 19"}
+        note = ("school years by age band: " + proxies[identifier.rsplit("_", 2)[0]]) if proxy else ""
         r.add(identifier, "share", period(identifier), value,
               TOLERANCE_PROXY_SHARE_POINTS if proxy else TOLERANCE_SHARE_POINTS, "fit",
               f"seed_targets.csv:{identifier}", note, age_band=bands_text, placement="+".join(places),
@@ -310,7 +309,7 @@ def local_targets(d: Derivation, r: _Rows) -> None:
     value = seed(identifier)
     r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_TOTAL), "fit",
           f"seed_targets.csv:{identifier}", "30 April 2024 (the authority's count)", age_band="all", placement="all")
-    for b, name in enumerate(codes.AGE_BANDS):
+    for name in codes.AGE_BANDS:
         identifier = f"ehcp_obs_2024_04_{name.replace('under_5', 'u5')}"
         value = seed(identifier)
         r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_BAND, TOLERANCE_FLOOR_PLANS),
@@ -326,7 +325,7 @@ def local_targets(d: Derivation, r: _Rows) -> None:
     r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_PLACEMENT), "report",
           f"seed_targets.csv:{identifier}", "'CYP with no place' in the authority's count; SEN2's no-place "
           "categories (NEET, placement unknown) are wider", age_band="all", placement="no_place")
-    for b, name in enumerate(codes.AGE_BANDS):
+    for name in codes.AGE_BANDS:
         identifier = f"ehcp_sv_est_2025_01_{name.replace('under_5', 'u5')}"
         value = seed(identifier)
         r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_BAND, TOLERANCE_FLOOR_PLANS),

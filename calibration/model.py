@@ -253,7 +253,8 @@ class CalibrationModel:
         ps["move"] = _replace(base["move"], np.broadcast_to(move, base["move"].values.shape))
         ps["review_change"] = _replace(base["review_change"],
                                        np.broadcast_to(review_change, base["review_change"].values.shape))
-        ps["review_move"] = _replace(base["review_move"], np.broadcast_to(review_move, base["review_move"].values.shape))
+        ps["review_move"] = _replace(base["review_move"],
+                                     np.broadcast_to(review_move, base["review_move"].values.shape))
         arrivals = np.full(codes.N_AGES, theta["arrivals"])
         arrivals[list(SECONDARY_ARRIVAL_AGES)] = theta["arrivals_11_15"]
         arrivals[list(POST16_ARRIVAL_AGES)] = theta["arrivals_16_25"]
@@ -269,8 +270,8 @@ class CalibrationModel:
         ps["assessment_priority_months"] = _replace(base["assessment_priority_months"], priority)
         ps["assessment_min_months"] = _replace(base["assessment_min_months"], np.full(
             base["assessment_min_months"].values.shape, float(round(theta["assessment_min_months"]))))
-        ps["p_appeal_refusal"] = _replace(base["p_appeal_refusal"],
-                                          np.full(base["p_appeal_refusal"].values.shape, float(phi["p_appeal_refusal"])))
+        ps["p_appeal_refusal"] = _replace(
+            base["p_appeal_refusal"], np.full(base["p_appeal_refusal"].values.shape, float(phi["p_appeal_refusal"])))
         appeal_decline = (float(phi["assessment_appeals_per_decline"])
                           * d.assumptions.DECLINE_SHARE_OF_ASSESSMENT_APPEALS)
         ps["p_appeal_decline"] = _replace(base["p_appeal_decline"],
@@ -383,7 +384,8 @@ class CalibrationModel:
         ps["assessment_capacity"] = _replace(base["assessment_capacity"],
                                              np.array([y.assessments_completed / 12.0 for y in self.years]))
         ps["review_capacity"] = _replace(base["review_capacity"], np.array(
-            [(theta["history_review_capacity"] + (theta["backlog_team_reviews"] if y.year == BACKLOG_TEAM_YEAR else 0.0))
+            [(theta["history_review_capacity"]
+              + (theta["backlog_team_reviews"] if y.year == BACKLOG_TEAM_YEAR else 0.0))
              * y.plans_in_january / 12.0 for y in self.years]))
         assert ps["request_rate"].values.shape[0] == n
         return ps

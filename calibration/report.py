@@ -53,7 +53,8 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                    + (f" (load average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}: other work shared "
                       "the machine)" if load else "") + f"; git commit {manifest.get('git_commit')}."))
     add(Block("p", f"**Fit.** {int(fitted.in_90.sum())} of {len(fitted)} fitted targets lie inside the simulated "
-                   f"90% interval of the calibrated draws, and the simulated median of {int(fitted.within_tolerance.sum())} "
+                   f"90% interval of the calibrated draws, and the simulated median of "
+                   f"{int(fitted.within_tolerance.sum())} "
                    f"is within the target's tolerance. Each draw is one run (its own random numbers), so the "
                    "intervals hold parameter uncertainty and Monte Carlo noise."))
     # ---- method ----

@@ -150,7 +150,8 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     origin = origin_cohort(derivation, spec.origin)
     segments = segments_for(model, cohort, origin, targets)
     log(f"targets: {len(targets)} ({sum(t.role == 'fit' for t in targets)} fitted); hindcast from January "
-        f"{spec.origin}, forecast from {forecast_calendar.label(0)} to {forecast_calendar.label(forecast_calendar.n_months - 1)}")
+        f"{spec.origin}, forecast from {forecast_calendar.label(0)} to "
+        f"{forecast_calendar.label(forecast_calendar.n_months - 1)}")
 
     # ---- 1. history matching ---------------------------------------------------------------
     t0 = time.perf_counter()

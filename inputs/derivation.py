@@ -411,7 +411,7 @@ class Derivation:
     def review_cease_and_reasons(self) -> list[tuple[tuple[int, int], float, np.ndarray, str]]:
         """Per age pool: (ages, probability a review ceases the plan, reason mix, note)."""
         out = []
-        for (low, high), p, reasons, n_cease, n_stock, total, how in self._pooled_reasons(self._review_cease_pools()):
+        for (low, high), p, _reasons, n_cease, n_stock, total, how in self._pooled_reasons(self._review_cease_pools()):
             reason_mix = total / total.sum()
             note = (f"ages {low}-{high}: {int(n_cease)} plans ceased in {self.activity_year} for review reasons "
                     f"(needs met, HE, employment, no longer engaging, deceased, not recorded, other; excluding max "
@@ -506,7 +506,7 @@ class Derivation:
                 change[a, p, ms] = reintegration
             group = [ms, PL["alternative"], PL["no_place"]]
             target, _ = self.pooled_age_mix(x[:, group], a)
-            for i, p in enumerate(group):
+            for p in group:
                 for j, q in enumerate(group):
                     if p != q:
                         other[a, p, q] = a_.SCHOOL_CHURN_RATE * target[j]

@@ -449,13 +449,14 @@ def parse_toml(file: str, text: str) -> dict:
     """A TOML document as tables, or an InputError: malformed, or nested deeper than
     :data:`MAX_TOML_DEPTH` (which would exhaust the parser's or a reader's recursion)."""
     import tomllib
+    too_deep = f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?"
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(file, f"is not valid TOML: {error}") from None
     except RecursionError:
-        raise InputError(file, f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?") from None
+        raise InputError(file, too_deep) from None
     if _depth(table, MAX_TOML_DEPTH + 1) > MAX_TOML_DEPTH:
-        raise InputError(file, f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?")
+        raise InputError(file, too_deep)
     return table
 

@@ -8,8 +8,8 @@ A finance file is a long CSV, one value per row, every row with its source::
     spend_line,2023-24,specialist_teaching_service,special,,7.8,GBP m,decision ...,
 
 ``name`` is one of :data:`ITEMS` (unknown names are errors); each item says which of the key
-columns (``line``, ``placement``, ``cost_type``, ``age_band``; optional columns) it needs (the others must be blank), whether
-``financial_year`` is required and how it is read:
+columns (``line``, ``placement``, ``cost_type``, ``age_band``; optional columns) it needs (the
+others must be blank), whether ``financial_year`` is required and how it is read:
 
 - ``year``: the value belongs to that financial year only;
 - ``from``: the value is in force from that financial year until a later row (like dated rows

@@ -130,9 +130,9 @@ class FinanceBook:
         for line in SPEND_LINES:
             placements = {r.placement for r in self._of("spend_line", line=line)}
             if len(placements) > 1:
-                raise self._error(f"spend_line rows of {line} name different placements ({', '.join(sorted(placements))})"
-                                  ": a line's price follows one placement", self._of("spend_line", line=line),
-                                  "placement")
+                raise self._error(f"spend_line rows of {line} name different placements "
+                                  f"({', '.join(sorted(placements))}): a line's price follows one placement",
+                                  self._of("spend_line", line=line), "placement")
         if not self._of("sv_profile"):
             raise self._error("the Safety Valve profile (sv_profile rows) is required")
         profile_years = self.years("sv_profile")

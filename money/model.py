@@ -164,7 +164,8 @@ def opening_year(financial_years: np.ndarray, complete: np.ndarray) -> int:
     """The year whose outturn runs start from: the one before the first complete year."""
     full = np.asarray(financial_years)[np.asarray(complete, dtype=bool)]
     if full.size == 0:
-        raise FinanceRuleError("--months", "the money model needs at least one complete financial year (April to March)")
+        raise FinanceRuleError("--months",
+                               "the money model needs at least one complete financial year (April to March)")
     return int(full[0]) - 1
 
 
@@ -348,7 +349,10 @@ def run_money_grouped(books: list[FinanceBook], group_of_run: np.ndarray, runs: 
     parts = []
     for g in np.unique(group_of_run):
         rows = np.flatnonzero(group_of_run == g)
-        pick = (lambda a: None if a is None else a[rows])
+
+        def pick(a: np.ndarray | None, rows: np.ndarray = rows) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
         parts.append((rows, run_money(books[int(g)], runs[rows], financial_years, complete,
                                       spend_by_fy_placement[rows], plans_by_fy[rows], seed=seed,
                                       plans_by_fy_placement=pick(plans_by_fy_placement),

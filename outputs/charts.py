@@ -173,7 +173,7 @@ def bridge_chart(bridge: pd.DataFrame, scenario: str) -> bytes:
     x = np.arange(len(labels))
     figure, axes = plt.subplots(figsize=(max(9.0, 0.55 * len(labels)), 5.4))
     axes.bar(x, heights, bottom=bottoms, color=colours, width=0.72, edgecolor="white")
-    for xi, (b, h, c, change) in enumerate(zip(bottoms, heights, colours, changes)):
+    for xi, (b, h, _c, change) in enumerate(zip(bottoms, heights, colours, changes)):
         text = f"{h:,.1f}" if change is None else f"{change:+,.1f}"
         axes.annotate(text, (xi, b + h), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7.5,
                       fontweight="bold" if change is None else "normal")

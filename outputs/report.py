@@ -160,7 +160,8 @@ def _intro(data: ReportData) -> list[str]:
     scenarios = (f"; the run also holds {len(data.scenarios) - 1} scenario{'s' * (len(data.scenarios) > 2)}, "
                  "compared with it below" if len(data.scenarios) > 1 else "")
     first = (f"Scenario <b>{e(data.scenario)}</b>{e(scenarios)}. {data.runs:,} runs (seed {e(str(manifest['seed']))}), "
-             f"{e(manifest['start'])} to {e(manifest['end'])}. Intervals and bands hold {e(bands_text(data.uncertainty))}.")
+             f"{e(manifest['start'])} to {e(manifest['end'])}. "
+             f"Intervals and bands hold {e(bands_text(data.uncertainty))}.")
     paragraphs = [first]
     if data.money is None:
         paragraphs.append("The run holds no complete financial year (April to March) after its opening one, so it has "

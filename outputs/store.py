@@ -33,8 +33,9 @@ so that chunks of two different runs (or of two layouts) are never mixed.
 (Polars, DuckDB without options) keeps it; a hive key of the same name beside it makes
 pyarrow refuse the folder (``pyarrow.dataset(..., partitioning="hive")`` infers the key as a
 string, ``pandas.read_parquet`` as a dictionary, and either conflicts with the column in the
-file). With plain folder names every reader takes the scenario from the files, once. While a process writes, it holds a lock on
-``DIR/.partial/_lock``, so a second process cannot write into the same folder at the same time.
+file). With plain folder names every reader takes the scenario from the files, once. While a
+process writes, it holds a lock on ``DIR/.partial/_lock``, so a second process cannot write into
+the same folder at the same time.
 """
 from __future__ import annotations
 
@@ -253,7 +254,8 @@ def owned_files(root: Path) -> list[str]:
             except OutputError:
                 report = None
             if report:
-                files += [f"{report_folder}/{f}" for f in report.get("files", [])] + [f"{report_folder}/{REPORT_MARKER}"]
+                files += [f"{report_folder}/{f}" for f in report.get("files", [])]
+                files.append(f"{report_folder}/{REPORT_MARKER}")
     return files
 
 
@@ -573,7 +575,8 @@ class OutputStore:
                 if not entry.startswith(PARTIAL + "/"):
                     continue
                 relative = entry[len(PARTIAL) + 1:]
-                if relative.split("/", 1)[0] in (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER, MOVED):
+                bookkeeping = (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER, MOVED)
+                if relative.split("/", 1)[0] in bookkeeping:
                     continue
                 source = _reached_without_links(self.root, entry)
                 if entry.endswith(".tmp"):

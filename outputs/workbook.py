@@ -167,7 +167,8 @@ def write_workbook(path: Path, data: ReportData) -> list[str]:
     if data.money is not None:
         builders += [("Deficit", "Accumulated DSG deficit by year: median, percentiles, profile, forecast, chances",
                       _deficit_sheet),
-                     ("Exceedance", "P(accumulated deficit > X) on a grid of X, per scenario and year", _exceedance_sheet),
+                     ("Exceedance", "P(accumulated deficit > X) on a grid of X, per scenario and year",
+                      _exceedance_sheet),
                      ("Bridge", "What moved the in-year deficit, year on year (means over runs)", _bridge_sheet)]
         if data.compared:
             builders.append(("Scenarios", "Each scenario minus the baseline, paired by run: mean and percentiles",

@@ -205,7 +205,8 @@ CASES: tuple[Case, ...] = (
     Case("unknown key", "parameters", "unused_dimension.csv", params_csv("p_assess,,,,,,post16,,0.4"),
          "unused_dimension.csv, line 2, column 'transfer': parameter p_assess has no transfer dimension; leave the "
          "column blank"),
-    Case("unknown key", "parameters", "unknown_column.csv", params_csv("p_assess,0.4,x", header="parameter,value,colour"),
+    Case("unknown key", "parameters", "unknown_column.csv",
+         params_csv("p_assess,0.4,x", header="parameter,value,colour"),
          f"unknown_column.csv, line 1: unknown column(s) 'colour'; allowed: {PARAMETER_COLUMNS}"),
     Case("unknown placement code", "parameters", "params_placement.csv",
          params_csv("overflow_independent,,,,specials,,,,0.5"),

@@ -167,7 +167,8 @@ def sv_plan_text() -> str:
           "from": ["special"], "to": "srp", "share": 0.2}),
     ]
     parts = ['name = "sv_plan"\n'
-             'description = "Kent\'s Safety Valve plan as the seed (Q1 2024-25) describes it: each measure a mitigation '
+             'description = "Kent\'s Safety Valve plan as the seed (Q1 2024-25) describes it: each measure a '
+             'mitigation '
              'with a start, a ramp, a target group, an effect and a probability of delivery; the baseline is the plan '
              'undelivered."\n']
     for name, description, source, start, ramp, delivery, delivery_source, target, effect in entries:
