@@ -54,6 +54,9 @@ class Task:
 
 @dataclass
 class TaskResult:
+    """What a task sends back: its scenario and runs, its per-run figures, its timings and bytes
+    written, and whether it was skipped."""
+
     scenario: str
     first_run: int
     last_run: int
@@ -147,6 +150,8 @@ class Runner:
 
 def write_task(store: OutputStore, runner: Runner, task: Task, chunk: ChunkResult,
                figures: dict[str, np.ndarray]) -> int:
+    """Write a task's chunk as tables, with its per-run figures, into the store; return the
+    bytes written."""
     tables = chunk_tables(chunk, runner.resolved.calendar)
     return store.write_chunk(task.scenario, task.first_run, task.last_run, tables, figures)
 
@@ -219,6 +224,8 @@ def run_local(runner: Runner, tasks: Iterable[Task], store: OutputStore, threads
 
 @dataclass
 class DaskOptions:
+    """How ``--backend dask`` reaches its cluster, and how often a lost task is retried."""
+
     scheduler: str | None = None  # tcp://HOST:PORT of an existing cluster; None: a local cluster
     workers: int | None = None     # local cluster: worker processes (default: cores)
     retries: int = 3               # a task lost with a dead worker is retried on another

@@ -367,8 +367,8 @@ def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
     """A lever (or ``[[parameter]]`` row) of the scenario's own file whose every row is dated
     after the last month of the run has no effect: the scenario would equal the baseline and
     look like a lever that changes nothing. Money levers count from April of their financial
-    year. (Built-in scenarios are not checked: they are written for the default window, and a
-    shorter run simply stops before some of their dates.)"""
+    year. Built-in scenarios are not checked: they are written for the default window, and a
+    shorter run simply stops before some of their dates."""
     last = calendar.n_months - 1
     by_key: dict[str, list[ParameterRow]] = {}
     for row in scenario.rows:

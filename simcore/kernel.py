@@ -658,8 +658,8 @@ def _september(month, mdl, state):
 @jit
 def _between_reviews(month, mdl, state):
     """Step 2, the hot loop: one draw per plan against its monthly ``move`` row (stay first),
-    step-down draws, and the lists step 4 works from. (Reviews need nothing here: the review
-    schedule is kept by month due.)
+    step-down draws, and the lists step 4 works from. Reviews need nothing here: the review
+    schedule is kept by month due.
 
     It walks the active list (plans in the order they became active) and drops from it the
     plans that have ended, so that ended plans cost nothing month after month. The tables and

@@ -1,5 +1,7 @@
 """The bad-input table: every class of bad input local-authority data shows (docs/robustness.md),
-each with the exact message it produces. Each case is checked twice:
+each with the exact message it produces.
+
+Each case is checked twice:
 
 - ``sendsim validate FILE``: exit status 2, the message on stderr, nothing written;
 - for inputs of ``sendsim run`` (cohort, parameters, draws, finance, scenario): ``sendsim run`` with the

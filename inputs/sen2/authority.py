@@ -113,7 +113,7 @@ class Authority:
 
     def rows(self, file: str, period: str | None = None, topic: str | None = None,
              required: bool = True) -> pd.DataFrame:
-        """This authority's rows of a vendored file, optionally of one ``time_period`` and
+        """The authority's rows of a vendored file, optionally of one ``time_period`` and
         ``breakdown_topic``.
 
         Raises
