@@ -96,7 +96,9 @@ class GoalSeek:
         if fy is None:
             raise InputError("--year", f"must be a financial year like 2027-28, got {year!r}")
         years, complete = resolved.financial_years()
-        if fy not in [int(y) for y, c in zip(years, complete) if c] or resolved.finance.profile(fy) is None:
+        finance = resolved.finance
+        if (fy not in [int(y) for y, c in zip(years, complete) if c] or finance is None
+                or finance.profile(fy) is None):
             raise InputError("--year", f"{year} must be a complete financial year of the run with a Safety Valve "
                              "profile")
         self.resolved, self.template, self.file, self.path, self.fy = resolved, template, file, path, fy
@@ -223,10 +225,10 @@ def goal_seek(resolved: ResolvedRun, template: dict, file: str, path: str, *, lo
     for _ in range(bootstrap):
         sample = rng.integers(0, meets.shape[1], meets.shape[1])
         roots.append(crossing(values, meets[:, sample].mean(axis=1), probability, increasing))
-    roots = np.array(roots)
-    inside = roots[~np.isnan(roots)]
+    root_values = np.array(roots)
+    inside = root_values[~np.isnan(root_values)]
     interval = (float(np.quantile(inside, 0.05)), float(np.quantile(inside, 0.95))) if inside.size else (math.nan,) * 2
-    return GoalSeekResult(path=path, year=fy_label(parse_fy(year)), probability=probability, value=float(good),
+    return GoalSeekResult(path=path, year=fy_label(seek.fy), probability=probability, value=float(good),
                           interval=interval, probability_at_value=share(good), runs=int(seek.runs.size),
                           bootstrap=bootstrap, no_crossing_share=float(np.isnan(roots).mean()),
                           evaluations=evaluations, simulations=seek.simulations)

@@ -115,15 +115,19 @@ class Runner:
         plan = compiled.plan
         stages = plan.stages()
         figures: dict[str, np.ndarray] = {}
-        chunk, base_cost = None, None
+        chunk: ChunkResult | None = None
+        base_cost: np.ndarray | None = None
         for stage in stages:
             if plan.engine_changes_at(stage):
                 chunk = self._simulate(compiled, task, stage, threads)
                 base_cost = chunk.cost
+            # The first stage (0, or None without mitigations) always simulates.
+            assert chunk is not None and base_cost is not None
             chunk.cost = nominal_cost(base_cost, self._price_index(compiled, task, stage))
             stage_figures = RunAggregates(resolved.calendar).of_chunk(chunk)
             prefix = "" if stage == stages[-1] else f"stage{stage}:"
             figures.update({prefix + name: values for name, values in stage_figures.items()})
+        assert chunk is not None  # stages() is never empty
         return chunk, figures
 
     def _simulate(self, compiled: CompiledScenario, task: Task, stage: int | None, threads: int | None) -> ChunkResult:
@@ -142,6 +146,8 @@ class Runner:
 
     def _price_index(self, compiled: CompiledScenario, task: Task, stage: int | None) -> np.ndarray:
         """[T, P], or [R, T, P] where the plan's price mitigations differ between runs."""
+        if compiled.plan.finance is None:  # no finance inputs: base prices throughout
+            return compiled.price_index
         books, group = self.resolved.run_books(compiled.plan, task.runs, stage)
         if len(books) == 1 and books[0] is compiled.plan.finance:
             return compiled.price_index

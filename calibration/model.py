@@ -198,8 +198,13 @@ class CalibrationModel:
         self._post16_weights = x[POST16_AGE_BEFORE] / x[POST16_AGE_BEFORE].sum()
 
     # ---- the hindcast's own effective dates --------------------------------------------------
+    def _hindcast_calendar(self) -> Calendar:
+        if self.hindcast is None:
+            raise ValueError("the calibration model was made without a hindcast calendar")
+        return self.hindcast
+
     def _year_starts(self) -> np.ndarray:
-        calendar = self.hindcast
+        calendar = self._hindcast_calendar()
         return np.array([calendar.month_index(y.year, 1) for y in self.years], dtype=np.int64)
 
     def _hindcast_base(self, base: ParameterSet) -> ParameterSet:
@@ -211,8 +216,9 @@ class CalibrationModel:
                             ("assessment_capacity", ()), ("review_capacity", ())):
             out[name] = ParameterValues(starts, np.zeros((n,) + shape))
         out["request_growth"] = ParameterValues(np.array([0]), np.zeros(1))
-        backlog = self.hindcast.month_index(BACKLOG_TEAM_YEAR, 1)
-        if 0 < backlog < self.hindcast.n_months:
+        hindcast = self._hindcast_calendar()
+        backlog = hindcast.month_index(BACKLOG_TEAM_YEAR, 1)
+        if 0 < backlog < hindcast.n_months:
             cease = base["review_cease"].values[:1]
             out["review_cease"] = ParameterValues(np.array([0, backlog]), np.concatenate([cease, cease]))
         places = np.repeat(base["places"].values[:1], n, axis=0)

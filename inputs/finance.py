@@ -30,6 +30,7 @@ reported here, as an :class:`~sendsim.inputs.errors.InputError`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from sendsim.inputs.errors import InputError
@@ -185,7 +186,7 @@ def book_of(rows: list[FinanceRow], files: list[str]) -> FinanceBook:
         raise as_input_error(error) from None
 
 
-def load_finance(paths: list[str | Path]) -> FinanceBook:
+def load_finance(paths: Sequence[str | Path]) -> FinanceBook:
     """Read finance files in order (later files replace rows of earlier ones) and check them."""
     rows: list[FinanceRow] = []
     for path in paths:

@@ -253,8 +253,8 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
                 setter[index] = k_row + 1
             if np.isnan(grid).any() and spec.optional_default is None and not spec.distribution:
                 missing = tuple(int(i) for i in np.argwhere(np.isnan(grid))[0])
-                files = ", ".join(sorted({r.file for r in own}))
-                raise InputError(files, f"parameter {name}: no value for {_describe(name, missing)} "
+                own_files = ", ".join(sorted({r.file for r in own}))
+                raise InputError(own_files, f"parameter {name}: no value for {_describe(name, missing)} "
                                  f"in force from {calendar.label(start)}; add a row covering it")
             if spec.distribution:
                 grid = _resolve_distribution(name, grid, setter, ordered, calendar.label(start))

@@ -85,7 +85,7 @@ class FinanceBook:
         """The value of a 'from' item in force in ``fy``: the latest row dated on or before it."""
         best = None
         for row in self._of(name, **keys):
-            if row.financial_year <= fy and (best is None or row.financial_year > best.financial_year):
+            if row.year <= fy and (best is None or row.year > best.year):
                 best = row
         if best is not None:
             return best.value
@@ -96,11 +96,11 @@ class FinanceBook:
                           f"{fy_label(fy)}: add one dated {fy_label(fy)} or earlier")
 
     def in_force_or_none(self, name: str, fy: int, **keys: str) -> float | None:
-        rows = [r for r in self._of(name, **keys) if r.financial_year <= fy]
-        return max(rows, key=lambda r: r.financial_year).value if rows else None
+        rows = [r for r in self._of(name, **keys) if r.year <= fy]
+        return max(rows, key=lambda r: r.year).value if rows else None
 
     def years(self, name: str) -> list[int]:
-        return sorted({r.financial_year for r in self._of(name)})
+        return sorted({r.year for r in self._of(name)})
 
     # ---- validation of the whole set ----------------------------------------------------------
     def _check(self) -> None:
@@ -142,11 +142,11 @@ class FinanceBook:
         for name in ("council_contribution", "dfe_instalment"):
             for row in self._of(name):
                 if row.financial_year not in profile_years:
-                    raise self._error(f"{name} in {fy_label(row.financial_year)} is outside the agreement "
+                    raise self._error(f"{name} in {fy_label(row.year)} is outside the agreement "
                                       f"({fy_label(profile_years[0])} to {fy_label(profile_years[-1])})", [row],
                                       "financial_year")
         for row in self._of("hnb_growth_low") + self._of("hnb_growth_high"):
-            fy = row.financial_year
+            fy = row.year
             low = self.in_force("hnb_growth_low", fy, default=-1.0)
             high = self.in_force("hnb_growth_high", fy, default=1.0)
             mode = self.in_force("hnb_growth", fy, default=float("nan"))
@@ -208,10 +208,10 @@ class FinanceBook:
         uplift = self.year_value("price_uplift", fy, placement=placement)
         if uplift is not None:
             return uplift
-        levels = sorted(self._of("price_level", placement=placement), key=lambda r: r.financial_year)
-        if len(levels) >= 2 and levels[0].financial_year < fy <= levels[-1].financial_year:
+        levels = sorted(self._of("price_level", placement=placement), key=lambda r: r.year)
+        if len(levels) >= 2 and levels[0].year < fy <= levels[-1].year:
             first, last = levels[0], levels[-1]
-            return (last.value / first.value) ** (1.0 / (last.financial_year - first.financial_year)) - 1.0
+            return (last.value / first.value) ** (1.0 / (last.year - first.year)) - 1.0
         return None
 
     def price_growth(self, placement: str, fy: int) -> float:
@@ -247,8 +247,8 @@ class FinanceBook:
 
     # ---- spend lines --------------------------------------------------------------------------------
     def spend_line_row(self, line: str, fy: int) -> FinanceRow | None:
-        rows = [r for r in self._of("spend_line", line=line) if r.financial_year <= fy]
-        return max(rows, key=lambda r: r.financial_year) if rows else None
+        rows = [r for r in self._of("spend_line", line=line) if r.year <= fy]
+        return max(rows, key=lambda r: r.year) if rows else None
 
     def spend_line(self, line: str, fy: int) -> float:
         """Spend on a line in ``fy`` at flat volume: the spend_line row in force, at its year's
@@ -259,7 +259,7 @@ class FinanceBook:
             return 0.0
         p = codes.PLACEMENTS.index(row.placement)
         factor = self.year_value("spend_line_factor", fy, line=line)
-        price = self.placement_index(row.financial_year, fy)[p]
+        price = self.placement_index(row.year, fy)[p]
         return row.value * price * (1.0 if factor is None else factor)
 
     def spend_line_volume_placement(self, line: str) -> str | None:
@@ -270,7 +270,7 @@ class FinanceBook:
     def schools_block(self, fy: int) -> float:
         """The Schools Block: fixed in each year with a decided transfer (transfer / its decided
         share); in other years moved from the nearest such year with schools_block_growth."""
-        anchors = {r.financial_year: r for r in self._of("schools_block_transfer")}
+        anchors = {r.year: r for r in self._of("schools_block_transfer")}
         if not anchors:
             raise self._error("finance item schools_block_transfer is required (it fixes the Schools Block)")
 
@@ -303,8 +303,8 @@ class FinanceBook:
         budgets = self._of("hnb_budget")
         if not budgets:
             raise self._error("finance item hnb_budget is required (it fixes the High Needs Block)")
-        anchor = max(budgets, key=lambda r: r.financial_year)
-        a = anchor.financial_year
+        anchor = max(budgets, key=lambda r: r.year)
+        a = anchor.year
         included = self.year_value("hnb_budget_transfer", a)
         if included is None:
             raise self._error(f"hnb_budget_transfer for {fy_label(a)} is required with the hnb_budget row",
@@ -392,7 +392,7 @@ class FinanceBook:
         """The agreement's EHCP estimates: year -> age band -> plans."""
         out: dict[int, dict[str, float]] = {}
         for row in self._of("sv_ehcp_estimate"):
-            out.setdefault(row.financial_year, {})[row.age_band] = row.value
+            out.setdefault(row.year, {})[row.age_band] = row.value
         return out
 
     def override_end_year(self) -> int | None:
@@ -431,12 +431,13 @@ class FinanceBook:
         years = self.agreement_years()
         if fy not in years:
             return 0.0
-        fixed = {}
+        fixed: dict[int, float | None] = {}
         for y in years:
             value = self.year_value("council_contribution", y)
             fixed[y] = value if value is not None else self.balancing_council_contribution(y)
-        if fixed[fy] is not None:
-            return fixed[fy]
+        this_year = fixed[fy]
+        if this_year is not None:
+            return this_year
         known = sum(v for v in fixed.values() if v is not None)
         open_years = [y for y in years if fixed[y] is None]
         return (self.scalar("council_contribution_total") - known) / len(open_years)
@@ -462,7 +463,7 @@ class FinanceBook:
         opening, closing = self.outturn(fy - 1), self.outturn(fy)
         profile = self.year_value("hn_in_year_deficit_profile", fy)
         variance = self.year_value("hn_in_year_deficit_variance", fy)
-        if None in (opening, closing, profile, variance):
+        if opening is None or closing is None or profile is None or variance is None:
             raise self._error(f"outturns for {fy_label(fy - 1)} and {fy_label(fy)} and the in-year high-needs "
                               f"deficit of {fy_label(fy)} are needed to reconcile {fy_label(fy)}")
         lines = [(f"accumulated deficit 31 March {fy}", opening),

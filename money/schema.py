@@ -239,4 +239,12 @@ class FinanceRow:
     def where(self) -> str:
         return f"{self.file}, line {self.line_number}"
 
+    @property
+    def year(self) -> int:
+        """The financial year of a dated row (items of kind "year" or "from", where the reader
+        requires it)."""
+        if self.financial_year is None:
+            raise ValueError(f"{self.where()}: {self.name} has no financial_year")
+        return self.financial_year
+
 

@@ -7,6 +7,7 @@ run, so that two reports compare), the fan's blue, and black for the Safety Valv
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import matplotlib
 
@@ -262,8 +263,9 @@ def spend_chart(lines: pd.DataFrame) -> bytes:
         Median GBP, rows (kind, line), columns financial years.
     """
     lines = lines / GBP_M
-    spend = lines.loc["spend"]
-    income = lines.loc["income"].sum(axis=0)
+    # Rows are (kind, line): one kind's rows are a frame of lines.
+    spend = cast(pd.DataFrame, lines.loc["spend"])
+    income = cast(pd.DataFrame, lines.loc["income"]).sum(axis=0)
     years = list(spend.columns)
     figure, axes = plt.subplots(figsize=(9, 5.2))
     bottom = np.zeros(len(years))

@@ -338,7 +338,8 @@ def children_and_young_people(workbook: Workbook, out: Path, finance: pd.DataFra
     if flows_folder.is_dir():
         sheet.note("New and ceased plans per financial year (median over runs)")
         sheet.header(["Plans"] + [f"{label} {y}" for label in scenarios for y in years])
-        new, ceased = [], []
+        new: list[float] = []
+        ceased: list[float] = []
         for scenario in scenarios.values():
             flows = _read(out / table_folder("flows", scenario))
             dates = pd.to_datetime(flows.date)
@@ -467,6 +468,8 @@ def write_dsg_plan(out: str | Path, path: str | Path) -> Path:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     money = manifest["money"]
     mitigated = mitigated_scenario(out)
+    if mitigated is None:  # (dsg_plan_status has said so above)
+        raise ValueError("no DSG management plan: the run has no scenario with a mitigation log")
     scenarios = {"Unmitigated": BASELINE, "Mitigated": mitigated}
     deficit = _read(out / "deficit")
     finance = _read(out / "finance")

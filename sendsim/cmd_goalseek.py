@@ -72,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
 
     months = args.months if args.months is not None else months_until(args.start, DEFAULT_END)
     spec = RunSpec(out=Path("goalseek-writes-nothing"), runs=args.runs, seed=args.seed, start=args.start,
-                   months=months, cohort=KENT_COHORT, params=list(args.params), finance=list(args.finance),
+                   months=months, cohort=KENT_COHORT, params=tuple(args.params), finance=tuple(args.finance),
                    threads=args.threads, progress=False, record_flows=False, central=args.central)
     resolved = resolve_run(spec)
     template, file = template_of(args.scenario)
