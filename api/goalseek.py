@@ -51,6 +51,7 @@ class GoalSeekResult:
     simulations: int = 1  # engine simulations made (1: a money lever, every value re-priced)
 
     def text(self) -> str:
+        """The result as the command prints it."""
         lines = [f"goal-seek {self.path}: P(accumulated deficit <= profile in {self.year}) >= {self.probability:.0%}",
                  f"  value            {self.value:.6g}",
                  f"  90% interval     [{self.interval[0]:.6g}, {self.interval[1]:.6g}]  (bootstrap over {self.runs} "
@@ -111,6 +112,7 @@ class GoalSeek:
         self.simulations = 0
 
     def plan(self, value: float) -> ScenarioPlan:
+        """The scenario with the varied number set to ``value``, planned on the run."""
         table = copy.deepcopy(self.template)
         set_path(table, self.path, value)
         return self.resolved.plan_table(table, self.file)

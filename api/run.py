@@ -110,10 +110,12 @@ class ScenarioFinisher:
         self.tables: set[str] = set()
 
     def expect(self, plan: ScenarioPlan) -> None:
+        """Register a scenario whose task results will arrive."""
         self.plans[plan.name] = plan
         self.figures[plan.name] = []
 
     def add(self, result: TaskResult) -> None:
+        """Take in one task's result: its figures and its counts."""
         self.child_months += result.child_months
         self.kernel_seconds += result.kernel_seconds
         self.bytes_written += result.bytes_written
@@ -178,6 +180,7 @@ class ScenarioFinisher:
         self.mitigation_frames.append(log_summary(log))
 
     def write_summaries(self) -> list[str]:
+        """Write the run's summary tables; return the files written."""
         files = []
         if self.summary_frames:
             frame = pd.concat(self.summary_frames, ignore_index=True)

@@ -49,6 +49,7 @@ class Task:
 
     @property
     def runs(self) -> np.ndarray:
+        """The task's runs, ``first_run`` to ``last_run``."""
         return np.arange(self.first_run, self.last_run + 1, dtype=np.int64)
 
 
@@ -85,6 +86,7 @@ class Runner:
         self._compiled: OrderedDict[tuple, CompiledScenario] = OrderedDict()
 
     def compiled(self, task: Task) -> CompiledScenario:
+        """The task's scenario, planned and compiled (kept for the scenario's later tasks)."""
         key = (task.scenario_json, task.scenario_file)
         if key in self._compiled:
             self._compiled.move_to_end(key)

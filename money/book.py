@@ -63,6 +63,7 @@ class FinanceBook:
         return FinanceRuleError(", ".join(self.files), rule)
 
     def has(self, name: str, **keys: str) -> bool:
+        """Whether the book has a row of item ``name`` (with those keys)."""
         return bool(self._of(name, **keys))
 
     def scalar(self, name: str, default: float | None = None, **keys: str) -> float:
@@ -96,10 +97,12 @@ class FinanceBook:
                           f"{fy_label(fy)}: add one dated {fy_label(fy)} or earlier")
 
     def in_force_or_none(self, name: str, fy: int, **keys: str) -> float | None:
+        """As :meth:`in_force`, with None where no row is in force."""
         rows = [r for r in self._of(name, **keys) if r.year <= fy]
         return max(rows, key=lambda r: r.year).value if rows else None
 
     def years(self, name: str) -> list[int]:
+        """The financial years of the rows of a dated item, in order."""
         return sorted({r.year for r in self._of(name)})
 
     # ---- validation of the whole set ----------------------------------------------------------
@@ -226,6 +229,7 @@ class FinanceBook:
         return growth if hold is None else min(growth, hold)
 
     def price_saving(self, placement: str, fy: int) -> float:
+        """The placement's price saving in ``fy`` (0 if none)."""
         return self.year_value("price_saving", fy, placement=placement) or 0.0
 
     def placement_index(self, base_fy: int, fy: int) -> np.ndarray:
@@ -247,6 +251,7 @@ class FinanceBook:
 
     # ---- spend lines --------------------------------------------------------------------------------
     def spend_line_row(self, line: str, fy: int) -> FinanceRow | None:
+        """The spend line's row in force in ``fy``, or None."""
         rows = [r for r in self._of("spend_line", line=line) if r.year <= fy]
         return max(rows, key=lambda r: r.year) if rows else None
 
@@ -263,6 +268,7 @@ class FinanceBook:
         return row.value * price * (1.0 if factor is None else factor)
 
     def spend_line_volume_placement(self, line: str) -> str | None:
+        """The placement whose plans drive the line's volume, or None (a fixed line)."""
         rows = self._of("spend_line_volume", line=line)
         return rows[-1].placement if rows and rows[-1].value > 0 else None
 
@@ -296,6 +302,7 @@ class FinanceBook:
         return block
 
     def schools_block_transfer_gbp(self, fy: int) -> float:
+        """The transfer from the Schools Block to high needs in ``fy`` (GBP)."""
         return self.in_force("schools_block_transfer_share", fy) * self.schools_block(fy)
 
     def hnb_anchor(self) -> tuple[int, float, bool]:
@@ -312,6 +319,7 @@ class FinanceBook:
         return a, anchor.value - included, self.scalar("hnb_budget_is_gross") == 1.0
 
     def hnb_growth_is_drawn(self, fy: int) -> bool:
+        """Whether the allocation's growth in ``fy`` is drawn (no published increase; a low and high in force)."""
         return (self.year_value("hnb_increase", fy) is None
                 and self.in_force_or_none("hnb_growth_low", fy) is not None
                 and self.in_force_or_none("hnb_growth_high", fy) is not None)
@@ -366,9 +374,11 @@ class FinanceBook:
                          * self.in_force("deduction_share", fy, default=0.0, placement=p) for p in codes.PLACEMENTS])
 
     def pay_grants_rolled_in(self, fy: int) -> float:
+        """Pay grants rolled into the allocation in ``fy`` (GBP; 0 if none)."""
         return self.in_force("pay_grants_rolled_in", fy, default=0.0)
 
     def early_years_block_share(self, line: str, fy: int) -> float:
+        """The share of a spend line the Early Years Block contributes in ``fy`` (0 if none)."""
         return self.in_force("early_years_block_share", fy, default=0.0, line=line)
 
     def health_contribution_share(self, fy: int) -> np.ndarray:
@@ -386,6 +396,7 @@ class FinanceBook:
                 * np.asarray(average_plan_cost_gbp, dtype=float))
 
     def other_blocks(self, fy: int) -> dict[str, float]:
+        """The other DSG blocks' in-year positions in ``fy`` (GBP; 0 where none)."""
         return {block: self.in_force("other_block_in_year", fy, default=0.0, line=block) for block in OTHER_BLOCKS}
 
     def sv_ehcp_estimates(self) -> dict[int, dict[str, float]]:
@@ -396,6 +407,7 @@ class FinanceBook:
         return out
 
     def override_end_year(self) -> int | None:
+        """The financial year the statutory override ends in, or None."""
         years = self.years("statutory_override_ends")
         return years[-1] if years else None
 
@@ -405,9 +417,11 @@ class FinanceBook:
         return self.years("sv_profile")
 
     def profile(self, fy: int) -> float | None:
+        """The Safety Valve profile's accumulated deficit for ``fy``, or None."""
         return self.year_value("sv_profile", fy)
 
     def outturn(self, fy: int) -> float | None:
+        """The accumulated deficit outturn at the end of ``fy``, or None."""
         return self.year_value("accumulated_deficit_outturn", fy)
 
     def hn_in_year_outturn(self, fy: int) -> float | None:

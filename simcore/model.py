@@ -154,6 +154,7 @@ class ParameterValues:
     values: np.ndarray  # float64, shape (len(starts),) + parameter_shape(name)
 
     def at_month(self, month: int) -> np.ndarray:
+        """The values in force in run month ``month``."""
         k = int(np.searchsorted(self.starts, month, side="right")) - 1
         return self.values[k]
 
