@@ -51,6 +51,7 @@ class GoalSeekResult:
     simulations: int = 1  # engine simulations made (1: a money lever, every value re-priced)
 
     def text(self) -> str:
+        """The result as the command prints it."""
         lines = [f"goal-seek {self.path}: P(accumulated deficit <= profile in {self.year}) >= {self.probability:.0%}",
                  f"  value            {self.value:.6g}",
                  f"  90% interval     [{self.interval[0]:.6g}, {self.interval[1]:.6g}]  (bootstrap over {self.runs} "
@@ -96,7 +97,9 @@ class GoalSeek:
         if fy is None:
             raise InputError("--year", f"must be a financial year like 2027-28, got {year!r}")
         years, complete = resolved.financial_years()
-        if fy not in [int(y) for y, c in zip(years, complete) if c] or resolved.finance.profile(fy) is None:
+        finance = resolved.finance
+        if (fy not in [int(y) for y, c in zip(years, complete) if c] or finance is None
+                or finance.profile(fy) is None):
             raise InputError("--year", f"{year} must be a complete financial year of the run with a Safety Valve "
                              "profile")
         self.resolved, self.template, self.file, self.path, self.fy = resolved, template, file, path, fy
@@ -109,6 +112,7 @@ class GoalSeek:
         self.simulations = 0
 
     def plan(self, value: float) -> ScenarioPlan:
+        """The scenario with the varied number set to ``value``, planned on the run."""
         table = copy.deepcopy(self.template)
         set_path(table, self.path, value)
         return self.resolved.plan_table(table, self.file)
@@ -223,10 +227,10 @@ def goal_seek(resolved: ResolvedRun, template: dict, file: str, path: str, *, lo
     for _ in range(bootstrap):
         sample = rng.integers(0, meets.shape[1], meets.shape[1])
         roots.append(crossing(values, meets[:, sample].mean(axis=1), probability, increasing))
-    roots = np.array(roots)
-    inside = roots[~np.isnan(roots)]
+    root_values = np.array(roots)
+    inside = root_values[~np.isnan(root_values)]
     interval = (float(np.quantile(inside, 0.05)), float(np.quantile(inside, 0.95))) if inside.size else (math.nan,) * 2
-    return GoalSeekResult(path=path, year=fy_label(parse_fy(year)), probability=probability, value=float(good),
+    return GoalSeekResult(path=path, year=fy_label(seek.fy), probability=probability, value=float(good),
                           interval=interval, probability_at_value=share(good), runs=int(seek.runs.size),
                           bootstrap=bootstrap, no_crossing_share=float(np.isnan(roots).mean()),
                           evaluations=evaluations, simulations=seek.simulations)

@@ -66,6 +66,7 @@ class Progress:
         self._draw(0, total)
 
     def update(self, done: int, total: int) -> None:
+        """Redraw the bar after ``done`` of ``total`` tasks (the first one finished starts the ETA's clock)."""
         if done > 0 and self._first is None:
             self._first = (self.clock(), done)
         self._draw(done, total)

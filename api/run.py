@@ -110,10 +110,12 @@ class ScenarioFinisher:
         self.tables: set[str] = set()
 
     def expect(self, plan: ScenarioPlan) -> None:
+        """Register a scenario whose task results will arrive."""
         self.plans[plan.name] = plan
         self.figures[plan.name] = []
 
     def add(self, result: TaskResult) -> None:
+        """Take in one task's result: its figures and its counts."""
         self.child_months += result.child_months
         self.kernel_seconds += result.kernel_seconds
         self.bytes_written += result.bytes_written
@@ -178,6 +180,7 @@ class ScenarioFinisher:
         self.mitigation_frames.append(log_summary(log))
 
     def write_summaries(self) -> list[str]:
+        """Write the run's summary tables; return the files written."""
         files = []
         if self.summary_frames:
             frame = pd.concat(self.summary_frames, ignore_index=True)
@@ -225,8 +228,8 @@ def _inputs_manifest(resolved: ResolvedRun) -> dict:
     return {
         "cohort": entry(spec.cohort),
         "parameters": [entry(p) for p in spec.parameter_files()],
-        "draws": None if resolved.draws is None else {**entry(draws_path), "draws": resolved.draws.n_draws,
-                                                      "columns": resolved.draws.columns},
+        "draws": None if resolved.draws is None or draws_path is None else {
+            **entry(draws_path), "draws": resolved.draws.n_draws, "columns": resolved.draws.columns},
         "finance": [entry(p) for p in spec.finance_files()],
         "scenario_files": sorted({p.file for p in resolved.scenarios}
                                  | ({str(spec.sweep)} if spec.sweep else set())),
@@ -273,8 +276,8 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
     t_start = time.perf_counter()
     resolved = resolve_run(spec)
     calendar = resolved.calendar
-    for plan in [resolved.baseline] + resolved.scenarios:
-        check_scenario_name(plan.name)
+    for scenario_plan in [resolved.baseline] + resolved.scenarios:
+        check_scenario_name(scenario_plan.name)
     # What the run needs, against what the machine has: refused now, before anything is written.
     plan = check_run_plan(resolved)
     logger.debug("plan: %s", plan)
@@ -334,10 +337,11 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
             "backend": spec.backend,
             "inputs": _inputs_manifest(resolved),
             "uncertainty": uncertainty(resolved),
-            "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables | ({"flows"} if spec.record_flows else set())),
+            "tables": sorted({"stock", "cost", "pipeline"} | finisher.tables
+                             | ({"flows"} if spec.record_flows else set())),
             "files": files,
-            "money": (money_context(finisher.baseline_money, resolved.finance, calendar) if finisher.baseline_money
-                      else None),
+            "money": (money_context(finisher.baseline_money, resolved.finance, calendar)
+                      if finisher.baseline_money and resolved.finance is not None else None),
             "reference": ehcp_reference(spec.cohort),
             "mitigations": finisher.mitigations,
             "wall_seconds": round(wall, 3),
@@ -363,6 +367,7 @@ def execute(spec: RunSpec, log: Log | None = None) -> RunResult:
                        if finisher.mitigation_frames else "")
     return RunResult(manifest=manifest, aggregates=aggregates, summary=format_summary(aggregates), money=money,
                      mitigations=mitigation_text,
-                     deficit_summary=format_deficit(money, resolved.finance) if money else
+                     deficit_summary=format_deficit(money, resolved.finance)
+                     if money and resolved.finance is not None else
                      "No complete financial year (April to March) in the run: no money outputs.",
                      differences=differences)

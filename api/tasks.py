@@ -49,11 +49,15 @@ class Task:
 
     @property
     def runs(self) -> np.ndarray:
+        """The task's runs, ``first_run`` to ``last_run``."""
         return np.arange(self.first_run, self.last_run + 1, dtype=np.int64)
 
 
 @dataclass
 class TaskResult:
+    """What a task sends back: its scenario and runs, its per-run figures, its timings and bytes
+    written, and whether it was skipped."""
+
     scenario: str
     first_run: int
     last_run: int
@@ -82,6 +86,7 @@ class Runner:
         self._compiled: OrderedDict[tuple, CompiledScenario] = OrderedDict()
 
     def compiled(self, task: Task) -> CompiledScenario:
+        """The task's scenario, planned and compiled (kept for the scenario's later tasks)."""
         key = (task.scenario_json, task.scenario_file)
         if key in self._compiled:
             self._compiled.move_to_end(key)
@@ -112,15 +117,19 @@ class Runner:
         plan = compiled.plan
         stages = plan.stages()
         figures: dict[str, np.ndarray] = {}
-        chunk, base_cost = None, None
+        chunk: ChunkResult | None = None
+        base_cost: np.ndarray | None = None
         for stage in stages:
             if plan.engine_changes_at(stage):
                 chunk = self._simulate(compiled, task, stage, threads)
                 base_cost = chunk.cost
+            # The first stage (0, or None without mitigations) always simulates.
+            assert chunk is not None and base_cost is not None
             chunk.cost = nominal_cost(base_cost, self._price_index(compiled, task, stage))
             stage_figures = RunAggregates(resolved.calendar).of_chunk(chunk)
             prefix = "" if stage == stages[-1] else f"stage{stage}:"
             figures.update({prefix + name: values for name, values in stage_figures.items()})
+        assert chunk is not None  # stages() is never empty
         return chunk, figures
 
     def _simulate(self, compiled: CompiledScenario, task: Task, stage: int | None, threads: int | None) -> ChunkResult:
@@ -139,6 +148,8 @@ class Runner:
 
     def _price_index(self, compiled: CompiledScenario, task: Task, stage: int | None) -> np.ndarray:
         """[T, P], or [R, T, P] where the plan's price mitigations differ between runs."""
+        if compiled.plan.finance is None:  # no finance inputs: base prices throughout
+            return compiled.price_index
         books, group = self.resolved.run_books(compiled.plan, task.runs, stage)
         if len(books) == 1 and books[0] is compiled.plan.finance:
             return compiled.price_index
@@ -147,6 +158,8 @@ class Runner:
 
 def write_task(store: OutputStore, runner: Runner, task: Task, chunk: ChunkResult,
                figures: dict[str, np.ndarray]) -> int:
+    """Write a task's chunk as tables, with its per-run figures, into the store; return the
+    bytes written."""
     tables = chunk_tables(chunk, runner.resolved.calendar)
     return store.write_chunk(task.scenario, task.first_run, task.last_run, tables, figures)
 
@@ -219,6 +232,8 @@ def run_local(runner: Runner, tasks: Iterable[Task], store: OutputStore, threads
 
 @dataclass
 class DaskOptions:
+    """How ``--backend dask`` reaches its cluster, and how often a lost task is retried."""
+
     scheduler: str | None = None  # tcp://HOST:PORT of an existing cluster; None: a local cluster
     workers: int | None = None     # local cluster: worker processes (default: cores)
     retries: int = 3               # a task lost with a dead worker is retried on another

@@ -118,9 +118,10 @@ def measure(config: GateConfig = GateConfig(), engine: EngineRunner = run_engine
     engine_child_months = 0
     rounds = []
     for k in range(config.rounds):
-        figures = {}
+        figures: dict[str, float] = {}
 
-        def time_engine() -> None:
+        # Each step is called at once, in this round; k and figures are passed in all the same.
+        def time_engine(k: int, figures: dict[str, float]) -> None:
             nonlocal draws_total, engine_child_months
             timing = engine(workload, config.engine_runs, 1, first_run=k * config.engine_runs, keep=True)
             figures["engine"] = timing.child_months / timing.cpu_seconds
@@ -132,21 +133,21 @@ def measure(config: GateConfig = GateConfig(), engine: EngineRunner = run_engine
                     draws_total += int(per_run.sum())
             engine_child_months += timing.child_months
 
-        def time_reference() -> None:
+        def time_reference(k: int, figures: dict[str, float]) -> None:
             runs = np.arange(k * config.reference_runs, (k + 1) * config.reference_runs)
             result = simulate_numpy(workload.cohort, workload.model, workload.calendar, seed=BENCHMARK_SEED,
                                     runs=runs)
             figures["reference"] = result.child_months / result.cpu_seconds
             figures["reference_wall"] = result.child_months / result.seconds
 
-        def time_limit() -> None:
+        def time_limit(k: int, figures: dict[str, float]) -> None:
             timing = run_limit(limit_inputs, np.arange(config.limit_runs) + k * config.limit_runs, threads=1)
             figures["limit"] = timing.operations / timing.cpu_seconds
             figures["limit_wall"] = timing.operations / timing.seconds
 
         steps = [time_engine, time_reference, time_limit]
         for step in (steps if k % 2 == 0 else steps[::-1]):
-            step()
+            step(k, figures)
         rounds.append(figures)
         log(f"round {k + 1}/{config.rounds}: engine {figures['engine'] / 1e6:.1f} M child-months/s, "
             f"NumPy reference {figures['reference'] / 1e6:.2f} M, limit {figures['limit'] / 1e6:.0f} M draws/s")

@@ -39,7 +39,8 @@ def _status_kib(*keys: str) -> tuple[int, ...]:
 
 def resident_kib() -> tuple[int, int]:
     """(current, peak) resident set size of this process, KiB (Linux)."""
-    return _status_kib("VmRSS", "VmHWM")
+    current, peak = _status_kib("VmRSS", "VmHWM")
+    return current, peak
 
 
 def reset_peak() -> None:

@@ -567,7 +567,7 @@ def simulate_numpy(cohort: Cohort, model: ModelArrays, calendar: Calendar, *, se
         parameter_set_of_run, dtype=np.int64)
     R, T = runs.shape[0], calendar.n_months
     B, N = codes.N_AGE_BANDS, codes.N_NEEDS
-    out = {
+    out: dict[str, np.ndarray] = {
         "stock": np.zeros((R, T, B, P, N), dtype=np.int32),
         "flows": np.zeros((R if record_flows else 0, T, codes.N_EVENTS, P + 1, P + 1), dtype=np.int32),
         "cost": np.zeros((R, T, P), dtype=np.float64),

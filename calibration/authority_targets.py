@@ -112,9 +112,10 @@ def new_plans_by_year(d: Derivation) -> dict[int, float]:
 def _age_weight(d: Derivation, ages, band: int, placements: tuple[str, ...] | None = None) -> float:
     """Share of band ``band``'s plans (in ``placements``) that are at ``ages`` at the census."""
     x = d.crosstab().astype(float)
-    columns = [codes.PLACEMENTS.index(p) for p in placements] if placements else list(range(codes.N_PLACEMENTS))
+    columns = np.array([codes.PLACEMENTS.index(p) for p in placements] if placements else range(codes.N_PLACEMENTS),
+                       dtype=np.int64)
     in_band = np.flatnonzero(codes.AGE_BAND_OF_AGE == band)
-    chosen = [a for a in in_band if a in ages]
+    chosen = np.array([a for a in in_band if a in ages], dtype=np.int64)
     return float(x[np.ix_(chosen, columns)].sum() / x[np.ix_(in_band, columns)].sum())
 
 
@@ -249,8 +250,12 @@ def sen2_targets(d: Derivation, r: _Rows) -> None:
 def local_targets(d: Derivation, r: _Rows) -> None:
     """The targets of the local figures: Kent's Safety Valve return (``seed_targets.csv``)."""
     census = d.census_year
-    seed = d.local.value
-    period = lambda i: d.local.period(i)[:7]  # noqa: E731
+    local = d.local_figures()
+    seed = local.value
+
+    def period(identifier: str) -> str:
+        return local.period(identifier)[:7]
+
     pending_open = "requests_pending+assessments_open"
     for identifier in ("open_cases_2023_01", "requests_in_process_2023_03", "open_cases_2024_01",
                        "requests_in_process_2024_03", "open_cases_2024_04"):
@@ -275,7 +280,7 @@ def local_targets(d: Derivation, r: _Rows) -> None:
               f"under 5 plus the share of the 5-10 band's {what} aged 5-6 in SEN2 January 2024",
               age_band=bands_text, placement=places)
     r6 = _weighted_bands(d, range(RECEPTION_AGE, 11))
-    for identifier, bands_text, places, proxy in (
+    for identifier, bands_text, share_places, proxy in (
             ("specialist_share_r6_2023_10", r6, SPECIALIST, True),
             ("specialist_share_r6_2024_03", r6, SPECIALIST, True),
             ("specialist_share_y7_11_2023_10", "11_15", SPECIALIST, False),
@@ -287,13 +292,12 @@ def local_targets(d: Derivation, r: _Rows) -> None:
             ("post16_mainstream_fe_share_2023_10", "16_19+20_25", MAINSTREAM_OR_FE, False),
             ("post16_mainstream_fe_share_2024_03", "16_19+20_25", MAINSTREAM_OR_FE, False)):
         value = seed(identifier)
-        note = ("school years by age band: " + {"specialist_share_r6": "Reception-Year 6 is ages 4-10 (age 4 as its "
-                                                 "share of the under-5 band)",
-                                                 "specialist_share_y12_14": "Years 12-14 are ages 16-18; the 16-19 band "
-                                                 "includes 19"}[identifier.rsplit("_", 2)[0]]) if proxy else ""
+        proxies = {"specialist_share_r6": "Reception-Year 6 is ages 4-10 (age 4 as its share of the under-5 band)",
+                   "specialist_share_y12_14": "Years 12-14 are ages 16-18; the 16-19 band includes 19"}
+        note = ("school years by age band: " + proxies[identifier.rsplit("_", 2)[0]]) if proxy else ""
         r.add(identifier, "share", period(identifier), value,
               TOLERANCE_PROXY_SHARE_POINTS if proxy else TOLERANCE_SHARE_POINTS, "fit",
-              f"seed_targets.csv:{identifier}", note, age_band=bands_text, placement="+".join(places),
+              f"seed_targets.csv:{identifier}", note, age_band=bands_text, placement="+".join(share_places),
               denominator="all")
     identifier = "mainstream_share_condition8"
     r.add(identifier, "share", period(identifier), seed(identifier), TOLERANCE_SHARE_POINTS, "fit",
@@ -310,7 +314,7 @@ def local_targets(d: Derivation, r: _Rows) -> None:
     value = seed(identifier)
     r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_TOTAL), "fit",
           f"seed_targets.csv:{identifier}", "30 April 2024 (the authority's count)", age_band="all", placement="all")
-    for b, name in enumerate(codes.AGE_BANDS):
+    for name in codes.AGE_BANDS:
         identifier = f"ehcp_obs_2024_04_{name.replace('under_5', 'u5')}"
         value = seed(identifier)
         r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_BAND, TOLERANCE_FLOOR_PLANS),
@@ -326,7 +330,7 @@ def local_targets(d: Derivation, r: _Rows) -> None:
     r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_PLACEMENT), "report",
           f"seed_targets.csv:{identifier}", "'CYP with no place' in the authority's count; SEN2's no-place "
           "categories (NEET, placement unknown) are wider", age_band="all", placement="no_place")
-    for b, name in enumerate(codes.AGE_BANDS):
+    for name in codes.AGE_BANDS:
         identifier = f"ehcp_sv_est_2025_01_{name.replace('under_5', 'u5')}"
         value = seed(identifier)
         r.add(identifier, "plans", period(identifier), value, _relative(value, TOLERANCE_BAND, TOLERANCE_FLOOR_PLANS),

@@ -133,7 +133,7 @@ def direct_rates(d: Derivation) -> dict[str, Rate]:
     add(BetaRate("reintegration", "special to mainstream school transfers a year", mi["moves_sm"], mi["stock_s"],
                  f"{MI_2022}: SitomEHC, {mi_name} {mi_years}, over {CASELOAD} special_total "
                  f"in January {mi_years}"))
-    for (low, high), rate, moved, stock in d.moved_away_rates():
+    for (low, high), _rate, moved, stock in d.moved_away_rates():
         add(BetaRate(f"moved_away_{low}_{high}", f"moving to another authority a year, ages {low}-{high}", moved,
                      stock + moved, f"{CEASED}: transfer + moved_outside_eng by age, {name} "
                      f"{year}, over the January {d.census_year} plans at those ages + those moved"))

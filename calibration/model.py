@@ -198,8 +198,13 @@ class CalibrationModel:
         self._post16_weights = x[POST16_AGE_BEFORE] / x[POST16_AGE_BEFORE].sum()
 
     # ---- the hindcast's own effective dates --------------------------------------------------
+    def _hindcast_calendar(self) -> Calendar:
+        if self.hindcast is None:
+            raise ValueError("the calibration model was made without a hindcast calendar")
+        return self.hindcast
+
     def _year_starts(self) -> np.ndarray:
-        calendar = self.hindcast
+        calendar = self._hindcast_calendar()
         return np.array([calendar.month_index(y.year, 1) for y in self.years], dtype=np.int64)
 
     def _hindcast_base(self, base: ParameterSet) -> ParameterSet:
@@ -211,8 +216,9 @@ class CalibrationModel:
                             ("assessment_capacity", ()), ("review_capacity", ())):
             out[name] = ParameterValues(starts, np.zeros((n,) + shape))
         out["request_growth"] = ParameterValues(np.array([0]), np.zeros(1))
-        backlog = self.hindcast.month_index(BACKLOG_TEAM_YEAR, 1)
-        if 0 < backlog < self.hindcast.n_months:
+        hindcast = self._hindcast_calendar()
+        backlog = hindcast.month_index(BACKLOG_TEAM_YEAR, 1)
+        if 0 < backlog < hindcast.n_months:
             cease = base["review_cease"].values[:1]
             out["review_cease"] = ParameterValues(np.array([0, backlog]), np.concatenate([cease, cease]))
         places = np.repeat(base["places"].values[:1], n, axis=0)
@@ -253,7 +259,8 @@ class CalibrationModel:
         ps["move"] = _replace(base["move"], np.broadcast_to(move, base["move"].values.shape))
         ps["review_change"] = _replace(base["review_change"],
                                        np.broadcast_to(review_change, base["review_change"].values.shape))
-        ps["review_move"] = _replace(base["review_move"], np.broadcast_to(review_move, base["review_move"].values.shape))
+        ps["review_move"] = _replace(base["review_move"],
+                                     np.broadcast_to(review_move, base["review_move"].values.shape))
         arrivals = np.full(codes.N_AGES, theta["arrivals"])
         arrivals[list(SECONDARY_ARRIVAL_AGES)] = theta["arrivals_11_15"]
         arrivals[list(POST16_ARRIVAL_AGES)] = theta["arrivals_16_25"]
@@ -269,8 +276,8 @@ class CalibrationModel:
         ps["assessment_priority_months"] = _replace(base["assessment_priority_months"], priority)
         ps["assessment_min_months"] = _replace(base["assessment_min_months"], np.full(
             base["assessment_min_months"].values.shape, float(round(theta["assessment_min_months"]))))
-        ps["p_appeal_refusal"] = _replace(base["p_appeal_refusal"],
-                                          np.full(base["p_appeal_refusal"].values.shape, float(phi["p_appeal_refusal"])))
+        ps["p_appeal_refusal"] = _replace(
+            base["p_appeal_refusal"], np.full(base["p_appeal_refusal"].values.shape, float(phi["p_appeal_refusal"])))
         appeal_decline = (float(phi["assessment_appeals_per_decline"])
                           * d.assumptions.DECLINE_SHARE_OF_ASSESSMENT_APPEALS)
         ps["p_appeal_decline"] = _replace(base["p_appeal_decline"],
@@ -383,7 +390,8 @@ class CalibrationModel:
         ps["assessment_capacity"] = _replace(base["assessment_capacity"],
                                              np.array([y.assessments_completed / 12.0 for y in self.years]))
         ps["review_capacity"] = _replace(base["review_capacity"], np.array(
-            [(theta["history_review_capacity"] + (theta["backlog_team_reviews"] if y.year == BACKLOG_TEAM_YEAR else 0.0))
+            [(theta["history_review_capacity"]
+              + (theta["backlog_team_reviews"] if y.year == BACKLOG_TEAM_YEAR else 0.0))
              * y.plans_in_january / 12.0 for y in self.years]))
         assert ps["request_rate"].values.shape[0] == n
         return ps

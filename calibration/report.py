@@ -6,7 +6,9 @@ two formats cannot drift apart.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +55,8 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
                    + (f" (load average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}: other work shared "
                       "the machine)" if load else "") + f"; git commit {manifest.get('git_commit')}."))
     add(Block("p", f"**Fit.** {int(fitted.in_90.sum())} of {len(fitted)} fitted targets lie inside the simulated "
-                   f"90% interval of the calibrated draws, and the simulated median of {int(fitted.within_tolerance.sum())} "
+                   f"90% interval of the calibrated draws, and the simulated median of "
+                   f"{int(fitted.within_tolerance.sum())} "
                    f"is within the target's tolerance. Each draw is one run (its own random numbers), so the "
                    "intervals hold parameter uncertainty and Monte Carlo noise."))
     # ---- method ----
@@ -102,6 +105,7 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
     # ---- parameters ----
     add(Block("h2", "Fitted parameters"))
     theta = hm.theta
+    assert theta is not None  # the report is of a finished history match
     rows = []
     for j, p in enumerate(space.SPACE):
         q = np.quantile(theta[:, j], [0.05, 0.5, 0.95])
@@ -170,11 +174,12 @@ def blocks(spec, manifest: dict, fit: pd.DataFrame, backtest_frame: pd.DataFrame
         add(Block("table", header=["years ahead", "forecasts", "coverage 50%", "coverage 90%", "mean CRPS",
                                    "mean naive abs. error"], rows=rows))
     if len(backtest_frame):
+        backtest_rows: Iterable[Any] = backtest_frame.itertuples()  # fields: the frame's cells
         add(Block("table", header=["cutoff", "target", "what", "observed", "median", "50% interval",
                                    "90% interval", "in 50%", "in 90%", "CRPS"],
                   rows=[[str(r.cutoff), r.id, r.what, _n(r.observed), _n(r.median), f"{_n(r.p25)} - {_n(r.p75)}",
                          f"{_n(r.p05)} - {_n(r.p95)}", _yes(r.in_50), _yes(r.in_90), _n(r.crps, 1)]
-                        for r in backtest_frame.itertuples()]))
+                        for r in backtest_rows]))
     # ---- variance ----
     add(Block("h2", "Variance split: parameter uncertainty against Monte Carlo noise"))
     add(Block("p", f"{splits[0].draws if splits else 0} draws x {splits[0].seeds if splits else 0} seeds, one run "
@@ -205,9 +210,10 @@ def to_markdown(items: list[Block]) -> str:
         elif b.kind == "p":
             lines += [b.text, ""]
         else:
-            lines.append("| " + " | ".join(_md_cell(h) for h in b.header) + " |")
-            lines.append("|" + "---|" * len(b.header))
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            header, rows = b.header or [], b.rows or []  # a table block has both
+            lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+            lines.append("|" + "---|" * len(header))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
             lines.append("")
     return "\n".join(lines)
 
@@ -229,8 +235,8 @@ def to_html(items: list[Block]) -> str:
         elif b.kind == "p":
             body.append(f"<p>{_inline(b.text)}</p>")
         else:
-            head = "".join(f"<th>{_inline(h)}</th>" for h in b.header)
-            rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in b.rows)
+            head = "".join(f"<th>{_inline(h)}</th>" for h in b.header or [])  # a table block has both
+            rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in b.rows or [])
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
     style = ("body{font-family:sans-serif;max-width:80em;margin:2em auto;line-height:1.4}"
              "table{border-collapse:collapse;margin:1em 0;font-size:90%}"

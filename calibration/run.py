@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sendsim.calibration import backtest, draws_file, history_matching, space, variance
+from sendsim.calibration.direct import DirichletMix
 from sendsim.calibration.evaluate import Segment, evaluator, fitted_only, segments_for, simulate_targets
 from sendsim.calibration.model import CalibrationModel
 from sendsim.calibration.origin import origin_cohort
@@ -150,13 +151,15 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
     origin = origin_cohort(derivation, spec.origin)
     segments = segments_for(model, cohort, origin, targets)
     log(f"targets: {len(targets)} ({sum(t.role == 'fit' for t in targets)} fitted); hindcast from January "
-        f"{spec.origin}, forecast from {forecast_calendar.label(0)} to {forecast_calendar.label(forecast_calendar.n_months - 1)}")
+        f"{spec.origin}, forecast from {forecast_calendar.label(0)} to "
+        f"{forecast_calendar.label(forecast_calendar.n_months - 1)}")
 
     # ---- 1. history matching ---------------------------------------------------------------
     t0 = time.perf_counter()
     hm = _history_match(model, segments, spec, proposals=spec.proposals_per_wave, waves=spec.waves,
                         final=spec.final_accepted, max_final=spec.max_final_proposals, seed_offset=0, log=log)
     timings["history_matching"] = time.perf_counter() - t0
+    assert hm.theta is not None and hm.weights is not None and hm.phi is not None  # set by history matching
     rng = np.random.default_rng(spec.design_seed + 1)
     chosen = choose_draws(hm.weights, spec.draws, rng)
     theta = hm.theta[chosen]
@@ -190,6 +193,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
             columns[f"rate:{key}"] = values
         else:
             rate = model.rates[key]
+            assert isinstance(rate, DirichletMix)  # a rate of several columns is a mix
             columns.update({f"rate:{key}:{label}": values[:, j] for j, label in enumerate(rate.labels)
                             if rate.counts[j] > 0})
     pd.DataFrame(columns).to_parquet(spec.out / "posterior.parquet", index=False)
@@ -210,6 +214,7 @@ def calibrate(spec: CalibrationSpec, log=print) -> CalibrationResult:
                             max_final=spec.backtest_proposals_per_wave, seed_offset=100 * (c + 1),
                             log=lambda text, cutoff=cutoff: log(f"backtest {cutoff}: {text}"))
         backtest_runs += bt.runs
+        assert bt.theta is not None and bt.weights is not None and bt.phi is not None  # set by history matching
         pick = choose_draws(bt.weights, spec.backtest_draws, rng)
         later = [t for t in targets if backtest.is_forecast_target(t) and t.year > cutoff
                  and t.month_index <= hindcast_calendar.start_index + hindcast_calendar.n_months - 1]

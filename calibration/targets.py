@@ -197,7 +197,10 @@ def read_targets(path: str | Path, text: str | None = None) -> list[Target]:
     for j in range(table.n):
         line = int(table.rows[j])
         cell = {name: values[j] for name, values in columns.items()}
-        get = lambda name: cell.get(name, "")  # noqa: E731 (absent optional columns read as blank)
+
+        def get(name: str, cell: dict = cell) -> str:
+            return cell.get(name, "")  # absent optional columns read as blank
+
         identifier = get("id")
         if not _ID.match(identifier):
             raise InputError(file, f"id {identifier!r} must be letters, digits, '_', '.', '-'", row=line, column="id")

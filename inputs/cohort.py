@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -255,7 +256,7 @@ def load_cohort(path: str | Path, calendar: Calendar) -> tuple[Cohort, pd.DataFr
     return cohort, table.to_frame()
 
 
-def write_cohort_csv(cohort: Cohort, path: str | Path) -> None:
+def write_cohort_csv(cohort: Cohort, path: str | Path | TextIO) -> None:
     """Write a cohort in the documented CSV format (the inverse of :func:`load_cohort`)."""
     birth = cohort.birth_month.astype(np.int64)
     frame = pd.DataFrame({

@@ -23,6 +23,7 @@ import math
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -411,7 +412,7 @@ class Derivation:
     def review_cease_and_reasons(self) -> list[tuple[tuple[int, int], float, np.ndarray, str]]:
         """Per age pool: (ages, probability a review ceases the plan, reason mix, note)."""
         out = []
-        for (low, high), p, reasons, n_cease, n_stock, total, how in self._pooled_reasons(self._review_cease_pools()):
+        for (low, high), p, _reasons, n_cease, n_stock, total, how in self._pooled_reasons(self._review_cease_pools()):
             reason_mix = total / total.sum()
             note = (f"ages {low}-{high}: {int(n_cease)} plans ceased in {self.activity_year} for review reasons "
                     f"(needs met, HE, employment, no longer engaging, deceased, not recorded, other; excluding max "
@@ -506,7 +507,7 @@ class Derivation:
                 change[a, p, ms] = reintegration
             group = [ms, PL["alternative"], PL["no_place"]]
             target, _ = self.pooled_age_mix(x[:, group], a)
-            for i, p in enumerate(group):
+            for p in group:
                 for j, q in enumerate(group):
                     if p != q:
                         other[a, p, q] = a_.SCHOOL_CHURN_RATE * target[j]
@@ -584,11 +585,11 @@ class Derivation:
                 "capacity": self.authority.assessment_count(self.activity_year, "assess_in_year") / 12.0}
 
     @cache
-    def pipeline_numbers(self) -> dict[str, float]:
+    def pipeline_numbers(self) -> dict[str, Any]:  # numbers, and month labels ("YYYY-MM")
         """Opening pipeline and assessment capacities from the local figures (Kent: the return's
         open cases in January and April 2024 and the backlog cleared by July; see the
         assessment_capacity notes)."""
-        local = self._local()
+        local = self.local_figures()
         steady = self.steady_pipeline()
         monthly_requests, pending, inflow = steady["monthly_requests"], steady["pending"], steady["inflow"]
         open_jan = local.value("open_cases_2024_01")
@@ -626,7 +627,7 @@ class Derivation:
     def overdue_numbers(self) -> dict[str, float]:
         """Overdue annual reviews from the local figures (Kent: March 2023 and March 2024,
         interpolated to the census) and the review capacity that gives their fall."""
-        local = self._local()
+        local = self.local_figures()
         first, second = "overdue_reviews_2023_03", "overdue_reviews_2024_03"
         march_2023 = local.value(first)
         march_2024 = local.value(second)
@@ -677,7 +678,8 @@ class Derivation:
             share[low:high + 1] = self.need_share_of_placement_mix(placement_mix)
         return share
 
-    def _local(self) -> FigureTable:
+    def local_figures(self) -> FigureTable:
+        """The local figures (a monitoring return); raises if the authority has none."""
         if self.local is None:
             raise ValueError(f"{self.name} has no local figures (a monitoring return): this number needs them")
         return self.local

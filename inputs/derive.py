@@ -292,7 +292,7 @@ def derive_parameters(d: Derivation) -> pd.DataFrame:
     ceased = d.authority.ceased_count
     before = f"{ceased(year - 1):,.0f} ceased in {year - 1}, {ceased(year):,.0f} in {year}"
     why = ", the backlog team ceasing post-19 plans" if local is not None else ""
-    for (low, high), p, mix, note in d.review_cease_and_reasons():
+    for (low, high), p, _mix, note in d.review_cease_and_reasons():
         r.add("review_cease", p, cease_source,
               note + f". {year} is the first person-level year (series break: {before}{why}); ceasing happens "
                      "mainly at annual reviews",
@@ -301,7 +301,7 @@ def derive_parameters(d: Derivation) -> pd.DataFrame:
           "assumption: ceasing by age alone (SEN2 counts ceased plans by age and reason, not by placement)",
           "the calibration fits a higher ratio for young people aged 16-19 without a place (NEET), the group the "
           "'no longer engaging' reason describes; the shipped draws carry it", age="all", placement="all")
-    for (low, high), p, mix, note in d.review_cease_and_reasons():
+    for (low, high), _p, mix, note in d.review_cease_and_reasons():
         r.distribution("cease_reason", mix, codes.CEASE_REASONS, cease_source,
                        note.split("reason mix: ")[1] + ("; needs_met = needs_met; education_or_employment = he + "
                        "employ; disengaged = no_engage; other = deceased + not_rec + other; max_age is the engine's "

@@ -4,10 +4,10 @@ The cohort reproduces the SEN2 January 2024 cross-tab of single academic age by 
 England (572,829 plans with an age breakdown; the England total of 576,474 includes 3,645 not
 broken down by age, left out), or that cross-tab scaled to any size (``--size``: 640,000 is about
 England in January 2025). Needs, birth months and review dates follow the same assumptions
-as the Kent cohort (``inputs/kent/assumptions.py``, :mod:`sendsim.inputs.derivation`). The parameters are Kent's, with the inflows and
-capacities that scale with the size of an authority (requests, arrivals, review and
-assessment capacity, commissioned places) multiplied by the ratio of cohort sizes: a
-"England as many Kents" model, for scale and speed, not a calibrated national forecast.
+as the Kent cohort (``inputs/kent/assumptions.py``, :mod:`sendsim.inputs.derivation`). The
+parameters are Kent's, with the inflows and capacities that scale with the size of an authority
+(requests, arrivals, review and assessment capacity, commissioned places) multiplied by the
+ratio of cohort sizes: a "England as many Kents" model, for scale and speed, not a calibrated national forecast.
 
 Usage::
 

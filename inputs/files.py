@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -225,7 +226,7 @@ def parse_csv_text(file: str, text: str) -> TextTable:
     # Rows whose cells are all blank (",,,," from a spreadsheet) carry nothing: skip them.
     if table.n and table.cells:
         import pyarrow.compute as pc
-        filled = None
+        filled: Any = None  # a pyarrow BooleanArray once the loop has run (cells is not empty)
         for values in table.cells.values():
             nonblank = pc.not_equal(values, "")
             filled = nonblank if filled is None else pc.or_(filled, nonblank)
@@ -264,7 +265,7 @@ def _read_csv_fast(file: str, text: str) -> TextTable | None:
     if lines.shape[0] != parsed.num_rows:
         return None  # not one record per line after all: let the exact reader say why
     header = [h.strip() for h in header_record]
-    cells = {}
+    cells: dict[str, Any] = {}  # name -> pyarrow string array
     for name, column in zip(header, parsed.columns):
         cells.setdefault(name, _text_array(column.combine_chunks()))  # repeated names: see check_header
     return TextTable(file, header, cells, lines.astype(np.int64), "line")
@@ -306,7 +307,7 @@ def _read_csv_exact(file: str, text: str) -> TextTable:
         lines.append(start)
     header = [h.strip() for h in header_record]
     columns = list(zip(*kept)) if kept else [() for _ in header]
-    cells = {}
+    cells: dict[str, Any] = {}  # name -> pyarrow string array
     for name, values in zip(header, columns):
         cells.setdefault(name, _text_array(values))  # a repeated name is reported by check_header
     return TextTable(file, header, cells, np.array(lines, dtype=np.int64), "line")
@@ -343,7 +344,7 @@ def read_parquet_table(path: str | Path, data: bytes | None = None) -> TextTable
     keep = [k for k, name in enumerate(names) if not _PANDAS_INDEX.fullmatch(str(name))]
     table = table.select(keep)
     header = [str(names[k]).strip() for k in keep]
-    cells = {}
+    cells: dict[str, Any] = {}  # name -> pyarrow string array
     for name, column in zip(header, table.columns):
         kind = column.type
         try:
@@ -449,13 +450,14 @@ def parse_toml(file: str, text: str) -> dict:
     """A TOML document as tables, or an InputError: malformed, or nested deeper than
     :data:`MAX_TOML_DEPTH` (which would exhaust the parser's or a reader's recursion)."""
     import tomllib
+    too_deep = f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?"
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(file, f"is not valid TOML: {error}") from None
     except RecursionError:
-        raise InputError(file, f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?") from None
+        raise InputError(file, too_deep) from None
     if _depth(table, MAX_TOML_DEPTH + 1) > MAX_TOML_DEPTH:
-        raise InputError(file, f"nests tables or arrays more than {MAX_TOML_DEPTH} deep: is it the right file?")
+        raise InputError(file, too_deep)
     return table
 

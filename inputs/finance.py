@@ -8,8 +8,8 @@ A finance file is a long CSV, one value per row, every row with its source::
     spend_line,2023-24,specialist_teaching_service,special,,7.8,GBP m,decision ...,
 
 ``name`` is one of :data:`ITEMS` (unknown names are errors); each item says which of the key
-columns (``line``, ``placement``, ``cost_type``, ``age_band``; optional columns) it needs (the others must be blank), whether
-``financial_year`` is required and how it is read:
+columns (``line``, ``placement``, ``cost_type``, ``age_band``; optional columns) it needs (the
+others must be blank), whether ``financial_year`` is required and how it is read:
 
 - ``year``: the value belongs to that financial year only;
 - ``from``: the value is in force from that financial year until a later row (like dated rows
@@ -30,6 +30,7 @@ reported here, as an :class:`~sendsim.inputs.errors.InputError`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from sendsim.inputs.errors import InputError
@@ -185,7 +186,7 @@ def book_of(rows: list[FinanceRow], files: list[str]) -> FinanceBook:
         raise as_input_error(error) from None
 
 
-def load_finance(paths: list[str | Path]) -> FinanceBook:
+def load_finance(paths: Sequence[str | Path]) -> FinanceBook:
     """Read finance files in order (later files replace rows of earlier ones) and check them."""
     rows: list[FinanceRow] = []
     for path in paths:

@@ -195,8 +195,8 @@ def _parse_value(raw: str, name: str, file: str, line: int) -> float:
 def check_dates_in_run(rows: list[ParameterRow], calendar: Calendar) -> None:
     """A row dated after the last month of the run would have no effect: for a modeller's own
     file that is almost always a typing error (2205-04 for 2025-04) or a run too short for
-    the change it studies, so it is an error. (Rows dated before the start apply from the
-    start, as docs/parameters.md says.)"""
+    the change it studies, so it is an error. Rows dated before the start apply from the
+    start, as docs/parameters.md says."""
     last = calendar.label(calendar.n_months - 1)
     for row in rows:
         if row.year_month is not None and calendar.month_index(*row.year_month) >= calendar.n_months:
@@ -253,8 +253,8 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
                 setter[index] = k_row + 1
             if np.isnan(grid).any() and spec.optional_default is None and not spec.distribution:
                 missing = tuple(int(i) for i in np.argwhere(np.isnan(grid))[0])
-                files = ", ".join(sorted({r.file for r in own}))
-                raise InputError(files, f"parameter {name}: no value for {_describe(name, missing)} "
+                own_files = ", ".join(sorted({r.file for r in own}))
+                raise InputError(own_files, f"parameter {name}: no value for {_describe(name, missing)} "
                                  f"in force from {calendar.label(start)}; add a row covering it")
             if spec.distribution:
                 grid = _resolve_distribution(name, grid, setter, ordered, calendar.label(start))

@@ -221,6 +221,9 @@ class ResolvedRun:
         mitigations = tuple(scenario.mitigations)
         for mitigation in mitigations:  # every money effect's rows are valid on this run's finance
             if mitigation.finance_rows(self.calendar):
+                if finance is None:
+                    raise InputError(file, f"mitigation {mitigation.name} changes money but the authority has no "
+                                     "finance inputs", key="mitigation")
                 with_rows(finance, mitigation.finance_rows(self.calendar))
         return ScenarioPlan(scenario.name, json.dumps(table, sort_keys=True), file, scenario.description,
                             tuple(scenario.rows), finance, scenario.first_effective(), sweep_point,
@@ -290,16 +293,19 @@ class ResolvedRun:
         """The finance books a set of runs needs and, per run, the index of its book: the
         scenario's finance with the money mitigations delivered in that run (up to ``stage``)."""
         runs = np.asarray(runs, dtype=np.int64)
+        finance = plan.finance
+        if finance is None:
+            raise ValueError(f"scenario {plan.name}: no finance inputs, so no finance books")
         money = [k for k, m in enumerate(plan.mitigations) if not m.changes_engine]
         if not money:
-            return [plan.finance], np.zeros(runs.size, dtype=np.int64)
+            return [finance], np.zeros(runs.size, dtype=np.int64)
         mask = self._delivered(plan, runs, stage)[:, money]
         keys = [tuple(row) for row in mask]
         unique = sorted(set(keys))
-        books = []
+        books: list[FinanceBook] = []
         for key in unique:
             rows = [r for k, on in zip(money, key) if on for r in plan.mitigations[k].finance_rows(self.calendar)]
-            books.append(with_rows(plan.finance, rows) if rows else plan.finance)
+            books.append(with_rows(finance, rows) if rows else finance)
         return books, np.array([unique.index(key) for key in keys], dtype=np.int64)
 
     def financial_years(self) -> tuple[np.ndarray, np.ndarray]:

@@ -103,8 +103,9 @@ class _RowMaker:
         if row.year_month is not None:
             self.months.append(row.year_month)
 
-    def add_finance(self, key: str, entries: list[dict]) -> None:
-        """Money-model rows (the finance CSV's columns), checked by the finance reader; a row
+    def add_finance(self, key: str, entries: object) -> None:
+        """Money-model rows (the finance CSV's columns; ``entries`` as the TOML holds them, a
+        list of tables when valid), checked by the finance reader; a row
         of financial year YYYY-YY takes effect in April YYYY."""
         rows = rows_from_table(self.file, key, {"rows": entries})
         self.finance.extend(rows)
@@ -198,7 +199,7 @@ def _places(placement: str):
                 total = _number(file, f"{okey}.places", opening["places"], 0, 1e7)
                 if total != int(total):
                     raise InputError(file, "places must be a whole number", key=f"{okey}.places")
-                maker.add_from(okey, "places", dates[k], lambda month, t=int(total): t, base, calendar, until,
+                maker.add_from(okey, "places", dates[k], _constant(int(total)), base, calendar, until,
                                placement=placement)
                 continue
             extra = _number(file, f"{okey}.add", opening["add"], -1e7, 1e7)
@@ -256,8 +257,13 @@ def _phase_mix(maker: _RowMaker, file, key, table, base, calendar):
         raise InputError(file, f"the mix sums to {total:.6g}, not 1", key=f"{key}.mix")
     for q in codes.PLACEMENTS:
         share = float(mix.get(q, 0.0))
-        maker.add_from(key, "phase_transfer", date, lambda month, share=share: share, base, calendar,
+        maker.add_from(key, "phase_transfer", date, _constant(share), base, calendar,
                        transfer=transfer, placement=source, need="all", to=q)
+
+
+def _constant(value: float) -> Callable[[int], float]:
+    """A value that is the same in every month."""
+    return lambda month: value
 
 
 def _financial_year(file: str, key: str, text) -> str:
@@ -270,6 +276,8 @@ def _financial_year(file: str, key: str, text) -> str:
 def _years_from(calendar: Calendar, year: str) -> list[str]:
     """Financial years from ``year`` to the run's last one (a lever in force from a year on)."""
     first = parse_fy(year)
+    if first is None:
+        raise ValueError(f"not a financial year: {year!r}")  # callers pass years _financial_year checked
     last = int(calendar.financial_years()[-1])
     return [fy_label(y) for y in range(first, max(first, last) + 1)]
 
@@ -367,17 +375,18 @@ def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
     """A lever (or ``[[parameter]]`` row) of the scenario's own file whose every row is dated
     after the last month of the run has no effect: the scenario would equal the baseline and
     look like a lever that changes nothing. Money levers count from April of their financial
-    year. (Built-in scenarios are not checked: they are written for the default window, and a
-    shorter run simply stops before some of their dates.)"""
+    year. Built-in scenarios are not checked: they are written for the default window, and a
+    shorter run simply stops before some of their dates."""
     last = calendar.n_months - 1
     by_key: dict[str, list[ParameterRow]] = {}
     for row in scenario.rows:
         if row.file == scenario.source:  # not the rows inherited from a built-in base scenario
             by_key.setdefault(row.source, []).append(row)
-    for row in scenario.finance_rows:
-        if row.file == scenario.source and row.financial_year is not None:
-            by_key.setdefault(row.source, []).append(
-                ParameterRow(row.file, 0, "", (int(row.financial_year), 4), (), 0.0, row.source))
+    for finance_row in scenario.finance_rows:
+        if finance_row.file == scenario.source and finance_row.financial_year is not None:
+            by_key.setdefault(finance_row.source, []).append(
+                ParameterRow(finance_row.file, 0, "", (int(finance_row.financial_year), 4), (), 0.0,
+                             finance_row.source))
     for m in scenario.mitigations:
         if m.file == scenario.source and calendar.month_index(*m.start) > last:
             raise InputError(scenario.source, f"mitigation {m.name} starts in {m.start[0]:04d}-{m.start[1]:02d}, after "
@@ -385,7 +394,7 @@ def check_levers_in_run(scenario: Scenario, calendar: Calendar) -> None:
                              "effect; correct the date or run more --months", key="mitigation")
     for source, rows in by_key.items():
         if all(r.year_month is not None and calendar.month_index(*r.year_month) > last for r in rows):
-            first = min(r.year_month for r in rows)
+            first = min(r.year_month for r in rows if r.year_month is not None)  # all are, here
             raise InputError(scenario.source, f"takes effect in {first[0]:04d}-{first[1]:02d}, after the end of the "
                              f"run ({calendar.label(0)} to {calendar.label(last)}): it would have no effect; "
                              "correct the date or run more --months",

@@ -148,10 +148,11 @@ def load_sweep(path: str | Path) -> Sweep:
     if len({f.lever for f in factors}) != len(factors):
         raise InputError(file, "each lever can be a factor once", key="factor")
     if design == "grid":
-        n = math.prod(len(f.levels) for f in factors)  # Python integers: no overflow, however many levels
+        levels = [f.levels or () for f in factors]  # every factor of a grid has its levels
+        n = math.prod(len(f) for f in levels)  # Python integers: no overflow, however many levels
         if n > MAX_SCENARIOS:
             raise InputError(file, f"the grid has {n} points; at most {MAX_SCENARIOS}", key="factor")
-        points = np.array(list(itertools.product(*[f.levels for f in factors])), dtype=float)
+        points = np.array(list(itertools.product(*levels)), dtype=float)
     else:
         samples = table.get("samples")
         if not isinstance(samples, int) or isinstance(samples, bool) or not 1 <= samples <= MAX_SCENARIOS:

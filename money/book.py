@@ -63,6 +63,7 @@ class FinanceBook:
         return FinanceRuleError(", ".join(self.files), rule)
 
     def has(self, name: str, **keys: str) -> bool:
+        """Whether the book has a row of item ``name`` (with those keys)."""
         return bool(self._of(name, **keys))
 
     def scalar(self, name: str, default: float | None = None, **keys: str) -> float:
@@ -85,7 +86,7 @@ class FinanceBook:
         """The value of a 'from' item in force in ``fy``: the latest row dated on or before it."""
         best = None
         for row in self._of(name, **keys):
-            if row.financial_year <= fy and (best is None or row.financial_year > best.financial_year):
+            if row.year <= fy and (best is None or row.year > best.year):
                 best = row
         if best is not None:
             return best.value
@@ -96,11 +97,13 @@ class FinanceBook:
                           f"{fy_label(fy)}: add one dated {fy_label(fy)} or earlier")
 
     def in_force_or_none(self, name: str, fy: int, **keys: str) -> float | None:
-        rows = [r for r in self._of(name, **keys) if r.financial_year <= fy]
-        return max(rows, key=lambda r: r.financial_year).value if rows else None
+        """As :meth:`in_force`, with None where no row is in force."""
+        rows = [r for r in self._of(name, **keys) if r.year <= fy]
+        return max(rows, key=lambda r: r.year).value if rows else None
 
     def years(self, name: str) -> list[int]:
-        return sorted({r.financial_year for r in self._of(name)})
+        """The financial years of the rows of a dated item, in order."""
+        return sorted({r.year for r in self._of(name)})
 
     # ---- validation of the whole set ----------------------------------------------------------
     def _check(self) -> None:
@@ -130,9 +133,9 @@ class FinanceBook:
         for line in SPEND_LINES:
             placements = {r.placement for r in self._of("spend_line", line=line)}
             if len(placements) > 1:
-                raise self._error(f"spend_line rows of {line} name different placements ({', '.join(sorted(placements))})"
-                                  ": a line's price follows one placement", self._of("spend_line", line=line),
-                                  "placement")
+                raise self._error(f"spend_line rows of {line} name different placements "
+                                  f"({', '.join(sorted(placements))}): a line's price follows one placement",
+                                  self._of("spend_line", line=line), "placement")
         if not self._of("sv_profile"):
             raise self._error("the Safety Valve profile (sv_profile rows) is required")
         profile_years = self.years("sv_profile")
@@ -142,11 +145,11 @@ class FinanceBook:
         for name in ("council_contribution", "dfe_instalment"):
             for row in self._of(name):
                 if row.financial_year not in profile_years:
-                    raise self._error(f"{name} in {fy_label(row.financial_year)} is outside the agreement "
+                    raise self._error(f"{name} in {fy_label(row.year)} is outside the agreement "
                                       f"({fy_label(profile_years[0])} to {fy_label(profile_years[-1])})", [row],
                                       "financial_year")
         for row in self._of("hnb_growth_low") + self._of("hnb_growth_high"):
-            fy = row.financial_year
+            fy = row.year
             low = self.in_force("hnb_growth_low", fy, default=-1.0)
             high = self.in_force("hnb_growth_high", fy, default=1.0)
             mode = self.in_force("hnb_growth", fy, default=float("nan"))
@@ -208,10 +211,10 @@ class FinanceBook:
         uplift = self.year_value("price_uplift", fy, placement=placement)
         if uplift is not None:
             return uplift
-        levels = sorted(self._of("price_level", placement=placement), key=lambda r: r.financial_year)
-        if len(levels) >= 2 and levels[0].financial_year < fy <= levels[-1].financial_year:
+        levels = sorted(self._of("price_level", placement=placement), key=lambda r: r.year)
+        if len(levels) >= 2 and levels[0].year < fy <= levels[-1].year:
             first, last = levels[0], levels[-1]
-            return (last.value / first.value) ** (1.0 / (last.financial_year - first.financial_year)) - 1.0
+            return (last.value / first.value) ** (1.0 / (last.year - first.year)) - 1.0
         return None
 
     def price_growth(self, placement: str, fy: int) -> float:
@@ -226,6 +229,7 @@ class FinanceBook:
         return growth if hold is None else min(growth, hold)
 
     def price_saving(self, placement: str, fy: int) -> float:
+        """The placement's price saving in ``fy`` (0 if none)."""
         return self.year_value("price_saving", fy, placement=placement) or 0.0
 
     def placement_index(self, base_fy: int, fy: int) -> np.ndarray:
@@ -247,8 +251,9 @@ class FinanceBook:
 
     # ---- spend lines --------------------------------------------------------------------------------
     def spend_line_row(self, line: str, fy: int) -> FinanceRow | None:
-        rows = [r for r in self._of("spend_line", line=line) if r.financial_year <= fy]
-        return max(rows, key=lambda r: r.financial_year) if rows else None
+        """The spend line's row in force in ``fy``, or None."""
+        rows = [r for r in self._of("spend_line", line=line) if r.year <= fy]
+        return max(rows, key=lambda r: r.year) if rows else None
 
     def spend_line(self, line: str, fy: int) -> float:
         """Spend on a line in ``fy`` at flat volume: the spend_line row in force, at its year's
@@ -259,10 +264,11 @@ class FinanceBook:
             return 0.0
         p = codes.PLACEMENTS.index(row.placement)
         factor = self.year_value("spend_line_factor", fy, line=line)
-        price = self.placement_index(row.financial_year, fy)[p]
+        price = self.placement_index(row.year, fy)[p]
         return row.value * price * (1.0 if factor is None else factor)
 
     def spend_line_volume_placement(self, line: str) -> str | None:
+        """The placement whose plans drive the line's volume, or None (a fixed line)."""
         rows = self._of("spend_line_volume", line=line)
         return rows[-1].placement if rows and rows[-1].value > 0 else None
 
@@ -270,7 +276,7 @@ class FinanceBook:
     def schools_block(self, fy: int) -> float:
         """The Schools Block: fixed in each year with a decided transfer (transfer / its decided
         share); in other years moved from the nearest such year with schools_block_growth."""
-        anchors = {r.financial_year: r for r in self._of("schools_block_transfer")}
+        anchors = {r.year: r for r in self._of("schools_block_transfer")}
         if not anchors:
             raise self._error("finance item schools_block_transfer is required (it fixes the Schools Block)")
 
@@ -296,6 +302,7 @@ class FinanceBook:
         return block
 
     def schools_block_transfer_gbp(self, fy: int) -> float:
+        """The transfer from the Schools Block to high needs in ``fy`` (GBP)."""
         return self.in_force("schools_block_transfer_share", fy) * self.schools_block(fy)
 
     def hnb_anchor(self) -> tuple[int, float, bool]:
@@ -303,8 +310,8 @@ class FinanceBook:
         budgets = self._of("hnb_budget")
         if not budgets:
             raise self._error("finance item hnb_budget is required (it fixes the High Needs Block)")
-        anchor = max(budgets, key=lambda r: r.financial_year)
-        a = anchor.financial_year
+        anchor = max(budgets, key=lambda r: r.year)
+        a = anchor.year
         included = self.year_value("hnb_budget_transfer", a)
         if included is None:
             raise self._error(f"hnb_budget_transfer for {fy_label(a)} is required with the hnb_budget row",
@@ -312,6 +319,7 @@ class FinanceBook:
         return a, anchor.value - included, self.scalar("hnb_budget_is_gross") == 1.0
 
     def hnb_growth_is_drawn(self, fy: int) -> bool:
+        """Whether the allocation's growth in ``fy`` is drawn (no published increase; a low and high in force)."""
         return (self.year_value("hnb_increase", fy) is None
                 and self.in_force_or_none("hnb_growth_low", fy) is not None
                 and self.in_force_or_none("hnb_growth_high", fy) is not None)
@@ -366,9 +374,11 @@ class FinanceBook:
                          * self.in_force("deduction_share", fy, default=0.0, placement=p) for p in codes.PLACEMENTS])
 
     def pay_grants_rolled_in(self, fy: int) -> float:
+        """Pay grants rolled into the allocation in ``fy`` (GBP; 0 if none)."""
         return self.in_force("pay_grants_rolled_in", fy, default=0.0)
 
     def early_years_block_share(self, line: str, fy: int) -> float:
+        """The share of a spend line the Early Years Block contributes in ``fy`` (0 if none)."""
         return self.in_force("early_years_block_share", fy, default=0.0, line=line)
 
     def health_contribution_share(self, fy: int) -> np.ndarray:
@@ -386,16 +396,18 @@ class FinanceBook:
                 * np.asarray(average_plan_cost_gbp, dtype=float))
 
     def other_blocks(self, fy: int) -> dict[str, float]:
+        """The other DSG blocks' in-year positions in ``fy`` (GBP; 0 where none)."""
         return {block: self.in_force("other_block_in_year", fy, default=0.0, line=block) for block in OTHER_BLOCKS}
 
     def sv_ehcp_estimates(self) -> dict[int, dict[str, float]]:
         """The agreement's EHCP estimates: year -> age band -> plans."""
         out: dict[int, dict[str, float]] = {}
         for row in self._of("sv_ehcp_estimate"):
-            out.setdefault(row.financial_year, {})[row.age_band] = row.value
+            out.setdefault(row.year, {})[row.age_band] = row.value
         return out
 
     def override_end_year(self) -> int | None:
+        """The financial year the statutory override ends in, or None."""
         years = self.years("statutory_override_ends")
         return years[-1] if years else None
 
@@ -405,9 +417,11 @@ class FinanceBook:
         return self.years("sv_profile")
 
     def profile(self, fy: int) -> float | None:
+        """The Safety Valve profile's accumulated deficit for ``fy``, or None."""
         return self.year_value("sv_profile", fy)
 
     def outturn(self, fy: int) -> float | None:
+        """The accumulated deficit outturn at the end of ``fy``, or None."""
         return self.year_value("accumulated_deficit_outturn", fy)
 
     def hn_in_year_outturn(self, fy: int) -> float | None:
@@ -431,12 +445,13 @@ class FinanceBook:
         years = self.agreement_years()
         if fy not in years:
             return 0.0
-        fixed = {}
+        fixed: dict[int, float | None] = {}
         for y in years:
             value = self.year_value("council_contribution", y)
             fixed[y] = value if value is not None else self.balancing_council_contribution(y)
-        if fixed[fy] is not None:
-            return fixed[fy]
+        this_year = fixed[fy]
+        if this_year is not None:
+            return this_year
         known = sum(v for v in fixed.values() if v is not None)
         open_years = [y for y in years if fixed[y] is None]
         return (self.scalar("council_contribution_total") - known) / len(open_years)
@@ -462,7 +477,7 @@ class FinanceBook:
         opening, closing = self.outturn(fy - 1), self.outturn(fy)
         profile = self.year_value("hn_in_year_deficit_profile", fy)
         variance = self.year_value("hn_in_year_deficit_variance", fy)
-        if None in (opening, closing, profile, variance):
+        if opening is None or closing is None or profile is None or variance is None:
             raise self._error(f"outturns for {fy_label(fy - 1)} and {fy_label(fy)} and the in-year high-needs "
                               f"deficit of {fy_label(fy)} are needed to reconcile {fy_label(fy)}")
         lines = [(f"accumulated deficit 31 March {fy}", opening),

@@ -35,6 +35,7 @@ scenarios. Memory is small: a few numbers per run and year.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -125,22 +126,24 @@ def year_lines(finance: FinanceBook, fy: int, figures: RunFigures, f: int, f_of_
     lines["hnb_deductions"] = -deductions
     lines["schools_block_transfer"] = finance.schools_block_transfer_gbp(fy) * ones
     lines["pay_grants_rolled_in"] = rolled_in * ones
-    lines["early_years_block_contribution"] = sum(finance.early_years_block_share(line, fy) * lines[line]
-                                                  for line in SPEND_LINES)
-    lines["ola_recharges"] = finance.ola_recharge(fy, average)
+    lines["early_years_block_contribution"] = sum((finance.early_years_block_share(line, fy) * lines[line]
+                                                   for line in SPEND_LINES), np.zeros(runs))
+    lines["ola_recharges"] = np.asarray(finance.ola_recharge(fy, average))
     share = _band_share(None if figures.months_by_band is None else figures.months_by_band[:, f], runs)
     health = finance.health_contribution_share(fy)  # [B, P]
     lines["health_contribution"] = np.einsum("rbp,bp,rp->r", share, health, plan_spend)
-    for block, amount in finance.other_blocks(fy).items():
-        lines[block] = amount * ones
+    for block, value in finance.other_blocks(fy).items():
+        lines[block] = value * ones
     return lines
 
 
 def totals(lines: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(spend, income, other blocks) of a year's lines."""
-    spend = sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "spend" and k in lines)
-    income = sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "income" and k in lines)
-    other = sum(lines[k] for k in OTHER_BLOCKS if k in lines)
+    # A year's lines hold every spend and income line, so each sum is an array (never the 0 of an
+    # empty sum).
+    spend = cast(np.ndarray, sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "spend" and k in lines))
+    income = cast(np.ndarray, sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "income" and k in lines))
+    other = cast(np.ndarray, sum(lines[k] for k in OTHER_BLOCKS if k in lines))
     return spend, income, other
 
 
@@ -164,7 +167,8 @@ def opening_year(financial_years: np.ndarray, complete: np.ndarray) -> int:
     """The year whose outturn runs start from: the one before the first complete year."""
     full = np.asarray(financial_years)[np.asarray(complete, dtype=bool)]
     if full.size == 0:
-        raise FinanceRuleError("--months", "the money model needs at least one complete financial year (April to March)")
+        raise FinanceRuleError("--months",
+                               "the money model needs at least one complete financial year (April to March)")
     return int(full[0]) - 1
 
 
@@ -348,7 +352,10 @@ def run_money_grouped(books: list[FinanceBook], group_of_run: np.ndarray, runs: 
     parts = []
     for g in np.unique(group_of_run):
         rows = np.flatnonzero(group_of_run == g)
-        pick = (lambda a: None if a is None else a[rows])
+
+        def pick(a: np.ndarray | None, rows: np.ndarray = rows) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
         parts.append((rows, run_money(books[int(g)], runs[rows], financial_years, complete,
                                       spend_by_fy_placement[rows], plans_by_fy[rows], seed=seed,
                                       plans_by_fy_placement=pick(plans_by_fy_placement),

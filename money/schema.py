@@ -234,9 +234,19 @@ class FinanceRow:
 
     @property
     def identity(self) -> tuple:
+        """The keys that make a row unique: a later row with the same identity replaces it."""
         return (self.name, self.financial_year, self.line, self.placement, self.cost_type, self.age_band)
 
     def where(self) -> str:
+        """The file and line, for messages."""
         return f"{self.file}, line {self.line_number}"
+
+    @property
+    def year(self) -> int:
+        """The financial year of a dated row (items of kind "year" or "from", where the reader
+        requires it)."""
+        if self.financial_year is None:
+            raise ValueError(f"{self.where()}: {self.name} has no financial_year")
+        return self.financial_year
 
 

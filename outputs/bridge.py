@@ -26,6 +26,8 @@ since medians do not add up.
 """
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -61,7 +63,7 @@ def baseline_components(finance: pd.DataFrame, plans: pd.DataFrame, price_index:
     kinds = finance["line"].map(LINE_KINDS)
     placement_spend = {p: _by_run_year(finance[finance["line"] == f"plans_{p}"], "amount_gbp")
                        for p in codes.PLACEMENTS}
-    spend = sum(placement_spend.values())
+    spend = cast(pd.DataFrame, sum(placement_spend.values()))  # a frame: there is more than one placement
     other = _by_run_year(finance[(kinds == "spend") & ~finance["line"].isin(PLAN_LINES)], "amount_gbp")
     income = _by_run_year(finance[kinds == "income"], "amount_gbp")
     plans = plans.assign(financial_year=plans["financial_year"].astype(str))
@@ -71,8 +73,8 @@ def baseline_components(finance: pd.DataFrame, plans: pd.DataFrame, price_index:
         change = spend[after] - spend[before]
         average = spend[before] / n[before].where(n[before] > 0)
         demand = ((n[after] - n[before]) * average).fillna(0.0)
-        prices = sum(placement_spend[p][after] * (1.0 - price_index[before][p] / price_index[after][p])
-                     for p in codes.PLACEMENTS)
+        prices = cast(pd.Series, sum(placement_spend[p][after] * (1.0 - price_index[before][p] / price_index[after][p])
+                                     for p in codes.PLACEMENTS))
         out["demand"][after] = demand
         out["prices"][after] = prices
         out["mix"][after] = change - demand - prices

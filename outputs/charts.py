@@ -7,6 +7,7 @@ run, so that two reports compare), the fan's blue, and black for the Safety Valv
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import matplotlib
 
@@ -173,7 +174,7 @@ def bridge_chart(bridge: pd.DataFrame, scenario: str) -> bytes:
     x = np.arange(len(labels))
     figure, axes = plt.subplots(figsize=(max(9.0, 0.55 * len(labels)), 5.4))
     axes.bar(x, heights, bottom=bottoms, color=colours, width=0.72, edgecolor="white")
-    for xi, (b, h, c, change) in enumerate(zip(bottoms, heights, colours, changes)):
+    for xi, (b, h, _c, change) in enumerate(zip(bottoms, heights, colours, changes)):
         text = f"{h:,.1f}" if change is None else f"{change:+,.1f}"
         axes.annotate(text, (xi, b + h), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7.5,
                       fontweight="bold" if change is None else "normal")
@@ -263,8 +264,9 @@ def spend_chart(lines: pd.DataFrame) -> bytes:
         Median GBP, rows (kind, line), columns financial years.
     """
     lines = lines / GBP_M
-    spend = lines.loc["spend"]
-    income = lines.loc["income"].sum(axis=0)
+    # Rows are (kind, line): one kind's rows are a frame of lines.
+    spend = cast(pd.DataFrame, lines.loc["spend"])
+    income = cast(pd.DataFrame, lines.loc["income"]).sum(axis=0)
     years = list(spend.columns)
     figure, axes = plt.subplots(figsize=(9, 5.2))
     bottom = np.zeros(len(years))

@@ -244,7 +244,8 @@ def deficit_distribution(workbook: Workbook, deficit: pd.DataFrame, scenarios: d
                         ("95th percentile", 0.95)):
             sheet.line(name, [by_year["accumulated_deficit_gbp"].quantile(q).get(y, np.nan) / GBP_M for y in years],
                        MONEY_FORMAT)
-        sheet.line("Safety Valve profile", [money["sv_profile_gbp"].get(y, np.nan) / GBP_M for y in years], MONEY_FORMAT)
+        sheet.line("Safety Valve profile", [money["sv_profile_gbp"].get(y, np.nan) / GBP_M for y in years],
+                   MONEY_FORMAT)
         meets = by_year["meets_target"].mean()
         sheet.line("P(meets the profile)", [meets.get(y, np.nan) for y in years], PERCENT_FORMAT, bold=True)
         sheet.line("P(the Department's instalment is withheld)", [1 - meets.get(y, np.nan) for y in years],
@@ -281,7 +282,8 @@ def override_exposure(workbook: Workbook, deficit: pd.DataFrame, finance: pd.Dat
         sheet.line(f"P(withheld), {label.lower()}", [1 - frame.get(y, np.nan) for y in years], PERCENT_FORMAT)
         paid = finance[(finance.scenario == scenario) & (finance.line == "dfe_instalment")].groupby(
             "financial_year")["amount_gbp"].mean()
-        sheet.line(f"Expected paid (GBP m), {label.lower()}", [paid.get(y, np.nan) / GBP_M for y in years], MONEY_FORMAT)
+        sheet.line(f"Expected paid (GBP m), {label.lower()}", [paid.get(y, np.nan) / GBP_M for y in years],
+                   MONEY_FORMAT)
     sheet.widths(44, 14, len(years) + 1)
 
 
@@ -336,7 +338,8 @@ def children_and_young_people(workbook: Workbook, out: Path, finance: pd.DataFra
     if flows_folder.is_dir():
         sheet.note("New and ceased plans per financial year (median over runs)")
         sheet.header(["Plans"] + [f"{label} {y}" for label in scenarios for y in years])
-        new, ceased = [], []
+        new: list[float] = []
+        ceased: list[float] = []
         for scenario in scenarios.values():
             flows = _read(out / table_folder("flows", scenario))
             dates = pd.to_datetime(flows.date)
@@ -394,7 +397,7 @@ def workstream_log(workbook: Workbook, out: Path, scenario: str, years: list[str
     for y in years:
         header += [f"{y} mean", f"{y} p05", f"{y} p95"]
     sheet.header(header)
-    for name, group in summary.sort_values("order").groupby("order", sort=True):
+    for _name, group in summary.sort_values("order").groupby("order", sort=True):
         group = group.set_index("financial_year")
         mitigation = str(group["mitigation"].iloc[0])
         record = described.get(mitigation, {})
@@ -465,6 +468,8 @@ def write_dsg_plan(out: str | Path, path: str | Path) -> Path:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     money = manifest["money"]
     mitigated = mitigated_scenario(out)
+    if mitigated is None:  # (dsg_plan_status has said so above)
+        raise ValueError("no DSG management plan: the run has no scenario with a mitigation log")
     scenarios = {"Unmitigated": BASELINE, "Mitigated": mitigated}
     deficit = _read(out / "deficit")
     finance = _read(out / "finance")

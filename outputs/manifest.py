@@ -40,8 +40,8 @@ def git_commit() -> str | None:
     commit = result.stdout.strip()
     try:
         # --no-optional-locks: a status must not rewrite .git/index (the run writes only under --out)
-        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         dirty = ""
     return commit + ("-dirty" if dirty else "")

@@ -83,7 +83,8 @@ def log_summary(log: MitigationLog) -> pd.DataFrame:
         for y, year in enumerate(log.years):
             values = log.accumulated[k, :, y]
             q = np.quantile(values, QUANTILES)
-            rows.append({"scenario": log.scenario, "order": k, "mitigation": name, "financial_year": fy_label(int(year)),
+            rows.append({"scenario": log.scenario, "order": k, "mitigation": name,
+                         "financial_year": fy_label(int(year)),
                          "delivery_probability": log.probabilities[k],
                          "delivered_share": float(log.delivered[k].mean()), "mean": float(values.mean()),
                          "p05": q[0], "p25": q[1], "p50": q[2], "p75": q[3], "p95": q[4],

@@ -149,8 +149,9 @@ def money_context(result: MoneyResult, finance: FinanceBook, calendar: Calendar 
     """What a reader of the outputs needs beside the tables (kept in the manifest): the opening
     position, the profile, the council's forecast and the outturns (GBP), the RAG rule, and
     (given the run's calendar) each placement's yearly price index."""
-    def series(name: str) -> dict[str, float]:
+    def series(name: str) -> dict[str, float | None]:
         return {fy_label(y): finance.year_value(name, y) for y in finance.years(name)}
+    override_end = finance.override_end_year()
     context = {"opening_year": fy_label(result.opening_year), "opening_gbp": result.opening_gbp,
             "opening_after_contributions_gbp": result.opening_after_contributions_gbp,
             "years": _labels(result.years), "sv_profile_gbp": series("sv_profile"),
@@ -159,8 +160,7 @@ def money_context(result: MoneyResult, finance: FinanceBook, calendar: Calendar 
             "rag_amber_tolerance": finance.scalar("rag_amber_tolerance"),
             "dfe_instalments_conditional": finance.scalar("dfe_instalments_conditional") == 1.0,
             "dfe_instalment_due_gbp": {fy_label(y): finance.dfe_instalment(y) for y in finance.agreement_years()},
-            "statutory_override_ends": (fy_label(finance.override_end_year()) if finance.override_end_year() is not None
-                                        else None),
+            "statutory_override_ends": fy_label(override_end) if override_end is not None else None,
             "sv_ehcp_estimates": {fy_label(y): bands for y, bands in sorted(finance.sv_ehcp_estimates().items())}}
     if calendar is not None:
         context["price_index"] = yearly_price_index(finance, calendar, result.years)

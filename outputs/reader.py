@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_whole(value) -> bool:
+def _is_whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -169,6 +170,8 @@ def check_manifest(manifest, path: Path) -> dict:
 
 def manifest_calendar(manifest: dict) -> Calendar:
     match = _MONTH.match(manifest["start"])
+    if match is None:
+        raise ValueError(f"start {manifest['start']!r} is not a month YYYY-MM")
     return Calendar(int(match.group(1)), int(match.group(2)), int(manifest["months"]))
 
 
@@ -443,7 +446,9 @@ class Outputs:
         self._require_money("deficit/")
         frame = self._run_level("deficit", self.scenarios)
         year_end = {y: pd.Timestamp(f"{int(y[:4]) + 1}-03-31") for y in self.manifest["money"]["years"]}
-        frame.insert(frame.columns.get_loc("financial_year") + 1, "year_end",
+        position = frame.columns.get_loc("financial_year")
+        assert isinstance(position, int)  # the column names are unique
+        frame.insert(position + 1, "year_end",
                      frame["financial_year"].astype(str).map(year_end).astype("datetime64[s]"))
         return frame.sort_values(["scenario", "financial_year", "run"], kind="stable").reset_index(drop=True)
 
@@ -593,12 +598,14 @@ class Outputs:
             return np.tile(np.repeat(np.arange(shape[k], dtype=np.int32), inner), outer)
 
         month = axis(1)
-        columns = {"scenario": pd.Categorical.from_codes(np.zeros(dense.size, dtype=np.int8), [scenario]),
+        # (categories as an Index: what from_codes makes of a list, and what pandas-stubs asks for)
+        columns = {"scenario": pd.Categorical.from_codes(np.zeros(dense.size, dtype=np.int8), pd.Index([scenario])),
                    "run": axis(0), "date": self.month_ends[month],
-                   "month": pd.Categorical.from_codes(month, self.months),
-                   "financial_year": pd.Categorical.from_codes(self._year_of_month[month], self.financial_years)}
+                   "month": pd.Categorical.from_codes(month, pd.Index(self.months)),
+                   "financial_year": pd.Categorical.from_codes(self._year_of_month[month],
+                                                               pd.Index(self.financial_years))}
         for k, dim in enumerate(dims, start=2):
-            columns[dim] = pd.Categorical.from_codes(axis(k), list(CODES[dim]))
+            columns[dim] = pd.Categorical.from_codes(axis(k), pd.Index(list(CODES[dim])))
         columns[value] = dense.ravel()
         return pd.DataFrame(columns)
 
@@ -658,7 +665,10 @@ class Outputs:
             frame = self._frame_of(dense, scenario, (), "count")
             combo_of_row = np.tile(np.arange(len(combos)), self.runs * len(self.months))
             for k, key in enumerate(keys):
-                frame.insert(5 + k, key, pd.Categorical.from_codes(combos[combo_of_row, k], list(CODES[key])))
+                # pandas-stubs leaves Categorical out of insert's accepted values (pandas takes it).
+                frame.insert(5 + k, key,
+                             pd.Categorical.from_codes(combos[combo_of_row, k],  # type: ignore[arg-type]
+                                                       pd.Index(list(CODES[key]))))
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
         frame["scenario"] = _categorical(frame["scenario"].astype(str), self.scenarios)

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -160,13 +161,14 @@ def _intro(data: ReportData) -> list[str]:
     scenarios = (f"; the run also holds {len(data.scenarios) - 1} scenario{'s' * (len(data.scenarios) > 2)}, "
                  "compared with it below" if len(data.scenarios) > 1 else "")
     first = (f"Scenario <b>{e(data.scenario)}</b>{e(scenarios)}. {data.runs:,} runs (seed {e(str(manifest['seed']))}), "
-             f"{e(manifest['start'])} to {e(manifest['end'])}. Intervals and bands hold {e(bands_text(data.uncertainty))}.")
+             f"{e(manifest['start'])} to {e(manifest['end'])}. "
+             f"Intervals and bands hold {e(bands_text(data.uncertainty))}.")
     paragraphs = [first]
     if data.money is None:
         paragraphs.append("The run holds no complete financial year (April to March) after its opening one, so it has "
                           "no money outputs: this report shows the EHCPs only. Run more months for the deficit.")
         return paragraphs
-    money, deficit, last = data.money, data.deficit, data.last_year
+    money, deficit, last = data.money, data.deficit, data.money_last_year
     row = deficit.loc[last]
     profile = "" if np.isnan(row["profile"]) else (
         f" against a profile of {row['profile'] / GBP_M:,.1f}m; the probability of meeting it is "
@@ -205,7 +207,7 @@ def _exceedance_table(data: ReportData, values: np.ndarray, profile: float | Non
     thresholds = sorted(set(float(x) for x in thresholds))
     rows = [[f"{x / GBP_M:,.1f}" + (" (profile)" if profile is not None and x == profile else ""),
              float((values > x).mean())] for x in thresholds]
-    return html_table(f"P(accumulated deficit at {year_end_label(data.last_year)} > X), share of runs",
+    return html_table(f"P(accumulated deficit at {year_end_label(data.money_last_year)} > X), share of runs",
                       [("X (£m)", "text"), ("P(deficit > X)", "pct")], rows)
 
 
@@ -235,8 +237,8 @@ def scenario_label(data: ReportData, scenario: str) -> str:
     """A scenario's name as charts show it: a sweep point with its levers' values."""
     table = data.scenario_table.assign(scenario=data.scenario_table["scenario"].astype(str)).set_index("scenario")
     levers = [c for c in table.columns if c.startswith("sweep_")]
-    values = [(c.removeprefix("sweep_"), table.at[scenario, c]) for c in levers
-              if scenario in table.index and pd.notna(table.at[scenario, c])]
+    cells: dict[str, Any] = {c: table.at[scenario, c] for c in levers} if scenario in table.index else {}
+    values = [(c.removeprefix("sweep_"), value) for c, value in cells.items() if pd.notna(value)]
     return scenario + (" (" + ", ".join(f"{lever} {value:g}" for lever, value in values) + ")" if values else "")
 
 
@@ -251,7 +253,7 @@ def _scenario_table(data: ReportData, rows: pd.DataFrame) -> str:
     table_rows = [[r["scenario"], info["description"].get(r["scenario"], ""), r["mean"], r["p05"], r["p95"],
                    r["prob_lower"], spend["mean"].get(r["scenario"], np.nan), r["variance_ratio"]]
                   for _, r in rows.iterrows()]
-    return html_table(f"Each scenario minus the baseline at {year_end_label(data.last_year)} ({data.last_year}), "
+    return html_table(f"Each scenario minus the baseline at {year_end_label(data.money_last_year)} ({data.last_year}), "
                       "paired by run: mean and 90% interval, GBP m", columns, table_rows)
 
 
@@ -289,6 +291,7 @@ def _ehcp_age_table(data: ReportData) -> str:
     columns = [("January", "text"), ("Age band", "text"), ("Median", "count"), ("5th pct", "count"),
                ("95th pct", "count"), ("Safety Valve estimate", "count")]
     rows = []
+    r: Any  # a row of the frame: its fields are the frame's cells
     for r in data.ehcp_age_january.itertuples(index=False):
         month = pd.Timestamp(r.date).strftime("%Y-%m")
         rows.append([pd.Timestamp(r.date).strftime("%b %Y"), AGE_BAND_LABELS[str(r.age_band)], r.p50, r.p05, r.p95,
@@ -333,7 +336,7 @@ def build_report(out: str | Path, target: str | Path | None = None,
         charts_made["fan"] = ("Accumulated DSG deficit: median, 50% and 90% of runs, with the Safety Valve profile and "
                               f"the council's forecast. The bands hold {uncertainty}.",
                               charts.fan_chart(acc, data.money, data.scenario, data.runs, data.uncertainty))
-        last = data.last_year
+        last = data.money_last_year
         runs_last = data.deficit_runs[(data.deficit_runs["scenario"] == data.scenario)
                                       & (data.deficit_runs["financial_year"].astype(str) == last)]
         values = runs_last["accumulated_deficit_gbp"].to_numpy()

@@ -84,12 +84,19 @@ class ReportData:
         return self.money["years"][-1] if self.money else None
 
     @property
+    def money_last_year(self) -> str:
+        """:attr:`last_year` of a run with money outputs (the report's money sections)."""
+        if self.last_year is None:
+            raise ValueError("the run has no money outputs")
+        return self.last_year
+
+    @property
     def compared(self) -> bool:
         """Whether the run holds scenarios besides the baseline, with paired differences."""
         return len(self.scenarios) > 1 and not self.differences.empty
 
 
-def _quantiles(values: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
+def _quantiles(values: pd.api.typing.SeriesGroupBy) -> pd.DataFrame:
     return pd.concat({name: values.quantile(q) for name, q in QUANTILES.items()}, axis=1)
 
 

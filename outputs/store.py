@@ -33,8 +33,9 @@ so that chunks of two different runs (or of two layouts) are never mixed.
 (Polars, DuckDB without options) keeps it; a hive key of the same name beside it makes
 pyarrow refuse the folder (``pyarrow.dataset(..., partitioning="hive")`` infers the key as a
 string, ``pandas.read_parquet`` as a dictionary, and either conflicts with the column in the
-file). With plain folder names every reader takes the scenario from the files, once. While a process writes, it holds a lock on
-``DIR/.partial/_lock``, so a second process cannot write into the same folder at the same time.
+file). With plain folder names every reader takes the scenario from the files, once. While a
+process writes, it holds a lock on ``DIR/.partial/_lock``, so a second process cannot write into
+the same folder at the same time.
 """
 from __future__ import annotations
 
@@ -44,12 +45,14 @@ import os
 import re
 import stat
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 try:  # POSIX advisory locks; where there are none (Windows) the lock is skipped
     import fcntl
 except ImportError:  # pragma: no cover - not on the Linux CI
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # no module here: the lock is skipped (checked where it is taken)
 
 import numpy as np
 import pyarrow as pa
@@ -185,7 +188,7 @@ def _owned_targets(root: Path, relatives: list[str]) -> list[Path]:
     return targets
 
 
-def check_not_inputs(root: Path, relatives: list[str], protected: list[Path]) -> None:
+def check_not_inputs(root: Path, relatives: list[str], protected: Sequence[Path]) -> None:
     """Refuse (before anything is removed) if a file about to be removed is an input of the run."""
     guarded = {}
     for file in protected:
@@ -200,7 +203,7 @@ def check_not_inputs(root: Path, relatives: list[str], protected: list[Path]) ->
                               "the run would remove it: copy it elsewhere first")
 
 
-def remove_owned(root: Path, relatives: list[str], protected: list[Path] = ()) -> None:
+def remove_owned(root: Path, relatives: list[str], protected: Sequence[Path] = ()) -> None:
     """Remove the files at ``root / relative`` that are regular files reached without a link,
     then the folders on their way that are left empty. Refuses (before removing anything) if
     one of them is a ``protected`` file (an input of the current run)."""
@@ -215,10 +218,10 @@ def remove_owned(root: Path, relatives: list[str], protected: list[Path] = ()) -
     # The folders on the way to every file named (moved or removed), deepest first.
     folders: set[Path] = set()
     for relative in relatives:
-        path = _reached_without_links(root, relative)
-        if path is None:
+        reached = _reached_without_links(root, relative)
+        if reached is None:
             continue
-        parent = path.parent
+        parent = reached.parent
         while parent != root and root in parent.parents:
             folders.add(parent)
             parent = parent.parent
@@ -253,7 +256,8 @@ def owned_files(root: Path) -> list[str]:
             except OutputError:
                 report = None
             if report:
-                files += [f"{report_folder}/{f}" for f in report.get("files", [])] + [f"{report_folder}/{REPORT_MARKER}"]
+                files += [f"{report_folder}/{f}" for f in report.get("files", [])]
+                files.append(f"{report_folder}/{REPORT_MARKER}")
     return files
 
 
@@ -310,10 +314,10 @@ class OutputStore:
     """
 
     def __init__(self, root: str | Path, *, overwrite: bool = False, resume: bool = False,
-                 identity: dict | None = None, inputs: list[Path] = ()) -> None:
+                 identity: dict | None = None, inputs: Sequence[Path] = ()) -> None:
         self.root = Path(root)
         self.partial = self.root / PARTIAL
-        self._lock_handle = None
+        self._lock_handle: BinaryIO | None = None
         if overwrite and resume:
             raise OutputError("--overwrite and --resume cannot be used together")
         if os.path.lexists(self.root) and not self.root.is_dir():
@@ -446,7 +450,7 @@ class OutputStore:
         store.folder_id = ""
         return store
 
-    def _clear(self, inputs: list[Path]) -> None:
+    def _clear(self, inputs: Sequence[Path]) -> None:
         """Remove what an earlier run wrote here (its files only, as its records say).
 
         Order matters for a kill in the middle: the old run's description and the manifest go
@@ -484,8 +488,9 @@ class OutputStore:
     def close(self) -> None:
         """Release the folder's lock (the run in it is finished, or stopped: ``--resume`` may
         take it up in this process or another)."""
-        if getattr(self, "_lock_handle", None) is not None:
-            self._lock_handle.close()
+        handle = getattr(self, "_lock_handle", None)
+        if handle is not None:
+            handle.close()
             self._lock_handle = None
 
     def _chunk_marker(self, scenario: str, first_run: int, last_run: int, suffix: str) -> Path:
@@ -521,7 +526,8 @@ class OutputStore:
             marker_folder.mkdir(parents=True, exist_ok=True)
             if figures is not None:
                 buffer = io.BytesIO()
-                np.savez(buffer, **figures)
+                # numpy's stub types the allow_pickle keyword as bool; figure names never use it.
+                np.savez(buffer, **figures)  # type: ignore[arg-type]
                 _write_atomic_bytes(marker_folder / f"{label}.figures.npz", buffer.getvalue())
             _write_atomic_bytes(marker_folder / f"{label}.done", b"")
         except OSError as error:  # disk full, folder removed or read-only: the finished chunks are kept
@@ -573,7 +579,8 @@ class OutputStore:
                 if not entry.startswith(PARTIAL + "/"):
                     continue
                 relative = entry[len(PARTIAL) + 1:]
-                if relative.split("/", 1)[0] in (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER, MOVED):
+                bookkeeping = (CHUNKS, RUN_DESCRIPTION, RUN_DESCRIPTION + ".tmp", LOCK, LEDGER, MOVED)
+                if relative.split("/", 1)[0] in bookkeeping:
                     continue
                 source = _reached_without_links(self.root, entry)
                 if entry.endswith(".tmp"):

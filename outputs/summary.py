@@ -22,7 +22,7 @@ class RunAggregates:
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
         months = np.arange(calendar.n_months)
-        self.january_months = np.array([m for m in months if calendar.year_month(m)[1] == 1], dtype=np.int64)
+        self.january_months = np.array([m for m in months if calendar.year_month(int(m))[1] == 1], dtype=np.int64)
         fy = calendar.financial_years()
         self.financial_years = np.unique(fy)
         self._fy_of_month = fy

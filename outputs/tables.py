@@ -83,8 +83,8 @@ def _long_table(values: np.ndarray, runs: np.ndarray, calendar: Calendar,
 
 
 def stock_table(chunk: ChunkResult, calendar: Calendar) -> pa.Table:
-    return _long_table(chunk.stock, chunk.runs, calendar, (("age_band", codes.AGE_BANDS), ("placement", codes.PLACEMENTS),
-                                                        ("need", codes.NEEDS)), "count", np.int32)
+    keys = (("age_band", codes.AGE_BANDS), ("placement", codes.PLACEMENTS), ("need", codes.NEEDS))
+    return _long_table(chunk.stock, chunk.runs, calendar, keys, "count", np.int32)
 
 
 def flows_table(chunk: ChunkResult, calendar: Calendar) -> pa.Table:

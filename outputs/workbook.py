@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,8 @@ def write_workbook(path: Path, data: ReportData) -> list[str]:
     if data.money is not None:
         builders += [("Deficit", "Accumulated DSG deficit by year: median, percentiles, profile, forecast, chances",
                       _deficit_sheet),
-                     ("Exceedance", "P(accumulated deficit > X) on a grid of X, per scenario and year", _exceedance_sheet),
+                     ("Exceedance", "P(accumulated deficit > X) on a grid of X, per scenario and year",
+                      _exceedance_sheet),
                      ("Bridge", "What moved the in-year deficit, year on year (means over runs)", _bridge_sheet)]
         if data.compared:
             builders.append(("Scenarios", "Each scenario minus the baseline, paired by run: mean and percentiles",
@@ -214,7 +216,7 @@ def _deficit_sheet(book: Workbook, name: str, data: ReportData, used: set[str]) 
                Column("P(deficit cleared) (%)", "pct")]
     rows = []
     for year, r in data.deficit.iterrows():
-        rows.append([year, _year_end(year), r["in_year_p50"], r["accumulated_p50"], r["accumulated_p05"],
+        rows.append([year, _year_end(str(year)), r["in_year_p50"], r["accumulated_p50"], r["accumulated_p05"],
                      r["accumulated_p25"], r["accumulated_p75"], r["accumulated_p95"], r["profile"],
                      r["council_forecast"], r["prob_meets"], r["share_green"], r["share_amber"], r["share_red"],
                      r["after_instalments_p50"], r["prob_cleared"]])
@@ -305,6 +307,7 @@ def _ehcp_age_sheet(book: Workbook, name: str, data: ReportData, used: set[str])
                Column("EHCPs, median (plans)", "count"), Column("EHCPs, 5th percentile (plans)", "count"),
                Column("EHCPs, 95th percentile (plans)", "count"), Column("Safety Valve estimate (plans)", "count")]
     rows = []
+    r: Any  # a row of the frame: its fields are the frame's cells
     for r in data.ehcp_age_january.itertuples(index=False):
         month = pd.Timestamp(r.date).strftime("%Y-%m")
         band = str(r.age_band)

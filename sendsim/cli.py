@@ -64,11 +64,11 @@ def configure_logging(verbose: bool, log_file: Path | None) -> list[logging.Hand
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
         try:
-            handler = logging.FileHandler(log_file, encoding="utf-8")
+            file_handler = logging.FileHandler(log_file, encoding="utf-8")
         except OSError as error:
             raise SystemExit(f"sendsim: error: --log {log_file}: cannot write it ({error.strerror or error})") from None
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        handlers.append(handler)
+        file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handlers.append(file_handler)
     for handler in handlers:
         handler.setLevel(level)
         logger.addHandler(handler)

@@ -41,8 +41,8 @@ def register(commands) -> argparse.ArgumentParser:
         "90%% bootstrap interval over runs. Example: sendsim goalseek --vary levers.block_transfer.share --set "
         "levers.block_transfer.from=2025-26 --low 0 --high 0.1 --year 2025-26 --probability 0.5")
     parser.add_argument("--vary", required=True, metavar="PATH",
-                        help="the number to vary: a dotted path of the scenario table, e.g. levers.block_transfer.share "
-                        "or mitigation.locality_model.effect.share")
+                        help="the number to vary: a dotted path of the scenario table, e.g. "
+                        "levers.block_transfer.share or mitigation.locality_model.effect.share")
     parser.add_argument("--set", action="append", default=[], type=fixed_value, metavar="PATH=VALUE",
                         help="a fixed value the scenario needs (repeatable), e.g. levers.block_transfer.from=2025-26")
     parser.add_argument("--scenario", default=None, metavar="NAME_OR_FILE",
@@ -72,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
 
     months = args.months if args.months is not None else months_until(args.start, DEFAULT_END)
     spec = RunSpec(out=Path("goalseek-writes-nothing"), runs=args.runs, seed=args.seed, start=args.start,
-                   months=months, cohort=KENT_COHORT, params=list(args.params), finance=list(args.finance),
+                   months=months, cohort=KENT_COHORT, params=tuple(args.params), finance=tuple(args.finance),
                    threads=args.threads, progress=False, record_flows=False, central=args.central)
     resolved = resolve_run(spec)
     template, file = template_of(args.scenario)

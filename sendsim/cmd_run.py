@@ -72,8 +72,8 @@ def spec_from_args(args: argparse.Namespace, *, scenarios: list[str], sweep: Pat
         raise SystemExit(f"sendsim: error: --start {args.start[0]}-{args.start[1]:02d} is after March 2028; "
                          "give --months")
     return RunSpec(out=args.out, runs=args.runs, seed=args.seed, start=args.start, months=months,
-                   cohort=args.cohort or KENT_COHORT, params=list(args.params), finance=list(args.finance),
-                   scenarios=scenarios, sweep=sweep, threads=args.threads, chunk_size=args.chunk_size,
+                   cohort=args.cohort or KENT_COHORT, params=tuple(args.params), finance=tuple(args.finance),
+                   scenarios=tuple(scenarios), sweep=sweep, threads=args.threads, chunk_size=args.chunk_size,
                    overwrite=args.overwrite, resume=args.resume, record_flows=not args.no_flows,
                    progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
                    central=args.central, authority_draws=None if args.no_draws else KENT_DRAWS)

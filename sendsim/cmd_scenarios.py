@@ -26,8 +26,8 @@ def main(args: argparse.Namespace) -> int:
     print()
     print("Mitigations ([[mitigation]] tables: name, source, start, ramp_months, delivery, delivery_source, target, "
           "effect); effect kinds:")
-    for kind, keys in EFFECT_KEYS.items():
-        print(f"  {kind:<24} {{{', '.join(keys)}}}")
+    for kind, effect_keys in EFFECT_KEYS.items():
+        print(f"  {kind:<24} {{{', '.join(effect_keys)}}}")
     for name in builtin_names():
         path = builtin_path(name)
         table = read_scenario_table(path)

@@ -57,10 +57,12 @@ class Calendar:
         return year * 12 + month - 1 - self.start_index
 
     def year_month(self, m: int) -> tuple[int, int]:
+        """(year, calendar month 1-12) of run month ``m``."""
         index = self.start_index + m
         return index // 12, index % 12 + 1
 
     def label(self, m: int) -> str:
+        """Run month ``m`` as ``YYYY-MM``."""
         year, month = self.year_month(m)
         return f"{year:04d}-{month:02d}"
 
@@ -130,9 +132,11 @@ class Cohort:
 
     @property
     def n(self) -> int:
+        """The number of records."""
         return int(self.child_key.shape[0])
 
     def take(self, index: np.ndarray) -> Cohort:
+        """The records at ``index``, as a cohort."""
         return Cohort(**{name: getattr(self, name)[index] for name in self._DTYPES})
 
 

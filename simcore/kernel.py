@@ -25,13 +25,14 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
    ``p_assess``; refusals may be appealed); tribunals decide lodged appeals; at most
    ``assessment_capacity`` assessments that have run ``assessment_min_months`` complete, the
    longest waiting first (a child's wait counting ``assessment_priority_months`` more, by
-   age), each issuing a plan or declining (``p_decline``; declines may be appealed). Plans issued (by assessment or tribunal) take a first placement.
+   age), each issuing a plan or declining (``p_decline``; declines may be appealed). Plans
+   issued (by assessment or tribunal) take a first placement.
 6. **Entrants**: new requests (Poisson by age, ``request_rate`` x growth x the half-year
    factor from ``request_first_half_share``) and arrivals from
    other authorities (Poisson by age, ``arrival_rate``).
 7. **Cost and snapshot**: each plan costs its annual cost / 12 (at the prices of the run's first
-   financial year: price growth is the money model's), summed by placement; the stock by age band, placement and need, the pipeline
-   measures and the run-time invariants are recorded.
+   financial year: price growth is the money model's), summed by placement; the stock by age
+   band, placement and need, the pipeline measures and the run-time invariants are recorded.
 
 Capacity: a child may enter an SRP or special place only while occupancy is below the
 month's capacity. Otherwise, with probability ``overflow_independent`` the child goes to an
@@ -657,8 +658,8 @@ def _september(month, mdl, state):
 @jit
 def _between_reviews(month, mdl, state):
     """Step 2, the hot loop: one draw per plan against its monthly ``move`` row (stay first),
-    step-down draws, and the lists step 4 works from. (Reviews need nothing here: the review
-    schedule is kept by month due.)
+    step-down draws, and the lists step 4 works from. Reviews need nothing here: the review
+    schedule is kept by month due.
 
     It walks the active list (plans in the order they became active) and drops from it the
     plans that have ended, so that ended plans cost nothing month after month. The tables and
@@ -1004,7 +1005,7 @@ def _snapshot(month, mdl, state, outputs, out_row) -> bool:
     error written) when an invariant is broken."""
     totals, last_month_end = state.totals, state.last_month_end
     stock, occupancy, counts = totals.stock, totals.occupancy, totals.counts
-    s, m = month.parameter_set, month.number
+    m = month.number
     capacity = month.place_capacity
     for p in range(P_N):
         # Base-year prices: the money model applies price growth.

@@ -77,7 +77,8 @@ _SPECS = (
                   "months added to the wait of an assessment of a child of this age when the month's completions "
                   "are chosen (longest wait first): 0 for every age is first come, first served",
                   optional_default=0.0),
-    ParameterSpec("p_decline", (), "probability", "probability that a completed assessment ends in a decision not to issue"),
+    ParameterSpec("p_decline", (), "probability",
+                  "probability that a completed assessment ends in a decision not to issue"),
     ParameterSpec("first_placement", ("age", "need", "to"), "probability",
                   "placement named in a new plan, by academic age and need", distribution=True),
     # Annual reviews
@@ -113,7 +114,8 @@ _SPECS = (
     ParameterSpec("arrival_rate", ("age",), "rate",
                   "children with plans arriving from other authorities per month, by academic age"),
     ParameterSpec("arrival_placement", ("age", "to"), "probability", "placement of an arrival", distribution=True),
-    ParameterSpec("arrival_need_share", ("age", "need"), "probability", "primary need of an arrival", distribution=True),
+    ParameterSpec("arrival_need_share", ("age", "need"), "probability", "primary need of an arrival",
+                  distribution=True),
     # Cost
     ParameterSpec("unit_cost", ("age", "placement", "need"), "gbp",
                   "annual high-needs cost of a placement at base-year prices (GBP a year), by academic age at the "
@@ -152,6 +154,7 @@ class ParameterValues:
     values: np.ndarray  # float64, shape (len(starts),) + parameter_shape(name)
 
     def at_month(self, month: int) -> np.ndarray:
+        """The values in force in run month ``month``."""
         k = int(np.searchsorted(self.starts, month, side="right")) - 1
         return self.values[k]
 

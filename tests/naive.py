@@ -401,7 +401,10 @@ class Reference:
                 cost_sum[r.placement] += r.cost
         for p in range(codes.N_PLACEMENTS):
             self.cost[m, p] = cost_sum[p] / 12.0
-        count = lambda *statuses: sum(1 for r in self.records if r.status in statuses)
+
+        def count(*statuses: int) -> int:
+            return sum(1 for r in self.records if r.status in statuses)
+
         measures = self.measures[m]
         measures[codes.M_REQUESTS_PENDING] = count(codes.REQUEST_PENDING)
         measures[codes.M_ASSESSMENTS_OPEN] = count(codes.ASSESSMENT)

@@ -1,5 +1,7 @@
 """The bad-input table: every class of bad input local-authority data shows (docs/robustness.md),
-each with the exact message it produces. Each case is checked twice:
+each with the exact message it produces.
+
+Each case is checked twice:
 
 - ``sendsim validate FILE``: exit status 2, the message on stderr, nothing written;
 - for inputs of ``sendsim run`` (cohort, parameters, draws, finance, scenario): ``sendsim run`` with the
@@ -205,7 +207,8 @@ CASES: tuple[Case, ...] = (
     Case("unknown key", "parameters", "unused_dimension.csv", params_csv("p_assess,,,,,,post16,,0.4"),
          "unused_dimension.csv, line 2, column 'transfer': parameter p_assess has no transfer dimension; leave the "
          "column blank"),
-    Case("unknown key", "parameters", "unknown_column.csv", params_csv("p_assess,0.4,x", header="parameter,value,colour"),
+    Case("unknown key", "parameters", "unknown_column.csv",
+         params_csv("p_assess,0.4,x", header="parameter,value,colour"),
          f"unknown_column.csv, line 1: unknown column(s) 'colour'; allowed: {PARAMETER_COLUMNS}"),
     Case("unknown placement code", "parameters", "params_placement.csv",
          params_csv("overflow_independent,,,,specials,,,,0.5"),

@@ -41,7 +41,8 @@ def _centre(model: CalibrationModel) -> tuple[dict, dict]:
                  backlog_team_reviews=0.0, request_age_shift=1.0 - assumptions.EVENT_AGE_STAYS)
     mi = d.mi_rates()
     phi = {"escalation_mi": mi["escalation"], "reintegration": mi["reintegration"],
-           "p_assess": d.p_assess(), "p_decline": d.p_decline(), "p_appeal_refusal": model.rates["p_appeal_refusal"].successes / model.rates["p_appeal_refusal"].trials,
+           "p_assess": d.p_assess(), "p_decline": d.p_decline(),
+           "p_appeal_refusal": model.rates["p_appeal_refusal"].successes / model.rates["p_appeal_refusal"].trials,
            "assessment_appeals_per_decline": model.rates["assessment_appeals_per_decline"].successes
            / model.rates["assessment_appeals_per_decline"].trials}
     for (low, high), rate, _, _ in d.moved_away_rates():
@@ -207,7 +208,8 @@ def test_hindcast_uses_each_years_flows(model):
     expected = [(0.5 + (0.25 if y == 2023 else 0.0)) * n / 12 for y, n in zip(years, plans)]
     np.testing.assert_allclose(ps["review_capacity"].values, expected)
     special = codes.PLACEMENTS.index("special")
-    np.testing.assert_allclose(ps["places"].values[:, special], [placement_history(KENT)[y + 1][special] for y in years])
+    np.testing.assert_allclose(ps["places"].values[:, special],
+                               [placement_history(KENT)[y + 1][special] for y in years])
 
 
 def test_draws_file_round_trip_through_the_run_loader(model, rows, tmp_path):

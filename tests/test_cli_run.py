@@ -83,7 +83,7 @@ def test_january_2024_snapshot_reproduces_the_cohort_exactly(run200):
     expected = expected.value_counts().sort_index()
     stock = read(run200, "stock")
     january = stock[pd.to_datetime(stock["date"]) == "2024-01-31"]
-    for run, group in january.groupby("run"):
+    for _run, group in january.groupby("run"):
         observed = group.groupby(["age_band", "placement"])["count"].sum().sort_index()
         pd.testing.assert_series_equal(observed.astype(np.int64), expected.astype(np.int64), check_names=False)
 

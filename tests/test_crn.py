@@ -17,7 +17,8 @@ from sendsim.simcore.engine import Calendar, simulate
 from tests import builders
 
 
-def _trace(values, cohort, calendar, runs=np.arange(3), seed=9):
+def _trace(values, cohort, calendar, runs=None, seed=9):
+    runs = np.arange(3) if runs is None else runs
     model = builders.compile_values(values, calendar)
     (chunk,) = simulate(cohort, model, calendar, seed=seed, runs=runs, trace_runs=runs.size)
     return chunk

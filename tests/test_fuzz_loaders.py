@@ -44,8 +44,8 @@ from sendsim.simcore.model import SCHEMA, compile_model
 
 CALENDAR = Calendar(2024, 1, 51)
 # 60 examples per property keeps the suite fast; SENDSIM_FUZZ_EXAMPLES=5000 fuzzes deeper.
-FUZZ = settings(max_examples=int(os.environ.get("SENDSIM_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=int(os.environ.get("SENDSIM_FUZZ_EXAMPLES", "60")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 EXTENSIONS = (".csv", ".parquet", ".toml", ".txt")
 
 # Cells: valid values of every column kind, near misses, and things that break parsers.
@@ -217,8 +217,9 @@ def test_parameter_rows_that_almost_make_sense(folder, kent_rows, rows):
 
 
 @FUZZ
-@given(data=parquet_tables(("draw", "p_assess", "review_cease@age=16-19", "move@age=all,placement=mainstream,to=special",
-                            "places@placement=special", "unit_cost@placement=srp")))
+@given(data=parquet_tables(("draw", "p_assess", "review_cease@age=16-19",
+                            "move@age=all,placement=mainstream,to=special", "places@placement=special",
+                            "unit_cost@placement=srp")))
 def test_draws_tables(folder, kent_rows, data):
     path = _write(folder, "draws.parquet", data)
     draws = _accepts_or_explains(lambda: load_draws(path))

@@ -52,7 +52,8 @@ def test_goalseek_refuses_a_range_that_does_not_bracket_the_target(resolved):
 
 
 def test_a_mitigation_is_addressed_by_name():
-    table = {"name": "x", "mitigation": [{"name": "a", "effect": {"share": 0.1}}, {"name": "b", "effect": {"share": 0.2}}]}
+    table = {"name": "x",
+             "mitigation": [{"name": "a", "effect": {"share": 0.1}}, {"name": "b", "effect": {"share": 0.2}}]}
     set_path(table, "mitigation.b.effect.share", 0.5)
     assert table["mitigation"][1]["effect"]["share"] == 0.5 and table["mitigation"][0]["effect"]["share"] == 0.1
     with pytest.raises(InputError, match="no mitigation 'c'"):

@@ -60,8 +60,9 @@ def test_record_capacity_violation_names_run_month_and_rule():
     assert str(caught.value) == "run 7, month 2024-02: record capacity exceeded (more entrants than preallocated)"
 
 
-def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None, special_occupancy: tuple[int, int] | None = None,
-                   errors: np.ndarray | None = None, out_row: int = 0, month: int = 1) -> tuple[bool, np.ndarray]:
+def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None,
+                   special_occupancy: tuple[int, int] | None = None, errors: np.ndarray | None = None,
+                   out_row: int = 0, month: int = 1) -> tuple[bool, np.ndarray]:
     """Call the kernel's monthly check on running totals set up by hand.
 
     ``stock_cell``: (band, placement, need, count) written into the stock; ``special_occupancy``:
@@ -84,7 +85,8 @@ def _snapshot_with(stock_cell: tuple[int, int, int, int] | None = None, special_
     rows = out_row + 1
     errors = np.zeros((rows, 3), np.int64) if errors is None else errors
     outputs = Outputs(stock=np.zeros((rows, T, codes.N_AGE_BANDS, P, codes.N_NEEDS), np.int32),
-                      flows=np.zeros((rows, T, codes.N_EVENTS, P + 1, P + 1), np.int32), cost_gbp=np.zeros((rows, T, P)),
+                      flows=np.zeros((rows, T, codes.N_EVENTS, P + 1, P + 1), np.int32),
+                      cost_gbp=np.zeros((rows, T, P)),
                       measures=np.zeros((rows, T, codes.N_MEASURES), np.int64),
                       trace=np.zeros((0, T, 0), np.int8), errors=errors)
     ok = _snapshot(_month(month, 0, model, state, outputs, out_row), model, state, outputs, out_row)

@@ -154,7 +154,7 @@ def test_pruning_removes_only_old_cache_folders_of_ours(tmp_path):
     assert link.is_symlink() and (outside / "keep.txt").exists() and plain_file.exists()
 
     # Folders used within the hour stay even beyond the number kept.
-    for age, folder in ours:
+    for _age, folder in ours:
         if folder.exists():
             os.utime(folder, (now - 60, now - 60))
     assert _jit.prune_old_cache_folders(base, current, keep=0, unused_seconds=3600.0, now=now) == []

@@ -144,9 +144,10 @@ def reference(tmp_path_factory) -> dict[str, object]:
 
 def test_sigkill_at_random_points_then_resume(tmp_path, reference):
     rng = random.Random(20240118)
+    after = rng.randint(1, RUNS - 2)  # the number of finished chunks the second trial waits for
     trials: list[tuple[str, Callable[[Path], Callable[[], bool]]]] = [
         ("while starting", lambda out: (lambda: True)),
-        ("after some chunks", lambda out, k=rng.randint(1, RUNS - 2): (lambda: markers(out) >= k)),
+        ("after some chunks", lambda out: (lambda: markers(out) >= after)),
         ("while moving tables into place", lambda out: (lambda: (out / "stock").exists())),
     ]
     outcomes = []
@@ -159,7 +160,10 @@ def test_sigkill_at_random_points_then_resume(tmp_path, reference):
         if killed and k == 1 and not (out / MANIFEST).exists() and (out / PARTIAL / RUN_DESCRIPTION).exists():
             # Kill the resume too, part way through what is left; then resume again.
             done = markers(out)
-            killed_again = kill_when(launch(out, "--resume"), lambda: markers(out) > done, rng.uniform(0.0, 0.02))
+            def resumed_some(out: Path = out, done: int = done) -> bool:
+                return markers(out) > done
+
+            killed_again = kill_when(launch(out, "--resume"), resumed_some, rng.uniform(0.0, 0.02))
             assert_absent_or_incomplete(out, reference)
             phase += ", then its resume" if killed_again else ""
         outcomes.append((phase, finish(out, reference)))

@@ -141,7 +141,8 @@ def test_an_undelivered_mitigation_leaves_the_run_as_the_baseline(tmp_path):
         return stock[stock.scenario == name].drop(columns="scenario").sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(of("never"), of("baseline"))
     before = pd.Timestamp("2024-09-01")
-    early = [frame[pd.to_datetime(frame.date) < before].reset_index(drop=True) for frame in (of("always"), of("baseline"))]
+    early = [frame[pd.to_datetime(frame.date) < before].reset_index(drop=True)
+             for frame in (of("always"), of("baseline"))]
     pd.testing.assert_frame_equal(*early)
     assert not of("always").equals(of("baseline"))
     log = read(out, "mitigation_log")

@@ -131,7 +131,7 @@ def test_indirect_citations_hold(finance):
                                                         and 10.0 * M / 0.01)
 
 
-# ---- The cost level of 2023-24 (the reconciliation with the outturn) -----------------------------------------------------
+# ---- The cost level of 2023-24 (the reconciliation with the outturn) ------------------------------------------
 def test_cost_level_2023_24(finance, cohort_cost):
     """The costed January 2024 cohort at 2023-24 prices, plus the other spend lines, set against
     the 2023-24 income derived from the sources, gives an in-year high-needs deficit within 5%
@@ -440,7 +440,8 @@ def test_the_deductions_leave_income_and_spend_alike(money_run):
     np.testing.assert_allclose(lines["less_places_funded_directly"], lines["hnb_deductions"])
     assert (lines["hnb_deductions"] < -25 * M).all()
     deficit = _read(money_run / "deficit").set_index(["run", "financial_year"]).loc[lines.index]
-    gross_spend = sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "spend" and k != "less_places_funded_directly")
+    gross_spend = sum(lines[k] for k, kind in LINE_KINDS.items()
+                      if kind == "spend" and k != "less_places_funded_directly")
     gross_income = sum(lines[k] for k, kind in LINE_KINDS.items() if kind == "income" and k != "hnb_deductions")
     np.testing.assert_allclose(deficit.in_year_deficit_gbp, gross_spend - gross_income, rtol=1e-12)
 
@@ -457,10 +458,10 @@ def test_a_net_reading_of_the_budget_adds_the_deductions_back(finance):
     gross_result = run_money(finance, np.arange(3), years, complete, spend, plans.sum(axis=2), **kwargs)
     net_result = run_money(net, np.arange(3), years, complete, spend, plans.sum(axis=2), **kwargs)
     added = plans[0, 1] @ finance.deduction_per_plan(2024)
-    np.testing.assert_allclose(net_result.lines["hnb_allocation_gross"][:, 0] - gross_result.lines["hnb_allocation_gross"][:, 0],
-                               added)
-    np.testing.assert_allclose(gross_result.columns["in_year_deficit_gbp"][:, 0] - net_result.columns["in_year_deficit_gbp"][:, 0],
-                               added)
+    allocation = "hnb_allocation_gross"
+    np.testing.assert_allclose(net_result.lines[allocation][:, 0] - gross_result.lines[allocation][:, 0], added)
+    deficit = "in_year_deficit_gbp"
+    np.testing.assert_allclose(gross_result.columns[deficit][:, 0] - net_result.columns[deficit][:, 0], added)
 
 
 def test_allocation_growth_from_2026_27_is_drawn_per_run_with_common_random_numbers(finance):

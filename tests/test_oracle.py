@@ -59,7 +59,8 @@ def _beta_continued_fraction(a: float, b: float, x: float) -> float:
     h = d
     for m in range(1, 1000):
         m2 = 2 * m
-        for numerator in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+        for numerator in (m * (b - m) * x / ((qam + m2) * (a + m2)),
+                          -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
             d = 1.0 + numerator * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + numerator / c
@@ -205,7 +206,8 @@ def test_means_match(samples):
     cells = _cells(samples)
     per_test = ALPHA / len(cells)
     worst = min((welch(x, y)[2], name, x.mean(), y.mean()) for name, x, y in cells)
-    assert worst[0] > per_test, f"means differ: {worst[1]}: engine {worst[2]:.1f}, oracle {worst[3]:.1f}, p={worst[0]:.2g}"
+    assert worst[0] > per_test, (f"means differ: {worst[1]}: engine {worst[2]:.1f}, oracle {worst[3]:.1f}, "
+                                 f"p={worst[0]:.2g}")
 
 
 def test_variances_match(samples):

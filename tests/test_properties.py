@@ -61,7 +61,7 @@ def test_bounds(config, n, months):
         old = np.flatnonzero(ages >= 24)
         assert (chunk.trace[:, first_september:, old] < 0).all()
     # Capacity: occupancy never rises above capacity (it may start above and only fall).
-    for q, occupied, capacity in ((codes.SRP, codes.M_SRP_OCCUPIED, codes.M_SRP_CAPACITY),
+    for _q, occupied, capacity in ((codes.SRP, codes.M_SRP_OCCUPIED, codes.M_SRP_CAPACITY),
                                   (codes.SPECIAL, codes.M_SPECIAL_OCCUPIED, codes.M_SPECIAL_CAPACITY)):
         occ = chunk.measures[:, :, occupied]
         cap = chunk.measures[:, :, capacity]

@@ -54,8 +54,9 @@ DAMAGE = {
     "unknown placement": (lambda out: _rewrite(_first_file(out, "stock"), _set_column(
         "placement", lambda t: ["spaceship"] * t.num_rows)), "holds 'spaceship'"),
     "file not Parquet": (lambda out: _first_file(out, "stock").write_bytes(b"not a parquet file"), "cannot be read"),
-    "file moved to another scenario": (lambda out: shutil.copy(_first_file(out, "stock", "third_special_school"),
-                                                               out / "stock" / "baseline" / "runs-999999-999999.parquet"),
+    "file moved to another scenario": (lambda out: shutil.copy(
+                                           _first_file(out, "stock", "third_special_school"),
+                                           out / "stock" / "baseline" / "runs-999999-999999.parquet"),
                                        "scenario column says 'third_special_school'"),
     "summary removed": (lambda out: (out / "summary.parquet").unlink(), "summary.parquet is missing"),
     "manifest runs edited": (lambda out: _edit_manifest(out, lambda m: m.update(runs=500)),
@@ -68,7 +69,8 @@ DAMAGE = {
                                 "scenario 'ghost' is in the manifest only"),
     "manifest years edited": (lambda out: _edit_manifest(out, lambda m: m["money"].update(years=["2030-31"])),
                               "price_index"),
-    "manifest truncated": (lambda out: (out / "manifest.json").write_text('{"runs": 3, "se'), "manifest.json is damaged"),
+    "manifest truncated": (lambda out: (out / "manifest.json").write_text('{"runs": 3, "se'),
+                           "manifest.json is damaged"),
     "earlier layout": (lambda out: (out / "stock" / "baseline").rename(out / "stock" / "scenario=baseline"),
                        "written by an earlier sendsim"),
 }

@@ -123,8 +123,8 @@ def test_poisson_counts_are_poisson(mean):
 
 def test_poisson_never_draws_fewer_for_a_higher_mean():
     """For a fixed stream the count is nondecreasing in the mean from 0.1 to 10,000 (common
-    random numbers), also across every multiple of 30, where pieces are added. (Scheme version
-    1, equal pieces, failed this: 84 of 200 streams drew fewer at 30.1 than at 29.9.)"""
+    random numbers), also across every multiple of 30, where pieces are added. Scheme version
+    1, equal pieces, failed this: 84 of 200 streams drew fewer at 30.1 than at 29.9."""
     multiples = 30.0 * np.arange(1, 11)
     fine = np.concatenate([np.arange(1, 3001) / 10.0,  # 0.1 to 300 by 0.1
                            multiples - 1e-6, multiples + 1e-6, multiples - 1e-12, multiples + 1e-12])

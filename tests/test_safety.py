@@ -193,7 +193,8 @@ code = main(sys.argv[1:])
 print("AUDIT-JSON " + json.dumps({"code": code, "events": events}))
 '''
 # Commands the run starts: the manifest records the git commit and the platform.
-READ_ONLY_COMMANDS = ("git rev-parse HEAD", "git --no-optional-locks status --porcelain --untracked-files=no", "uname -p")
+READ_ONLY_COMMANDS = ("git rev-parse HEAD", "git --no-optional-locks status --porcelain --untracked-files=no",
+                      "uname -p")
 
 
 def test_run_writes_only_under_out(tmp_path):
@@ -201,8 +202,9 @@ def test_run_writes_only_under_out(tmp_path):
     for folder in (work, home, scratch):
         folder.mkdir()
     (work / "runner.py").write_text(AUDIT_RUNNER, encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), TMPDIR=str(scratch), XDG_CACHE_HOME=str(home / ".cache"),
-               XDG_CONFIG_HOME=str(home / ".config"), MPLCONFIGDIR=str(home / "mpl"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), TMPDIR=str(scratch),
+               XDG_CACHE_HOME=str(home / ".cache"), XDG_CONFIG_HOME=str(home / ".config"),
+               MPLCONFIGDIR=str(home / "mpl"))
     result = subprocess.run([sys.executable, "runner.py", "run", "--runs", "2", "--months", "15", "--out", "out",
                              "--quiet"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     lines = [line for line in result.stdout.splitlines() if line.startswith("AUDIT-JSON ")]

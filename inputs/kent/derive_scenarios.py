@@ -15,7 +15,7 @@ from sendsim.inputs.sen2.files import CASELOAD, NEWPLANS, number
 
 def _seed(identifier: str) -> float:
     """A figure of Kent's Safety Valve return (seed_targets.csv)."""
-    return derive.derivation().local.value(identifier)
+    return derive.derivation().local_figures().value(identifier)
 
 
 def _finance_figure(identifier: str) -> float:
@@ -167,7 +167,8 @@ def sv_plan_text() -> str:
           "from": ["special"], "to": "srp", "share": 0.2}),
     ]
     parts = ['name = "sv_plan"\n'
-             'description = "Kent\'s Safety Valve plan as the seed (Q1 2024-25) describes it: each measure a mitigation '
+             'description = "Kent\'s Safety Valve plan as the seed (Q1 2024-25) describes it: each measure a '
+             'mitigation '
              'with a start, a ramp, a target group, an effect and a probability of delivery; the baseline is the plan '
              'undelivered."\n']
     for name, description, source, start, ramp, delivery, delivery_source, target, effect in entries:
@@ -211,7 +212,7 @@ def scenario_texts() -> dict[str, str]:
         f'{assumptions.NEW_SPECIAL_SCHOOL_PLACES} places phased like the other two (seed Risk 3: 2 of 3 approved)."\n\n'
         '[levers.special_places]\n'
         f'openings = [{openings}]\n')
-    seed = derive.derivation().local.value  # Kent's Safety Valve return
+    seed = derive.derivation().local_figures().value  # Kent's Safety Valve return
     first_opening = assumptions.NEW_SPECIAL_SCHOOL_PHASING[0][0]
     commissioned = int(seed("special_places_commissioned"))
     texts["no_new_special_schools"] = (

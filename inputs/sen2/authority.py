@@ -113,7 +113,7 @@ class Authority:
 
     def rows(self, file: str, period: str | None = None, topic: str | None = None,
              required: bool = True) -> pd.DataFrame:
-        """This authority's rows of a vendored file, optionally of one ``time_period`` and
+        """The authority's rows of a vendored file, optionally of one ``time_period`` and
         ``breakdown_topic``.
 
         Raises
@@ -145,6 +145,8 @@ class Authority:
         out = {}
         for _, row in self.rows(file, period, topic).iterrows():
             if columns is None:
+                if total_column is None:
+                    raise ValueError("placement vectors by age are checked against a total_column")
                 vector = placement_vector(row)
                 _check_total(vector, number(row[total_column]), f"{file} {self.name} {period} {row['breakdown']}")
             else:
@@ -173,7 +175,7 @@ class Authority:
             for column, placement in HISTORIC_EXTRA_COLUMNS.items():
                 vector[codes.PLACEMENTS.index(placement)] += number(row[column])
             _check_total(vector, number(row["ehcplans"]), f"{CASELOAD} {self.name} {period}")
-            out[january_of_period(period)] = vector
+            out[january_of_period(str(period))] = vector
         return out
 
     @cache

@@ -63,7 +63,7 @@ def read_table(name: str) -> pd.DataFrame:
                        compression="gzip" if path.suffix == ".gz" else None)
 
 
-def number(text: str) -> float:
+def number(text: object) -> float:
     """A published cell as a count: the symbols of :data:`NOT_A_COUNT` are 0."""
     text = str(text).strip()
     if text in NOT_A_COUNT:
