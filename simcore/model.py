@@ -219,24 +219,41 @@ def epoch_starts(parameter_set: ParameterSet) -> np.ndarray:
 
 
 def _by_epoch(values: ParameterValues, starts: np.ndarray) -> np.ndarray:
-    return np.stack([values.at_month(int(s)) for s in starts])
+    index = np.searchsorted(values.starts, starts, side="right") - 1
+    return values.values[index]
 
 
 def _by_month(values: ParameterValues, n_months: int) -> np.ndarray:
-    return np.stack([values.at_month(m) for m in range(n_months)])
+    return _by_epoch(values, np.arange(n_months))
 
 
-def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_calendar_month: int) -> dict:
-    """Compile one parameter set into the kernel's arrays (without the leading S axis)."""
-    e = {name: _by_epoch(ps[name], starts) for name in SCHEMA}
+# The parameters read month by month (the others epoch by epoch).
+_MONTHLY = ("request_growth", "assessment_capacity", "review_capacity", "places", "max_occupancy")
+
+
+def _stacked(parameter_sets: list[ParameterSet], name: str, starts: np.ndarray) -> np.ndarray:
+    """[S, ...] the parameter over every set, by epoch (or by month for :data:`_MONTHLY`); a
+    parameter shared by several sets (one a draw does not touch) is expanded once."""
+    done: dict[int, np.ndarray] = {}
+    rows = []
+    for ps in parameter_sets:
+        values = ps[name]
+        if id(values) not in done:
+            done[id(values)] = _by_epoch(values, starts)
+        rows.append(done[id(values)])
+    return np.stack(rows)
+
+
+def _compile_stacked(e: dict[str, np.ndarray], n_months: int) -> dict:
+    """Compile parameters stacked over sets ([S, E, ...], [S, T, ...] for the monthly ones)
+    into the kernel's arrays, each with its leading S axis."""
     out: dict[str, np.ndarray] = {}
     out["request_rate"] = e["request_rate"]
     # Monthly compounding of an annual growth rate: the multiplier at month m is the product
     # of (1 + g)^(1/12) over months 1..m, with g the growth in force in each month.
-    growth = _by_month(ps["request_growth"], n_months)
-    monthly = (1.0 + growth) ** (1.0 / 12.0)
-    monthly[0] = 1.0
-    out["request_multiplier"] = np.cumprod(monthly)
+    monthly = (1.0 + e["request_growth"]) ** (1.0 / 12.0)
+    monthly[:, 0] = 1.0
+    out["request_multiplier"] = np.cumprod(monthly, axis=1)
     # The monthly average rate times 2 x share in January-June and 2 x (1 - share) in July-December.
     share = e["request_first_half_share"]
     out["request_season"] = np.stack([2.0 * (1.0 - share), 2.0 * share], axis=-1)
@@ -246,8 +263,8 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
         out[name] = e[name]
     out["assessment_min_months"] = np.rint(e["assessment_min_months"]).astype(np.int64)
     out["assessment_priority_months"] = np.rint(e["assessment_priority_months"]).astype(np.int64)
-    out["assessment_capacity"] = np.rint(_by_month(ps["assessment_capacity"], n_months)).astype(np.int64)
-    out["review_capacity"] = np.rint(_by_month(ps["review_capacity"], n_months)).astype(np.int64)
+    out["assessment_capacity"] = np.rint(e["assessment_capacity"]).astype(np.int64)
+    out["review_capacity"] = np.rint(e["review_capacity"]).astype(np.int64)
     out["first_placement_cdf"] = _cumulative(e["first_placement"])
     out["review_cease"] = np.minimum(e["review_cease"][..., None] * e["review_cease_ratio"], 1.0)
     out["review_change"] = e["review_change"]
@@ -265,8 +282,7 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
     for p in range(codes.N_PLACEMENTS):
         leave[..., p, p] = 0.0
     out["move_cdf"] = np.cumsum(leave, axis=-1)
-    places = _by_month(ps["places"], n_months)
-    ceiling = _by_month(ps["max_occupancy"], n_months)
+    places, ceiling = e["places"], e["max_occupancy"]
     capacity = np.where(places < 0, float(codes.UNLIMITED_PLACES), np.floor(places * ceiling + 1e-9))
     out["place_capacity"] = np.minimum(capacity, codes.UNLIMITED_PLACES).astype(np.int64)
     out["overflow_independent"] = e["overflow_independent"]
@@ -301,7 +317,9 @@ def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calen
     for ps in parameter_sets[1:]:
         if not np.array_equal(epoch_starts(ps), starts):
             raise ValueError("parameter sets compiled together must share their effective dates")
-    compiled = [_compile_one(ps, starts, n_months, start_calendar_month) for ps in parameter_sets]
+    months = np.arange(n_months, dtype=np.int64)
+    stacked = {name: _stacked(parameter_sets, name, months if name in _MONTHLY else starts) for name in SCHEMA}
+    compiled = _compile_stacked(stacked, n_months)
     epoch_of_month = (np.searchsorted(starts, np.arange(n_months), side="right") - 1).astype(np.int64)
     fields = {}
     for name in ModelArrays._fields:
@@ -312,5 +330,5 @@ def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calen
         elif name == "between_review_event":
             fields[name] = codes.MOVE_EVENT_OF.astype(np.int64)
         else:
-            fields[name] = np.ascontiguousarray(np.stack([c[name] for c in compiled]))
+            fields[name] = np.ascontiguousarray(compiled[name])
     return ModelArrays(**fields)
