@@ -20,7 +20,7 @@ import csv
 import difflib
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +77,8 @@ def is_draws_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".parquet"
 
 
-def _template(file: str, column: str) -> ParameterRow:
-    """The parameter row a column name stands for (parsed with the parameter-file rules)."""
+def _template_cells(file: str, column: str) -> dict[str, str]:
+    """The cells of the parameter-file row a column name stands for (value 0)."""
     match = _COLUMN.match(column)
     if not match:
         raise InputError(file, "a draws column must be PARAMETER or PARAMETER@dim=value,...", column=column)
@@ -105,6 +105,12 @@ def _template(file: str, column: str) -> ParameterRow:
                 raise InputError(file, f"dimension {key!r} is given twice", column=column)
             seen.add(key)
             cells[key] = value
+    return cells
+
+
+def _template(file: str, column: str) -> ParameterRow:
+    """The parameter row a column name stands for (parsed with the parameter-file rules)."""
+    cells = _template_cells(file, column)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(list(cells))
@@ -116,6 +122,26 @@ def _template(file: str, column: str) -> ParameterRow:
     if len(rows) != 1:
         raise InputError(file, "a draws column must name one parameter row", column=column)
     return rows[0]
+
+
+def _templates(file: str, columns: list[str]) -> list[ParameterRow]:
+    """:func:`_template` of every column, parsed as one parameter file (a column that breaks a
+    rule is then parsed on its own, so that the error names it)."""
+    cells = [_template_cells(file, c) for c in columns]
+    if not cells:
+        return []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(cells[0]))
+    for row in cells:
+        writer.writerow(list(row.values()))
+    try:
+        rows = read_parameter_rows(file, buffer.getvalue())
+    except InputError:
+        rows = None
+    if rows is None or len(rows) != len(columns):
+        return [_template(file, c) for c in columns]
+    return [replace(row, line=2) for row in rows]  # as each column parsed on its own (line 2) says
 
 
 def _numbers(table: TextTable, column: str) -> np.ndarray:
@@ -171,7 +197,7 @@ def load_draws(path: str | Path) -> Draws:
                               f"{table.value('draw', j)} where {j} belongs", j, "draw")
     if not columns:
         raise InputError(file, "has no parameter columns")
-    templates = [_template(file, c) for c in columns]
+    templates = _templates(file, columns)
     values = np.empty((table.n, len(columns)), dtype=np.float64)
     for k, (column, template) in enumerate(zip(columns, templates)):
         values[:, k] = _numbers(table, column)
