@@ -28,7 +28,10 @@ Then, in the same process:
 - **the default Kent baseline end to end**: ``python -m sendsim run`` as a user runs it
   (1,000 runs with the fitted draws, every table written, warm cache) in a fresh process,
   repeated; its wall seconds, and its child-months per wall second over the toy's per core:
-  the **end-to-end ratio to the toy** (median of the repeats).
+  the **end-to-end ratio to the toy** (median of the repeats; the issue's target, 0.85).
+  The same per CPU-second of the run's process (all its threads) is the figure gated: on a
+  shared machine the wall-clock ratio moves with the other jobs (0.32 to 0.47 in two gate
+  runs an hour apart), the CPU one does not (0.47 in both).
 
 The figure of each ratio is its median over the rounds: a measurement disturbed by another
 process on the machine spoils one round, not the figure, and a machine uniformly slower slows
@@ -213,6 +216,7 @@ def measure(config: GateConfig = GateConfig(), engine: EngineRunner = run_engine
         "share_of_limit": median("share_of_limit"),
         "toy_child_months_per_second_per_core": toy_rate,
         "two_thread_scaling": float(np.median([p["scaling"] for p in scaling])) if scaling else None,
+        "two_thread_scaling_best_pair": float(max(p["scaling"] for p in scaling)) if scaling else None,
         "scaling_pairs": scaling,
         "rounds": rounds,
     }
@@ -284,7 +288,7 @@ def measure_end_to_end(toy_rate: float, log: Callable[[str], None] = print, runs
 
 # The ratios the gate checks: the two always measured, the others when the floors file has them.
 REQUIRED_FLOORS = ("speedup_over_numpy_reference", "share_of_limit")
-OPTIONAL_FLOORS = ("two_thread_scaling", "end_to_end_over_toy")
+OPTIONAL_FLOORS = ("two_thread_scaling", "end_to_end_over_toy_cpu", "end_to_end_over_toy")
 
 
 def load_floors(path: Path = FLOORS_PATH) -> dict:
@@ -318,9 +322,11 @@ def evaluate(figures: dict, floors: dict) -> list[str]:
 
 
 _ROUND_KEY = {"speedup_over_numpy_reference": "speedup", "share_of_limit": "share_of_limit",
-              "two_thread_scaling": "scaling", "end_to_end_over_toy": "over_toy"}
+              "two_thread_scaling": "scaling", "end_to_end_over_toy": "over_toy",
+              "end_to_end_over_toy_cpu": "over_toy_cpu"}
 _ROUND_LIST = {"speedup_over_numpy_reference": "rounds", "share_of_limit": "rounds",
-               "two_thread_scaling": "scaling_pairs", "end_to_end_over_toy": "end_to_end"}
+               "two_thread_scaling": "scaling_pairs", "end_to_end_over_toy": "end_to_end",
+               "end_to_end_over_toy_cpu": "end_to_end"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(floor {floors.get('two_thread_scaling', '-')})")
     if "end_to_end_over_toy" in figures:
         print(f"sendsim run, default Kent baseline end to end: {figures['end_to_end_seconds']:.1f} s, "
-              f"{figures['end_to_end_over_toy']:.2f} of the toy (floor {floors.get('end_to_end_over_toy', '-')}; "
-              f"per CPU-second {figures['end_to_end_over_toy_cpu']:.2f})")
+              f"{figures['end_to_end_over_toy']:.2f} of the toy (target 0.85); per CPU-second "
+              f"{figures['end_to_end_over_toy_cpu']:.2f} (floor {floors.get('end_to_end_over_toy_cpu', '-')})")
     if "warm_start" in figures:
         warm = figures["warm_start"]
         print(f"warm start: engine ready in {warm['engine_ready_seconds']:.2f} s "

@@ -18,8 +18,8 @@ from benchmarks.workloads import EngineTiming, kent_baseline, run_engine
 from sendsim.simcore.engine import simulate
 
 SLOWDOWN = 3
-QUICK = gate.GateConfig(rounds=3, engine_runs=3, reference_runs=1, limit_runs=24, toy_runs=8, scaling_pairs=1,
-                        scaling_runs=2, end_to_end=0, warm_start_check=False)
+QUICK = gate.GateConfig(rounds=3, engine_runs=3, reference_runs=1, limit_runs=24, toy_runs=8, scaling_pairs=3,
+                        scaling_runs=4, end_to_end=0, warm_start_check=False)
 
 
 def slowed_engine(workload, runs, threads, **options) -> EngineTiming:
