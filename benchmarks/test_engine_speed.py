@@ -24,7 +24,7 @@ SCALING_CHILD_MONTHS = 20_000_000  # work per scaling measurement: about 0.7 s o
 
 
 @pytest.mark.benchmark(timer=time.process_time)
-def test_engine_kent_per_core(benchmark, kent, report):
+def test_measure_engine_kent_per_core(benchmark, kent, report):
     run_engine(kent, 1, 1)  # warm-up
     timing = benchmark.pedantic(run_engine, args=(kent, KENT_RUNS_PER_CORE, 1), rounds=5, iterations=1)
     rate = timing.child_months / benchmark.stats.stats.median
@@ -32,7 +32,7 @@ def test_engine_kent_per_core(benchmark, kent, report):
     report.add("engine, Kent baseline, 1 thread (per CPU-second)", rate / 1e6, "M child-months/s")
 
 
-def test_engine_kent_all_cores(benchmark, kent, report):
+def test_measure_engine_kent_all_cores(benchmark, kent, report):
     threads = numba.config.NUMBA_NUM_THREADS
     runs = KENT_RUNS_PER_CORE * threads
     run_engine(kent, threads, threads)  # warm-up: starts the thread pool
@@ -47,7 +47,7 @@ _COHORT_COST: dict[int, float] = {}
 
 @pytest.mark.benchmark(timer=time.process_time)
 @pytest.mark.parametrize("size", COHORT_SIZES)
-def test_scaling_with_cohort_size(benchmark, report, size):
+def test_measure_scaling_with_cohort_size(benchmark, report, size):
     workload = england_like(size)
     child_months_per_run = run_engine(workload, 1, 1).child_months  # warm-up, and the size of a run
     runs = max(1, round(SCALING_CHILD_MONTHS / child_months_per_run))
@@ -67,7 +67,7 @@ _RUNS_COST: dict[int, float] = {}
 
 @pytest.mark.benchmark(timer=time.process_time)
 @pytest.mark.parametrize("runs", RUN_COUNTS)
-def test_scaling_with_runs(benchmark, kent, report, runs):
+def test_measure_scaling_with_runs(benchmark, kent, report, runs):
     run_engine(kent, 1, 1)  # warm-up
     timing = benchmark.pedantic(run_engine, args=(kent, runs, 1), kwargs={"chunk_size": 64},
                                 rounds=ROUNDS_FOR_RUNS[runs], iterations=1)

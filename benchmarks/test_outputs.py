@@ -15,7 +15,7 @@ CHUNK_RUNS = 64  # the default --chunk-size of `sendsim run`
 SCENARIO = "baseline"
 
 
-def test_write_one_chunk(benchmark, kent, report, tmp_path):
+def test_measure_write_one_chunk(benchmark, kent, report, tmp_path):
     (chunk,) = run_engine(kent, CHUNK_RUNS, numba.config.NUMBA_NUM_THREADS, keep=True).chunks  # not timed
     folders = (tmp_path / f"out{k}" for k in itertools.count())
 

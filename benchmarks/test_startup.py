@@ -13,7 +13,7 @@ TARGET_WARM_START_SECONDS = 1.0  # the issue: start-up with a warm numba cache u
 COLD_TIMEOUT_SECONDS = 900.0     # a loaded 2-core machine may take several minutes
 
 
-def test_compile_cold_then_warm(benchmark, report, tmp_path):
+def test_measure_compile_cold_then_warm(benchmark, report, tmp_path):
     cache = str(tmp_path / "numba-cache")
     cold = warm_start(timeout_seconds=COLD_TIMEOUT_SECONDS, cache_dir=cache)
     warm = benchmark.pedantic(warm_start, kwargs={"cache_dir": cache}, rounds=3, iterations=1)
@@ -29,7 +29,7 @@ def test_compile_cold_then_warm(benchmark, report, tmp_path):
                "0", warm["cache_misses"] == 0)
 
 
-def test_start_with_the_repository_cache(benchmark, report):
+def test_measure_start_with_the_repository_cache(benchmark, report):
     warm_start()  # make sure the repository's cache holds the engine
     warm = benchmark.pedantic(warm_start, rounds=3, iterations=1)
     report.add("start-up, repository cache: engine ready", warm["engine_ready_seconds"], "s",

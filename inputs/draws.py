@@ -20,7 +20,7 @@ import csv
 import difflib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +35,12 @@ from sendsim.inputs.parameters import (
     NOT_ENGINE_PARAMETERS,
     ParameterRow,
     build_parameter_set,
+    epoch_grids,
     read_parameter_rows,
+    resolve_distribution,
 )
 from sendsim.simcore.engine import Calendar
-from sendsim.simcore.model import KIND_RANGES, SCHEMA, ParameterSet
+from sendsim.simcore.model import KIND_RANGES, SCHEMA, ParameterSet, ParameterValues
 
 _COLUMN = re.compile(r"^([a-z_]+)(?:@(.*))?$")
 _ALLOWED_KEYS = DIMENSION_COLUMNS + ("date",)
@@ -58,6 +60,8 @@ class Draws:
     values: np.ndarray             # float64 [n_draws, n_columns]
     rows: np.ndarray | None = None
     row_label: str = "line"
+    # Layouts of the touched parameters (:class:`_DrawLayout`), per base rows and calendar.
+    _layouts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_draws(self) -> int:
@@ -73,8 +77,8 @@ def is_draws_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".parquet"
 
 
-def _template(file: str, column: str) -> ParameterRow:
-    """The parameter row a column name stands for (parsed with the parameter-file rules)."""
+def _template_cells(file: str, column: str) -> dict[str, str]:
+    """The cells of the parameter-file row a column name stands for (value 0)."""
     match = _COLUMN.match(column)
     if not match:
         raise InputError(file, "a draws column must be PARAMETER or PARAMETER@dim=value,...", column=column)
@@ -101,6 +105,12 @@ def _template(file: str, column: str) -> ParameterRow:
                 raise InputError(file, f"dimension {key!r} is given twice", column=column)
             seen.add(key)
             cells[key] = value
+    return cells
+
+
+def _template(file: str, column: str) -> ParameterRow:
+    """The parameter row a column name stands for (parsed with the parameter-file rules)."""
+    cells = _template_cells(file, column)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(list(cells))
@@ -112,6 +122,26 @@ def _template(file: str, column: str) -> ParameterRow:
     if len(rows) != 1:
         raise InputError(file, "a draws column must name one parameter row", column=column)
     return rows[0]
+
+
+def _templates(file: str, columns: list[str]) -> list[ParameterRow]:
+    """:func:`_template` of every column, parsed as one parameter file (a column that breaks a
+    rule is then parsed on its own, so that the error names it)."""
+    cells = [_template_cells(file, c) for c in columns]
+    if not cells:
+        return []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(cells[0]))
+    for row in cells:
+        writer.writerow(list(row.values()))
+    try:
+        rows = read_parameter_rows(file, buffer.getvalue())
+    except InputError:
+        rows = None
+    if rows is None or len(rows) != len(columns):
+        return [_template(file, c) for c in columns]
+    return [replace(row, line=2) for row in rows]  # as each column parsed on its own (line 2) says
 
 
 def _numbers(table: TextTable, column: str) -> np.ndarray:
@@ -167,7 +197,7 @@ def load_draws(path: str | Path) -> Draws:
                               f"{table.value('draw', j)} where {j} belongs", j, "draw")
     if not columns:
         raise InputError(file, "has no parameter columns")
-    templates = [_template(file, c) for c in columns]
+    templates = _templates(file, columns)
     values = np.empty((table.n, len(columns)), dtype=np.float64)
     for k, (column, template) in enumerate(zip(columns, templates)):
         values[:, k] = _numbers(table, column)
@@ -187,9 +217,115 @@ def parameter_sets_for_draws(base_rows: list[ParameterRow], draws: Draws, draw_n
                              calendar: Calendar, base: ParameterSet | None = None) -> list[ParameterSet]:
     """The parameter set of each draw in ``draw_numbers``: the baseline rows, then the draw's
     overrides as rows at the end (so they win). Only the parameters a draw touches are
-    rebuilt; the others are shared with ``base`` (the baseline set, built if not given)."""
+    rebuilt; the others are shared with ``base`` (the baseline set, built if not given).
+
+    The rows of a touched parameter are the same for every draw but for the values of the
+    draw's own rows, so their layout (which row sets which cell in each epoch) is worked out
+    once (:class:`_DrawLayout`) and each draw only fills in its values and its 'rest' cells,
+    all the draws asked for at once: the same sets as building each draw's rows one by one
+    (:func:`_parameter_sets_row_by_row`, which words the error when a draw breaks a rule)."""
+    draw_numbers = np.asarray(draw_numbers, dtype=np.int64).reshape(-1)
     if base is None:
         base = build_parameter_set(base_rows, calendar)
+    key = (tuple(base_rows), calendar.start_year, calendar.start_month, calendar.n_months)
+    layout = draws._layouts.get(key)
+    if layout is None:
+        layout = _DrawLayout(base_rows, draws, calendar)
+        draws._layouts.clear()  # one layout at a time: a sweep's scenarios each bring their own rows
+        draws._layouts[key] = layout
+    in_range = bool(((draw_numbers >= 0) & (draw_numbers < draws.n_draws)).all())
+    if layout.valid and in_range and draw_numbers.size:
+        try:
+            return layout.parameter_sets(base, draw_numbers)
+        except InputError:
+            pass  # a draw breaks a rule: found and worded row by row below
+    return _parameter_sets_row_by_row(base_rows, draws, draw_numbers, calendar, base)
+
+
+@dataclass
+class _ParameterLayout:
+    """One touched parameter: its epochs, and per epoch the grid with the base rows' values,
+    the setter of each cell and, for each draw column that shows in the epoch, the cells
+    it sets (flat indices) and the column's index."""
+
+    name: str
+    starts: np.ndarray
+    ordered: list[ParameterRow]
+    grids: list[np.ndarray]
+    setters: list[np.ndarray]
+    cells: list[list[tuple[int, np.ndarray]]]
+    labels: list[str]
+
+
+class _DrawLayout:
+    """The layout of every parameter the draws touch, over the given base rows and calendar
+    (see :func:`parameter_sets_for_draws`)."""
+
+    def __init__(self, base_rows: list[ParameterRow], draws: Draws, calendar: Calendar) -> None:
+        self.parameters: list[_ParameterLayout] = []
+        self.valid = True
+        touched = sorted({t.parameter for t in draws.templates})
+        for name in touched:
+            spec = SCHEMA[name]
+            own = [r for r in base_rows if r.parameter == name and _in_run(r, calendar)]
+            columns = [k for k, t in enumerate(draws.templates) if t.parameter == name]
+            # The draw's rows carry their column's index as value: the grid then says which
+            # column set which cell (the values are filled in per draw).
+            marked = [ParameterRow(draws.file, 0, name, draws.templates[k].year_month,
+                                   draws.templates[k].selectors, float(k), "draw") for k in columns]
+            marked = [r for r in marked if _in_run(r, calendar)]
+            starts, ordered, grids = epoch_grids(name, own + marked, calendar)
+            position = {id(r): i for i, r in enumerate(ordered)}
+            drawn = [(position[id(r)] + 1, int(r.value)) for r in marked]
+            layout = _ParameterLayout(name, np.array(starts, dtype=np.int64), ordered, [], [], [],
+                                      [calendar.label(start) for start in starts])
+            for grid, setter in grids:
+                cells = []
+                for order, column in drawn:
+                    flat = np.flatnonzero(setter.reshape(-1) == order)
+                    if flat.size:
+                        cells.append((column, flat))
+                filled = grid.copy()
+                for _, flat in cells:
+                    filled.reshape(-1)[flat] = 0.0
+                if np.isnan(filled).any() and spec.optional_default is None and not spec.distribution:
+                    self.valid = False  # a cell no row covers: the row-by-row build words the error
+                layout.grids.append(filled)
+                layout.setters.append(setter)
+                layout.cells.append(cells)
+            self.parameters.append(layout)
+        self.draws = draws
+
+    def parameter_sets(self, base: ParameterSet, draw_numbers: np.ndarray) -> list[ParameterSet]:
+        values = self.draws.values[draw_numbers]  # [D, columns]
+        n = draw_numbers.size
+        out = [dict(base) for _ in range(n)]
+        for layout in self.parameters:
+            spec = SCHEMA[layout.name]
+            shape = layout.grids[0].shape
+            stacked = np.empty((n, len(layout.grids)) + shape)
+            for k, (grid, setter, cells) in enumerate(zip(layout.grids, layout.setters, layout.cells)):
+                block = np.repeat(grid[None], n, axis=0).reshape(n, -1)
+                for column, flat in cells:
+                    block[:, flat] = values[:, column][:, None]
+                block = block.reshape((n,) + shape)
+                if spec.distribution:
+                    block = resolve_distribution(layout.name, block, np.broadcast_to(setter, block.shape),
+                                                 layout.ordered, layout.labels[k])
+                stacked[:, k] = block
+            for j in range(n):
+                out[j][layout.name] = ParameterValues(layout.starts.copy(), stacked[j])
+        return out
+
+
+def _in_run(row: ParameterRow, calendar: Calendar) -> bool:
+    return row.year_month is None or calendar.month_index(*row.year_month) < calendar.n_months
+
+
+def _parameter_sets_row_by_row(base_rows: list[ParameterRow], draws: Draws, draw_numbers: np.ndarray,
+                               calendar: Calendar, base: ParameterSet) -> list[ParameterSet]:
+    """:func:`parameter_sets_for_draws` built draw by draw from rows (the error of a draw that
+    breaks a rule names its place in the file)."""
     touched = sorted({t.parameter for t in draws.templates})
     base_by_parameter = {name: [r for r in base_rows if r.parameter == name] for name in touched}
     out = []

@@ -236,21 +236,9 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
                 continue
             parameter_set[name] = ParameterValues(np.array([0]), np.full((1,) + shape, spec.optional_default))
             continue
-        starts = sorted({0} | {_month_of(r, calendar) for r in own})
-        # Stable sort by effective month keeps file order among rows of the same month.
-        ordered = sorted(own, key=lambda r: _month_of(r, calendar))
+        starts, ordered, grids = epoch_grids(name, own, calendar)
         values = np.empty((len(starts),) + shape)
-        for k, start in enumerate(starts):
-            grid = np.full(shape, np.nan if spec.optional_default is None else spec.optional_default)
-            # Which row set each cell: 1 + its index in ``ordered`` (0: none). Rows may come from
-            # several files (baseline, overrides), so errors name the file of the row at fault.
-            setter = np.zeros(shape, dtype=np.int64)
-            for k_row, row in enumerate(ordered):
-                if _month_of(row, calendar) > start:
-                    break
-                index = _index(row.selectors)
-                grid[index] = row.value
-                setter[index] = k_row + 1
+        for k, (start, (grid, setter)) in enumerate(zip(starts, grids)):
             if np.isnan(grid).any() and spec.optional_default is None and not spec.distribution:
                 missing = tuple(int(i) for i in np.argwhere(np.isnan(grid))[0])
                 own_files = ", ".join(sorted({r.file for r in own}))
@@ -261,6 +249,41 @@ def build_parameter_set(rows: list[ParameterRow], calendar: Calendar, *, require
             values[k] = grid
         parameter_set[name] = ParameterValues(np.array(starts, dtype=np.int64), values)
     return parameter_set
+
+
+def epoch_grids(name: str, own: list[ParameterRow], calendar: Calendar
+                ) -> tuple[list[int], list[ParameterRow], list[tuple[np.ndarray, np.ndarray]]]:
+    """The rows of parameter ``name`` (``own``, in file order, none dated after the run) laid out
+    epoch by epoch, before checks and 'rest' cells: the months at which the parameter changes,
+    the rows in the order they apply, and per epoch the grid of values and the ``setter`` of
+    each cell (1 + the index in that order of the row that set it; 0: none)."""
+    spec = SCHEMA[name]
+    shape = parameter_shape(name)
+    starts = sorted({0} | {_month_of(r, calendar) for r in own})
+    # Stable sort by effective month keeps file order among rows of the same month.
+    ordered = sorted(own, key=lambda r: _month_of(r, calendar))
+    grids = []
+    for start in starts:
+        grid = np.full(shape, np.nan if spec.optional_default is None else spec.optional_default)
+        # Which row set each cell: 1 + its index in ``ordered`` (0: none). Rows may come from
+        # several files (baseline, overrides), so errors name the file of the row at fault.
+        setter = np.zeros(shape, dtype=np.int64)
+        for k_row, row in enumerate(ordered):
+            if _month_of(row, calendar) > start:
+                break
+            index = _index(row.selectors)
+            grid[index] = row.value
+            setter[index] = k_row + 1
+        grids.append((grid, setter))
+    return starts, ordered, grids
+
+
+def resolve_distribution(name: str, grid: np.ndarray, setter: np.ndarray, ordered: list[ParameterRow],
+                         when: str) -> np.ndarray:
+    """Fill the 'rest' cells of a distribution's grid and check its rows (see
+    :func:`_resolve_distribution`); the grid may have extra leading axes (several draws at
+    once), ``setter`` the grid's shape."""
+    return _resolve_distribution(name, grid, setter, ordered, when)
 
 
 @lru_cache(maxsize=8192)

@@ -50,11 +50,15 @@ class FinanceBook:
     def __init__(self, rows: list[FinanceRow], files: list[str]) -> None:
         self.rows = layer(rows)
         self.files = files
+        # The rows of each item, in order (a lookup scans one item's rows, not the whole book).
+        self._by_name: dict[str, list[FinanceRow]] = {}
+        for row in self.rows:
+            self._by_name.setdefault(row.name, []).append(row)
         self._check()
 
     # ---- lookups ---------------------------------------------------------------------------
     def _of(self, name: str, **keys: str) -> list[FinanceRow]:
-        return [r for r in self.rows if r.name == name and all(getattr(r, k) == v for k, v in keys.items())]
+        return [r for r in self._by_name.get(name, ()) if all(getattr(r, k) == v for k, v in keys.items())]
 
     def _error(self, rule: str, rows: list[FinanceRow] | None = None, column: str | None = None
                ) -> FinanceRuleError:

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar, ChunkResult
+from sendsim.simcore.long import long_columns
 
 TABLES: tuple[str, ...] = ("stock", "flows", "cost", "pipeline")
 
@@ -54,31 +55,32 @@ def financial_year_labels(calendar: Calendar) -> tuple[tuple[str, ...], np.ndarr
 def _dictionary(indices: np.ndarray, labels: tuple[str, ...]) -> pa.DictionaryArray:
     # int8 indices hold the code lists; a run of more than 127 months needs int16 for its months.
     index_type = np.int8 if len(labels) <= np.iinfo(np.int8).max else np.int16
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(index_type)),
+    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(index_type, copy=False)),
                                           pa.array(list(labels), type=pa.string()))
 
 
 def _date_column(dates: np.ndarray, month_index: np.ndarray) -> pa.Array:
     # A timestamp (midnight) rather than a date type: pandas reads it as datetime64, so that
     # `.dt` works, and DuckDB, Arrow and spreadsheets read it as a date-time.
-    return pa.array(dates[month_index].astype("datetime64[s]"), type=pa.timestamp("s"))
+    return pa.array(dates.astype("datetime64[s]").astype(np.int64)[month_index], type=pa.timestamp("s"))
 
 
 def _long_table(values: np.ndarray, runs: np.ndarray, calendar: Calendar,
                 dimensions: tuple[tuple[str, tuple], ...], value_column: str, value_type,
                 keep_zeros: bool = False) -> pa.Table:
     """A dense [run, month, dim...] array as a long table: run, date, month, financial_year,
-    one dictionary column per dimension, the value. Zero cells are left out unless ``keep_zeros``."""
-    index = np.nonzero(values) if not keep_zeros else tuple(
-        a.ravel() for a in np.meshgrid(*(np.arange(n) for n in values.shape), indexing="ij"))
+    one dictionary column per dimension, the value. Zero cells are left out unless ``keep_zeros``.
+    Rows in the array's C order (run, month, then each dimension), built in one compiled pass
+    (:func:`~sendsim.simcore.long.long_columns`)."""
+    run, month, cells, value = long_columns(values, runs, keep_zeros)
     year_labels, year_of_month = financial_year_labels(calendar)
-    columns = {"run": pa.array(runs[index[0]].astype(np.int32)),
-               "date": _date_column(month_end_dates(calendar), index[1]),
-               "month": _dictionary(index[1], month_labels(calendar)),
-               "financial_year": _dictionary(year_of_month[index[1]], year_labels)}
-    for (name, labels), cell in zip(dimensions, index[2:]):
+    columns = {"run": pa.array(run),
+               "date": _date_column(month_end_dates(calendar), month),
+               "month": _dictionary(month, month_labels(calendar)),
+               "financial_year": _dictionary(year_of_month.astype(np.int8)[month], year_labels)}
+    for (name, labels), cell in zip(dimensions, cells):
         columns[name] = _dictionary(cell, labels)
-    columns[value_column] = pa.array(values[index].astype(value_type))
+    columns[value_column] = pa.array(value.astype(value_type, copy=False))
     return pa.table(columns)
 
 

@@ -222,64 +222,115 @@ def epoch_starts(parameter_set: ParameterSet) -> np.ndarray:
 
 
 def _by_epoch(values: ParameterValues, starts: np.ndarray) -> np.ndarray:
-    return np.stack([values.at_month(int(s)) for s in starts])
+    index = np.searchsorted(values.starts, starts, side="right") - 1
+    return values.values[index]
 
 
 def _by_month(values: ParameterValues, n_months: int) -> np.ndarray:
-    return np.stack([values.at_month(m) for m in range(n_months)])
+    return _by_epoch(values, np.arange(n_months))
 
 
-def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_calendar_month: int) -> dict:
-    """Compile one parameter set into the kernel's arrays (without the leading S axis)."""
-    e = {name: _by_epoch(ps[name], starts) for name in SCHEMA}
+# The parameters read month by month (the others epoch by epoch).
+_MONTHLY = ("request_growth", "assessment_capacity", "review_capacity", "places", "max_occupancy")
+
+
+class _Stacked:
+    """One parameter over every set: its values in its own epochs, ``raw`` [S or 1, K, ...]
+    (1 when every set shares the same values: a parameter no draw touches), and ``index``
+    [E] the own epoch in force in each of the model's epochs (or months). A function of the
+    values along their last axis can be computed on ``raw`` and expanded after (:meth:`of`):
+    K is often 1 where E is 6, and S is 1 for shared values."""
+
+    def __init__(self, parameter_sets: list[ParameterSet], name: str, starts: np.ndarray) -> None:
+        first = parameter_sets[0][name]
+        self.n_sets = len(parameter_sets)
+        shared = all(ps[name] is first for ps in parameter_sets)
+        same_starts = shared or all(np.array_equal(ps[name].starts, first.starts) for ps in parameter_sets)
+        if same_starts:
+            self.raw = first.values[None] if shared else np.stack([ps[name].values for ps in parameter_sets])
+            self.index = np.searchsorted(first.starts, starts, side="right") - 1
+        else:  # sets that change value at different months: expanded to the model's epochs
+            self.raw = np.stack([_by_epoch(ps[name], starts) for ps in parameter_sets])
+            self.index = np.arange(starts.size)
+
+    def of(self, function=None) -> np.ndarray:
+        """[S, E, ...] ``function`` of the values (the values themselves if None)."""
+        values = self.raw if function is None else function(self.raw)
+        values = values[:, self.index]
+        if values.shape[0] != self.n_sets:
+            values = np.broadcast_to(values, (self.n_sets,) + values.shape[1:])
+        return values
+
+
+class _Expanded(dict):
+    """name -> [S, E, ...] values, expanded when first asked for."""
+
+    def __init__(self, stacked: dict[str, _Stacked]) -> None:
+        super().__init__()
+        self.stacked = stacked
+
+    def __missing__(self, name: str) -> np.ndarray:
+        self[name] = values = self.stacked[name].of()
+        return values
+
+
+def _compile_stacked(stacked: dict[str, _Stacked], n_months: int) -> dict:
+    """Compile parameters stacked over sets (:class:`_Stacked`: by epoch, by month for the
+    monthly ones) into the kernel's arrays, each with its leading S axis."""
+    e = _Expanded(stacked)
     out: dict[str, np.ndarray] = {}
     out["request_rate"] = e["request_rate"]
     # Monthly compounding of an annual growth rate: the multiplier at month m is the product
     # of (1 + g)^(1/12) over months 1..m, with g the growth in force in each month.
-    growth = _by_month(ps["request_growth"], n_months)
-    monthly = (1.0 + growth) ** (1.0 / 12.0)
-    monthly[0] = 1.0
-    out["request_multiplier"] = np.cumprod(monthly)
+    monthly = np.array((1.0 + e["request_growth"]) ** (1.0 / 12.0))
+    monthly[:, 0] = 1.0
+    out["request_multiplier"] = np.cumprod(monthly, axis=1)
     # The monthly average rate times 2 x share in January-June and 2 x (1 - share) in July-December.
     share = e["request_first_half_share"]
     out["request_season"] = np.stack([2.0 * (1.0 - share), 2.0 * share], axis=-1)
-    out["request_need_cdf"] = _cumulative(e["request_need_share"])
+    out["request_need_cdf"] = stacked["request_need_share"].of(_cumulative)
     for name in ("decision_hazard", "p_assess", "p_appeal_refusal", "p_appeal_decline", "tribunal_hazard",
                  "p_tribunal_win", "p_decline", "step_down"):
         out[name] = e[name]
     out["assessment_min_months"] = np.rint(e["assessment_min_months"]).astype(np.int64)
     out["assessment_priority_months"] = np.rint(e["assessment_priority_months"]).astype(np.int64)
-    out["assessment_capacity"] = np.rint(_by_month(ps["assessment_capacity"], n_months)).astype(np.int64)
-    out["review_capacity"] = np.rint(_by_month(ps["review_capacity"], n_months)).astype(np.int64)
-    out["first_placement_cdf"] = _cumulative(e["first_placement"])
+    out["assessment_capacity"] = np.rint(e["assessment_capacity"]).astype(np.int64)
+    out["review_capacity"] = np.rint(e["review_capacity"]).astype(np.int64)
+    out["first_placement_cdf"] = stacked["first_placement"].of(_cumulative)
     out["review_cease"] = np.minimum(e["review_cease"][..., None] * e["review_cease_ratio"], 1.0)
     out["review_change"] = e["review_change"]
-    out["review_move_cdf"] = _cumulative(e["review_move"])
-    out["cease_reason_cdf"] = _cumulative(e["cease_reason"])
-    move = e["move"]
+    out["review_move_cdf"] = stacked["review_move"].of(_cumulative)
+    out["cease_reason_cdf"] = stacked["cease_reason"].of(_cumulative)
+    out["move_stay"] = stacked["move"].of(_stay)
+    out["move_cdf"] = stacked["move"].of(_leave_cdf)
+    places, ceiling = e["places"], e["max_occupancy"]
+    capacity = np.where(places < 0, float(codes.UNLIMITED_PLACES), np.floor(places * ceiling + 1e-9))
+    out["place_capacity"] = np.minimum(capacity, codes.UNLIMITED_PLACES).astype(np.int64)
+    out["overflow_independent"] = e["overflow_independent"]
+    out["phase_cdf"] = stacked["phase_transfer"].of(_cumulative)
+    out["arrival_rate"] = e["arrival_rate"]
+    out["arrival_placement_cdf"] = stacked["arrival_placement"].of(_cumulative)
+    out["arrival_need_cdf"] = stacked["arrival_need_share"].of(_cumulative)
+    out["unit_cost"] = e["unit_cost"]
+    out["cost_spread"] = e["cost_spread"]
+    return out
+
+
+def _stay(move: np.ndarray) -> np.ndarray:
     stay = np.zeros(move.shape[:-1])
     for p in range(codes.N_PLACEMENTS):
         stay[..., p] = move[..., p, p]
-    out["move_stay"] = stay
+    return stay
+
+
+def _leave_cdf(move: np.ndarray) -> np.ndarray:
     # Cumulative over the destinations other than "stay": a draw u >= stay is looked up as
     # u - stay in this row (whose total is 1 - stay). Not renormalised: it must add up to
     # 1 - stay exactly as the input row did.
     leave = move.copy()
     for p in range(codes.N_PLACEMENTS):
         leave[..., p, p] = 0.0
-    out["move_cdf"] = np.cumsum(leave, axis=-1)
-    places = _by_month(ps["places"], n_months)
-    ceiling = _by_month(ps["max_occupancy"], n_months)
-    capacity = np.where(places < 0, float(codes.UNLIMITED_PLACES), np.floor(places * ceiling + 1e-9))
-    out["place_capacity"] = np.minimum(capacity, codes.UNLIMITED_PLACES).astype(np.int64)
-    out["overflow_independent"] = e["overflow_independent"]
-    out["phase_cdf"] = _cumulative(e["phase_transfer"])
-    out["arrival_rate"] = e["arrival_rate"]
-    out["arrival_placement_cdf"] = _cumulative(e["arrival_placement"])
-    out["arrival_need_cdf"] = _cumulative(e["arrival_need_share"])
-    out["unit_cost"] = e["unit_cost"]
-    out["cost_spread"] = e["cost_spread"]
-    return out
+    return np.cumsum(leave, axis=-1)
 
 
 def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calendar_month: int) -> ModelArrays:
@@ -304,7 +355,9 @@ def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calen
     for ps in parameter_sets[1:]:
         if not np.array_equal(epoch_starts(ps), starts):
             raise ValueError("parameter sets compiled together must share their effective dates")
-    compiled = [_compile_one(ps, starts, n_months, start_calendar_month) for ps in parameter_sets]
+    months = np.arange(n_months, dtype=np.int64)
+    stacked = {name: _Stacked(parameter_sets, name, months if name in _MONTHLY else starts) for name in SCHEMA}
+    compiled = _compile_stacked(stacked, n_months)
     epoch_of_month = (np.searchsorted(starts, np.arange(n_months), side="right") - 1).astype(np.int64)
     fields = {}
     for name in ModelArrays._fields:
@@ -315,5 +368,5 @@ def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calen
         elif name == "between_review_event":
             fields[name] = codes.MOVE_EVENT_OF.astype(np.int64)
         else:
-            fields[name] = np.ascontiguousarray(np.stack([c[name] for c in compiled]))
+            fields[name] = np.ascontiguousarray(compiled[name])
     return ModelArrays(**fields)

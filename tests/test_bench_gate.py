@@ -18,7 +18,8 @@ from benchmarks.workloads import EngineTiming, kent_baseline, run_engine
 from sendsim.simcore.engine import simulate
 
 SLOWDOWN = 3
-QUICK = gate.GateConfig(rounds=3, engine_runs=3, reference_runs=1, limit_runs=24, warm_start_check=False)
+QUICK = gate.GateConfig(rounds=3, engine_runs=3, reference_runs=1, limit_runs=24, toy_runs=8, scaling_pairs=3,
+                        scaling_runs=4, end_to_end=0, warm_start_check=False)
 
 
 def slowed_engine(workload, runs, threads, **options) -> EngineTiming:
@@ -76,12 +77,14 @@ def test_gate_command_writes_figures_and_exits_1_below_the_floors(tmp_path, caps
     floors = tmp_path / "floors.json"
     floors.write_text(json.dumps({"speedup_over_numpy_reference": 1e6, "share_of_limit": 1e6}))
     out = tmp_path / "figures.json"
-    code = gate.main(["--out", str(out), "--rounds", "2", "--floors", str(floors), "--no-warm-start"])
+    code = gate.main(["--out", str(out), "--rounds", "2", "--floors", str(floors), "--no-warm-start",
+                      "--end-to-end", "0"])
     assert code == 1
     figures = json.loads(out.read_text())
     assert figures["passed"] is False and len(figures["failures"]) == 2
     for key in ("engine_child_months_per_second_per_core", "numpy_reference_child_months_per_second",
-                "limit_draws_per_second_per_core", "speedup_over_numpy_reference", "share_of_limit"):
+                "limit_draws_per_second_per_core", "speedup_over_numpy_reference", "share_of_limit",
+                "toy_child_months_per_second_per_core"):
         assert figures[key] > 0, key
     assert "SPEED GATE FAILED" in capsys.readouterr().err
 
@@ -93,3 +96,24 @@ def test_a_fresh_process_loads_the_engine_from_the_cache(workload):
     figures = gate.warm_start()
     assert figures["cache_misses"] == 0 and figures["cache_hits"] >= 1, figures
     assert figures["child_months"] > 0
+
+
+def test_optional_ratios_are_checked_when_the_floors_name_them(floors):
+    # Scaling and the end-to-end ratio fail the gate below their floors, name their rounds,
+    # and are skipped when not measured (--end-to-end 0) or without a floor.
+    figures = {"speedup_over_numpy_reference": 1e6, "share_of_limit": 1e6, "rounds": [],
+               "two_thread_scaling": 1.1, "scaling_pairs": [{"scaling": 1.1}],
+               "end_to_end_over_toy": 0.1, "end_to_end": [{"over_toy": 0.1}]}
+    strict = dict(floors, two_thread_scaling=1.5, end_to_end_over_toy=0.5)
+    failures = gate.evaluate(figures, strict)
+    assert len(failures) == 2 and failures[0].startswith("two_thread_scaling") and "1.100" in failures[0]
+    assert failures[1].startswith("end_to_end_over_toy")
+    del figures["end_to_end_over_toy"]
+    assert len(gate.evaluate(figures, strict)) == 1
+    assert gate.evaluate(figures, {k: floors[k] for k in gate.REQUIRED_FLOORS}) == []
+
+
+def test_end_to_end_measures_a_real_run():
+    figures = gate.measure_end_to_end(toy_rate=1e8, log=lambda text: None, runs=8)
+    assert figures["runs"] == 8 and figures["child_months"] > 0 and figures["seconds"] > 0
+    assert figures["over_toy"] == figures["child_months"] / figures["seconds"] / 1e8

@@ -104,3 +104,35 @@ def test_central_values_are_the_draws_means_for_every_run(tmp_path):
     assert main(["run", "--runs", "2", "--months", "13", "--out", str(out), "--params", str(path), "--central",
                  "--quiet"]) == 0
     assert "Monte Carlo noise only" in json.loads((out / "manifest.json").read_text())["uncertainty"]["bands"]
+
+
+def test_draw_sets_from_the_layout_equal_the_sets_built_row_by_row():
+    # The fitted draws filled into a layout worked out once give exactly the sets built from
+    # each draw's rows (every parameter, every epoch, bit for bit).
+    from sendsim.inputs.defaults import KENT_DRAWS
+    from sendsim.inputs.draws import _parameter_sets_row_by_row
+
+    draws = load_draws(KENT_DRAWS)
+    rows = read_parameter_rows(KENT_PARAMETERS)
+    base = build_parameter_set(rows, CALENDAR)
+    numbers = np.array([3, 0, 999, 17])
+    fast = parameter_sets_for_draws(rows, draws, numbers, CALENDAR, base)
+    slow = _parameter_sets_row_by_row(rows, draws, numbers, CALENDAR, base)
+    for a, b in zip(fast, slow):
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_array_equal(a[name].starts, b[name].starts)
+            assert a[name].values.dtype == b[name].values.dtype
+            np.testing.assert_array_equal(a[name].values, b[name].values)
+
+
+def test_a_draw_breaking_a_rule_is_named_as_before(tmp_path):
+    # Draw 1 makes the move row of mainstream sum past one: the layout's check finds it and the
+    # row-by-row build words the error (the draw and its line).
+    path = _draws(tmp_path, pd.DataFrame({"move@age=all,placement=mainstream,to=special": [0.01, 0.9],
+                                          "move@age=all,placement=mainstream,to=srp": [0.01, 0.9]}))
+    draws = load_draws(path)
+    rows = read_parameter_rows(KENT_PARAMETERS)
+    parameter_sets_for_draws(rows, draws, np.array([0]), CALENDAR)
+    with pytest.raises(InputError, match="draw 1"):
+        parameter_sets_for_draws(rows, draws, np.array([0, 1]), CALENDAR)
