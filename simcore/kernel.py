@@ -33,11 +33,19 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
    financial year: price growth is the money model's), summed by placement; the stock by age band, placement and need, the pipeline
    measures and the run-time invariants are recorded.
 
-Capacity: a child may enter an SRP or special place only while occupancy is below the
-month's capacity. Otherwise, with probability ``overflow_independent`` the child goes to an
-independent placement; if not, the child waits: in the current placement when the demand
-came from a move or a review, with no place when the old placement ended (new plan, arrival,
-phase transfer).
+Capacity: the capacity of SRP and special places (``places`` x ``max_occupancy``) limits the
+authority's own places; a child may also hold a place of the same kind in another authority's
+school (``Records.other_la``: counted in the stock, not in the occupancy of the own places, costed
+at ``other_la_cost_ratio``). A phase transfer (the admission round, which goes first) gets an own
+place while occupancy is below capacity; an in-year request (new plan, arrival, move, review) gets
+one with the soft limit's chance, ``1 / (1 + exp((occupancy / capacity - place_soft_mid) /
+place_soft_width))`` (none at capacity; a wall when the width is 0). A child refused an own place
+gets one in another authority's school with probability ``other_la_placement``; otherwise, with
+probability ``overflow_independent`` the child goes to an independent placement; if not, the child
+waits: in the current placement when the demand came from a move or a review, with no place when
+the old placement ended (new plan, arrival, phase transfer). Free own places go to the waiting,
+then to step-downs, up to the in-year capacity (the soft limit's midpoint x capacity, at most the
+capacity).
 
 State: a run carries a :class:`RunState` of named structs of arrays (the records, running
 totals kept in step with every change, the review schedule, the work lists); each step is a
@@ -70,7 +78,13 @@ from sendsim.simcore.rng import (
     DEC_OVERFLOW_NEW,
     DEC_OVERFLOW_PHASE,
     DEC_OVERFLOW_REVIEW,
+    DEC_OTHER_LA_OPEN,
     DEC_PHASE,
+    DEC_PLACE_ARRIVAL,
+    DEC_PLACE_MOVE,
+    DEC_PLACE_NEW,
+    DEC_PLACE_PHASE,
+    DEC_PLACE_REVIEW,
     DEC_REVIEW,
     DEC_REVIEW_MOVE,
     DEC_REVIEW_PHASE,
@@ -281,6 +295,7 @@ class Records(NamedTuple):
     stage_months: np.ndarray      # int16 months in the current pipeline stage, or waiting for a place
     waiting_for: np.ndarray       # int8 placement waited for, or NO_WAIT
     annual_cost_gbp: np.ndarray   # int64 annual cost of the current placement (products of costs overflow 32 bits)
+    other_la: np.ndarray          # int8 1: the SRP or special place is in another authority's school, else 0
 
 
 class Totals(NamedTuple):
@@ -290,6 +305,7 @@ class Totals(NamedTuple):
     stock: np.ndarray         # [B,P,N] int64 plans by age band, placement and need
     occupancy: np.ndarray     # [P] int64 plans by placement
     cost_sum_gbp: np.ndarray  # [P] int64 annual cost of the plans, by placement
+    other_la: np.ndarray      # [P] int64 plans in another authority's school, by placement (in occupancy too)
     counts: np.ndarray        # [N_COUNTS] int64 counters, indexed by the C_* constants
 
 
@@ -308,7 +324,7 @@ class LastMonthEnd(NamedTuple):
     """Totals at the last month end, for the run-time checks of the snapshot."""
 
     by_placement: np.ndarray  # [P] int64 plans by placement (conservation check)
-    occupancy: np.ndarray     # [P] int64 occupancy (capacity check)
+    occupancy: np.ndarray     # [P] int64 occupancy of the authority's own places (capacity check)
 
 
 class WorkLists(NamedTuple):
@@ -349,7 +365,12 @@ class Month(NamedTuple):
     parameter_set: int
     epoch: int
     place_capacity: np.ndarray        # [P] int64 places available this month
+    in_year_capacity: np.ndarray      # [P] int64 own places free places fill up to (waiting, step-down)
     overflow_independent: np.ndarray  # [P]
+    place_soft_mid: np.ndarray        # [P]
+    place_soft_width: np.ndarray      # [P] 0: a wall at capacity
+    other_la_placement: np.ndarray    # [P]
+    other_la_cost_ratio: np.ndarray   # [P]
     unit_cost_gbp: np.ndarray         # [A,P,N] annual unit cost at base prices
     cost_spread: np.ndarray           # [A,P]
     flows: np.ndarray                 # [EV,P+1,P+1] int32 events of the month by (from, to) placement
@@ -399,9 +420,10 @@ class Outputs(NamedTuple):
 
 
 @jit_inline
-def _set_placement(i, q, records, totals, month):
+def _set_placement(i, q, other_la, records, totals, month):
     """Move record i (active) from its placement (or none) to q (possibly the same), keeping
-    stock, occupancy and cost sums in step; the placement draws a new annual cost."""
+    stock, occupancy and cost sums in step; the placement draws a new annual cost. ``other_la``
+    (0 or 1): the new place is in another authority's school (costed at ``other_la_cost_ratio``)."""
     age, need, placement, annual_cost_gbp = records.age, records.need, records.placement, records.annual_cost_gbp
     p = placement[i]
     band = _BAND[age[i]]
@@ -409,18 +431,43 @@ def _set_placement(i, q, records, totals, month):
         totals.stock[band, p, need[i]] -= 1
         totals.occupancy[p] -= 1
         totals.cost_sum_gbp[p] -= annual_cost_gbp[i]
-    cost = draw_annual_cost(records.stream[i], month.number, month.unit_cost_gbp[age[i], q, need[i]],
-                            month.cost_spread[age[i], q])
+        if records.other_la[i] != 0:
+            totals.other_la[p] -= 1
+    unit = month.unit_cost_gbp[age[i], q, need[i]]
+    if other_la != 0:
+        unit *= month.other_la_cost_ratio[q]
+        totals.other_la[q] += 1
+    cost = draw_annual_cost(records.stream[i], month.number, unit, month.cost_spread[age[i], q])
     annual_cost_gbp[i] = cost
     placement[i] = q
+    records.other_la[i] = other_la
     totals.stock[band, q, need[i]] += 1
     totals.occupancy[q] += 1
     totals.cost_sum_gbp[q] += cost
 
 
 @jit_inline
-def _request_place(i, q, leaving, overflow_decision, event, records, totals, month):
+def own_place_chance(own, capacity, mid, width):
+    """The soft limit: the chance that an in-year request gets one of the authority's own places
+    at this occupancy, ``1 / (1 + exp((own / capacity - mid) / width))``; 0 at capacity; 1 below
+    capacity when ``width`` is 0 (a wall)."""
+    if own >= capacity:
+        return 0.0
+    if width <= 0.0:
+        return 1.0
+    return 1.0 / (1.0 + np.exp((own / capacity - mid) / width))
+
+
+@jit_inline
+def _request_place(i, q, leaving, overflow_decision, place_decision, event, records, totals, month):
     """Record i asks for placement q: apply the capacity rule and record the flows.
+
+    For a capacity-limited q, the authority's own places: a phase transfer (the admission round,
+    first) gets one while any is left; an in-year request with the soft limit's chance
+    (:func:`own_place_chance`). A child refused one may get a place in another authority's
+    school (``other_la_placement``); if not, ``overflow_independent`` decides between an
+    independent placement and waiting. One draw (``place_decision``) decides both steps, only when
+    the soft limit or the other authorities' places are in use.
 
     ``leaving``: the current placement is ending (new plan, arrival, phase transfer), so a
     child who must wait for a full placement waits with no place.
@@ -430,7 +477,27 @@ def _request_place(i, q, leaving, overflow_decision, event, records, totals, mon
     capacity, flows = month.place_capacity, month.flows
     p = records.placement[i]
     target = q
-    if capacity[q] < codes.UNLIMITED_PLACES and totals.occupancy[q] >= capacity[q] and p != q:
+    other_la = records.other_la[i] if p == q else 0  # staying put (a phase transfer): the same school
+    refused = False
+    if capacity[q] < codes.UNLIMITED_PLACES and p != q:
+        own = totals.occupancy[q] - totals.other_la[q]
+        width = month.place_soft_width[q]
+        if event == codes.EV_PHASE_TRANSFER:
+            width = 0.0
+        chance = own_place_chance(own, capacity[q], month.place_soft_mid[q], width)
+        p_other = month.other_la_placement[q]
+        if chance < 1.0:
+            if p_other <= 0.0 and width <= 0.0:
+                refused = True  # a wall and no other authority's places: no draw
+            else:
+                u = uniform(records.stream[i], month.number, place_decision)
+                if u >= chance:
+                    if (u - chance) < (1.0 - chance) * p_other:
+                        other_la = 1
+                        flows[codes.EV_OTHER_LA_PLACE, q, q] += 1
+                    else:
+                        refused = True
+    if refused:
         if uniform(records.stream[i], month.number, overflow_decision) < month.overflow_independent[q]:
             target = INDEPENDENT
             if waiting[i] != NO_WAIT:  # placed after all: off the waiting list
@@ -451,7 +518,7 @@ def _request_place(i, q, leaving, overflow_decision, event, records, totals, mon
     if target != p or event == codes.EV_PHASE_TRANSFER:
         # A phase transfer chooses the placement afresh: a new cost is drawn even when the
         # child stays where it was (the provision and its price are set again at that age).
-        _set_placement(i, target, records, totals, month)
+        _set_placement(i, target, other_la, records, totals, month)
         flows[event, src, target] += 1
 
 
@@ -463,6 +530,8 @@ def _cease(i, reason_code, event, records, totals, schedule, flows):
     totals.stock[_BAND[records.age[i]], p, records.need[i]] -= 1
     totals.occupancy[p] -= 1
     totals.cost_sum_gbp[p] -= records.annual_cost_gbp[i]
+    if records.other_la[i] != 0:
+        totals.other_la[p] -= 1
     records.status[i] = CEASED
     records.cease_reason[i] = reason_code
     # Off the review schedule (the list entry is dropped when the reviews reach it).
@@ -517,9 +586,10 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     records = Records(
         np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
         np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
-        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int64))
+        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int8))
     totals = Totals(np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64), np.zeros(P_N, dtype=np.int64),
-                    np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
+                    np.zeros(P_N, dtype=np.int64), np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
     # Reviews fall due from REVIEW_BUCKET_FLOOR (overdue at the opening) to the last month + 12.
     n_buckets = n_months + REVIEW_INTERVAL_MONTHS - REVIEW_BUCKET_FLOOR + 1
     schedule = ReviewSchedule(np.full(n_buckets, -1, dtype=np.int32), np.full(n_buckets, -1, dtype=np.int32),
@@ -558,13 +628,19 @@ def _open(run_key_value, s, opening, mdl, state):
         waiting[i] = opening.waiting_for[i]
         st = status[i]
         annual_cost_gbp[i] = 0
+        records.other_la[i] = 0
         if st == ACTIVE:
             p = placement[i]
+            unit = mdl.unit_cost[s, e0, age[i], p, need[i]]
+            share = mdl.other_la_share[s, e0, p]
+            if share > 0.0 and uniform(stream[i], 0, DEC_OTHER_LA_OPEN) < share:
+                records.other_la[i] = 1
+                totals.other_la[p] += 1
+                unit *= mdl.other_la_cost_ratio[s, e0, p]
             if opening.annual_cost_gbp[i] >= 0:
                 annual_cost_gbp[i] = opening.annual_cost_gbp[i]
             else:
-                annual_cost_gbp[i] = draw_annual_cost(stream[i], 0, mdl.unit_cost[s, e0, age[i], p, need[i]],
-                                                      mdl.cost_spread[s, e0, age[i], p])
+                annual_cost_gbp[i] = draw_annual_cost(stream[i], 0, unit, mdl.cost_spread[s, e0, age[i], p])
             totals.stock[_BAND[age[i]], p, need[i]] += 1
             totals.occupancy[p] += 1
             totals.cost_sum_gbp[p] += annual_cost_gbp[i]
@@ -585,7 +661,7 @@ def _open(run_key_value, s, opening, mdl, state):
             else:
                 counts[C_APPEAL] += 1
     for p in range(P_N):
-        state.last_month_end.occupancy[p] = totals.occupancy[p]
+        state.last_month_end.occupancy[p] = totals.occupancy[p] - totals.other_la[p]
         for b in range(N_BANDS):
             for k in range(N_NEEDS):
                 state.last_month_end.by_placement[p] += totals.stock[b, p, k]
@@ -604,8 +680,9 @@ def _month(m, s, mdl, state, outputs, out_row) -> Month:
     else:
         flows = state.scratch_flows
         flows[:] = 0
-    return Month(m, s, e, mdl.place_capacity[s, m], mdl.overflow_independent[s, e], mdl.unit_cost[s, e],
-                 mdl.cost_spread[s, e], flows)
+    return Month(m, s, e, mdl.place_capacity[s, m], mdl.in_year_capacity[s, m], mdl.overflow_independent[s, e],
+                 mdl.place_soft_mid[s, e], mdl.place_soft_width[s, e], mdl.other_la_placement[s, e],
+                 mdl.other_la_cost_ratio[s, e], mdl.unit_cost[s, e], mdl.cost_spread[s, e], flows)
 
 
 @jit
@@ -642,7 +719,8 @@ def _september(month, mdl, state):
         t = _TRANSFER[a_new]
         if t >= 0:
             q = lookup(phase_cdf[t, need[i], p], uniform(stream[i], month.number, DEC_PHASE))
-            _request_place(i, q, True, DEC_OVERFLOW_PHASE, codes.EV_PHASE_TRANSFER, records, totals, month)
+            _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records, totals,
+                           month)
     for j in range(lists.length[L_REQUESTS]):
         i = lists.requests[j]
         if status[i] > APPEAL_DECLINE:
@@ -690,7 +768,7 @@ def _between_reviews(month, mdl, state):
                 _cease(i, codes.REASON_MOVED_AWAY, codes.EV_MOVED_AWAY, records, totals, schedule, month.flows)
                 continue
             if q != p:
-                _request_place(i, q, False, DEC_OVERFLOW_MOVE, event_of[p, q], records, totals, month)
+                _request_place(i, q, False, DEC_OVERFLOW_MOVE, DEC_PLACE_MOVE, event_of[p, q], records, totals, month)
                 p = placement[i]
         active[n_kept] = i
         n_kept += 1
@@ -753,7 +831,8 @@ def _reviews(month, mdl, state):
             if q == p:
                 flows[codes.EV_REVIEW_KEPT, p, p] += 1
             else:
-                _request_place(i, q, False, DEC_OVERFLOW_REVIEW, codes.EV_REVIEW_MOVED, records, totals, month)
+                _request_place(i, q, False, DEC_OVERFLOW_REVIEW, DEC_PLACE_REVIEW, codes.EV_REVIEW_MOVED, records,
+                               totals, month)
         else:
             flows[codes.EV_REVIEW_KEPT, p, p] += 1
         _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
@@ -765,21 +844,22 @@ def _reviews(month, mdl, state):
 
 @jit
 def _places(month, state):
-    """Step 4: free SRP and special places to the waiting list (longest wait first, no age
-    given priority: ``no_priority`` is zero for every age), then to independent children who
-    drew a step-down."""
+    """Step 4: free SRP and special places of the authority's own (up to the month's in-year
+    capacity: the soft limit's midpoint, at most the capacity) to the waiting list (longest wait
+    first, no age given priority: ``no_priority`` is zero for every age), then to independent
+    children who drew a step-down."""
     records, totals, lists = state.records, state.totals, state.lists
     age, placement, status, waiting = records.age, records.placement, records.status, records.waiting_for
-    occupancy = totals.occupancy
+    occupancy, other_la = totals.occupancy, totals.other_la
     counts = totals.counts
-    capacity, flows = month.place_capacity, month.flows
+    capacity, flows = month.in_year_capacity, month.flows
     waitlist, candidates, selected = lists.waitlist, lists.candidates, lists.selected
     n_wait = lists.length[L_WAITLIST]
     for q in (SRP, SPECIAL):
         if capacity[q] >= codes.UNLIMITED_PLACES:
             free = n_wait
         else:
-            free = capacity[q] - occupancy[q]
+            free = capacity[q] - (occupancy[q] - other_la[q])
         if free <= 0:
             continue
         n_cand = 0
@@ -798,15 +878,15 @@ def _places(month, state):
                 src = placement[i]
                 waiting[i] = NO_WAIT
                 counts[C_WAITING] -= 1
-                _set_placement(i, q, records, totals, month)
+                _set_placement(i, q, 0, records, totals, month)
                 flows[codes.EV_WAITING_PLACED, src, q] += 1
     for j in range(lists.length[L_STEP_DOWN]):
         i = lists.step_down[j]
         if status[i] != ACTIVE or placement[i] != INDEPENDENT:
             continue
-        if occupancy[SPECIAL] >= capacity[SPECIAL]:
+        if occupancy[SPECIAL] - other_la[SPECIAL] >= capacity[SPECIAL]:
             break
-        _set_placement(i, SPECIAL, records, totals, month)
+        _set_placement(i, SPECIAL, 0, records, totals, month)
         flows[codes.EV_STEP_DOWN, INDEPENDENT, SPECIAL] += 1
 
 
@@ -926,7 +1006,7 @@ def _assessments(month, mdl, state):
         placement[i] = -1
         records.waiting_for[i] = NO_WAIT
         q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
-        _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, records, totals, month)
+        _request_place(i, q, True, DEC_OVERFLOW_NEW, DEC_PLACE_NEW, codes.EV_NEW_PLAN, records, totals, month)
         _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
         lists.active[n_active] = i
         n_active += 1
@@ -970,6 +1050,7 @@ def _entrants(month, mdl, run_key_value, state) -> bool:
                 records.stage_months[i] = 0
                 records.waiting_for[i] = NO_WAIT
                 records.annual_cost_gbp[i] = 0
+                records.other_la[i] = 0
                 placement[i] = -1
                 if kind == KIND_REQUEST:
                     need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
@@ -984,7 +1065,8 @@ def _entrants(month, mdl, run_key_value, state) -> bool:
                     months_since_review = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
                     _schedule(i, m + REVIEW_INTERVAL_MONTHS - months_since_review, schedule, counts)
                     q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
-                    _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, records, totals, month)
+                    _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, DEC_PLACE_ARRIVAL, codes.EV_ARRIVAL, records,
+                                   totals, month)
                     lists.active[lists.length[L_ACTIVE]] = i
                     lists.length[L_ACTIVE] += 1
     return True
@@ -1038,12 +1120,13 @@ def _snapshot(month, mdl, state, outputs, out_row) -> bool:
                 _report_error(outputs.errors, out_row, ERR_CONSERVATION, m, p)
                 return False
     for q in (SRP, SPECIAL):
-        if occupancy[q] > capacity[q] and occupancy[q] > last_month_end.occupancy[q]:
+        own = occupancy[q] - totals.other_la[q]
+        if own > capacity[q] and own > last_month_end.occupancy[q]:
             _report_error(outputs.errors, out_row, ERR_CAPACITY, m, q)
             return False
     for p in range(P_N):
         last_month_end.by_placement[p] = by_placement[p]
-        last_month_end.occupancy[p] = occupancy[p]
+        last_month_end.occupancy[p] = occupancy[p] - totals.other_la[p]
     measures = outputs.measures[out_row, m]
     measures[codes.M_REQUESTS_PENDING] = counts[C_PENDING]
     measures[codes.M_ASSESSMENTS_OPEN] = counts[C_ASSESS]
@@ -1052,10 +1135,12 @@ def _snapshot(month, mdl, state, outputs, out_row) -> bool:
     measures[codes.M_REVIEWS_DONE] = counts[C_REVIEWS_DONE]
     measures[codes.M_REVIEWS_OVERDUE] = counts[C_DUE]  # due and not reviewed: overdue at month end
     measures[codes.M_WAITING] = counts[C_WAITING]
-    measures[codes.M_SRP_OCCUPIED] = occupancy[SRP]
+    measures[codes.M_SRP_OCCUPIED] = occupancy[SRP] - totals.other_la[SRP]
     measures[codes.M_SRP_CAPACITY] = min(capacity[SRP], codes.UNLIMITED_PLACES)
-    measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL]
+    measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL] - totals.other_la[SPECIAL]
     measures[codes.M_SPECIAL_CAPACITY] = min(capacity[SPECIAL], codes.UNLIMITED_PLACES)
+    measures[codes.M_SRP_OTHER_LA] = totals.other_la[SRP]
+    measures[codes.M_SPECIAL_OTHER_LA] = totals.other_la[SPECIAL]
     return True
 
 

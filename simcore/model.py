@@ -104,8 +104,28 @@ _SPECS = (
     ParameterSpec("max_occupancy", ("placement",), "fraction",
                   "occupancy ceiling as a fraction of commissioned places", optional_default=1.0),
     ParameterSpec("overflow_independent", ("placement",), "probability",
-                  "when this placement is full: probability of an independent placement instead of waiting",
+                  "when no place of this placement is found (neither in the authority's own schools nor in "
+                  "another authority's): probability of an independent placement instead of waiting",
                   optional_default=0.0),
+    ParameterSpec("place_soft_mid", ("placement",), "fraction",
+                  "soft limit of the authority's own places: the occupancy (a fraction of the month's capacity, "
+                  "places x max_occupancy) at which an in-year request (not a phase transfer) gets a place with "
+                  "probability 1/2; free places go to children waiting, or stepping down, only up to this "
+                  "occupancy (at most the capacity)", optional_default=1.0),
+    ParameterSpec("place_soft_width", ("placement",), "fraction",
+                  "soft limit: logistic scale of the chance of an in-year place in occupancy (fraction of capacity): "
+                  "1 / (1 + exp((occupancy - place_soft_mid) / width)) below capacity, 0 at capacity; 0 is a wall "
+                  "at capacity (phase transfers always meet the wall only: the admission round goes first)",
+                  optional_default=0.0),
+    ParameterSpec("other_la_share", ("placement",), "probability",
+                  "share of the opening plans in this placement whose place is in another authority's school "
+                  "(it does not take one of the authority's own places)", optional_default=0.0),
+    ParameterSpec("other_la_placement", ("placement",), "probability",
+                  "when a child is refused one of the authority's own places: probability of a place of the same "
+                  "kind in another authority's school (else overflow_independent decides)", optional_default=0.0),
+    ParameterSpec("other_la_cost_ratio", ("placement",), "ratio",
+                  "annual cost of a place in another authority's school as a ratio of unit_cost",
+                  optional_default=1.0),
     # Phase transfer
     ParameterSpec("phase_transfer", ("transfer", "need", "placement", "to"), "probability",
                   "placement chosen afresh at a phase transfer, by need and current placement", distribution=True),
@@ -191,6 +211,12 @@ class ModelArrays(NamedTuple):
     step_down: np.ndarray             # [S,E]
     place_capacity: np.ndarray        # [S,T,P] int64 places available (huge = unlimited)
     overflow_independent: np.ndarray  # [S,E,P]
+    in_year_capacity: np.ndarray      # [S,T,P] int64 own places free places fill up to (soft limit's midpoint)
+    place_soft_mid: np.ndarray        # [S,E,P]
+    place_soft_width: np.ndarray      # [S,E,P] 0: a wall at capacity
+    other_la_share: np.ndarray        # [S,E,P]
+    other_la_placement: np.ndarray    # [S,E,P]
+    other_la_cost_ratio: np.ndarray   # [S,E,P]
     phase_cdf: np.ndarray             # [S,E,4,N,P,P]
     arrival_rate: np.ndarray          # [S,E,A]
     arrival_placement_cdf: np.ndarray # [S,E,A,P]
@@ -270,6 +296,15 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
     capacity = np.where(places < 0, float(codes.UNLIMITED_PLACES), np.floor(places * ceiling + 1e-9))
     out["place_capacity"] = np.minimum(capacity, codes.UNLIMITED_PLACES).astype(np.int64)
     out["overflow_independent"] = e["overflow_independent"]
+    # Waiting children and step-downs are placed in-year: up to the soft limit's midpoint (where an
+    # in-year request's chance is 1/2), never beyond the capacity; with no soft limit, the capacity.
+    mid = _by_month(ps["place_soft_mid"], n_months)
+    width = _by_month(ps["place_soft_width"], n_months)
+    in_year = np.where(width > 0, np.floor(np.minimum(mid, 1.0) * out["place_capacity"] + 1e-9),
+                       out["place_capacity"])
+    out["in_year_capacity"] = np.minimum(in_year, out["place_capacity"]).astype(np.int64)
+    for name in ("place_soft_mid", "place_soft_width", "other_la_share", "other_la_placement", "other_la_cost_ratio"):
+        out[name] = e[name]
     out["phase_cdf"] = _cumulative(e["phase_transfer"])
     out["arrival_rate"] = e["arrival_rate"]
     out["arrival_placement_cdf"] = _cumulative(e["arrival_placement"])

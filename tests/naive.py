@@ -27,7 +27,8 @@ ENTRANT_KEY_BASE = 1 << 62
 DEC = dict(MOVE=0, PHASE=1, REVIEW=2, REVIEW_MOVE=3, CEASE_REASON=4, STEP_DOWN=5, COST=6, DECIDE=7, ASSESS=8,
            APPEAL=9, TRIBUNAL=10, TRIBUNAL_WIN=11, ISSUE=12, FIRST_PLACEMENT=13, NEED=14, REVIEW_PHASE=16,
            ARRIVAL_PLACEMENT=17, OVERFLOW_PHASE=20, OVERFLOW_REVIEW=21, OVERFLOW_MOVE=22, OVERFLOW_NEW=23,
-           OVERFLOW_ARRIVAL=24, POISSON=32)
+           OVERFLOW_ARRIVAL=24, OTHER_LA_OPEN=25, POISSON=32, PLACE_PHASE=40, PLACE_REVIEW=41, PLACE_MOVE=42,
+           PLACE_NEW=43, PLACE_ARRIVAL=44)
 
 
 def mix64(z: int) -> int:
@@ -113,6 +114,7 @@ class Record:
     waiting: int
     cost: int
     schedule_order: int = 0  # when the plan was put on the review schedule (ties between equal due months)
+    other_la: int = 0  # 1: the place is in another authority's school
 
 
 def band(age: int) -> int:
@@ -139,13 +141,18 @@ class Reference:
             st = int(cohort.status[i])
             p = int(cohort.placement[i])
             cost = 0
+            other_la = 0
             if st == codes.ACTIVE:
+                unit = mdl.unit_cost[s, e0, ages[i], p, cohort.need[i]]
+                share = mdl.other_la_share[s, e0, p]
+                if share > 0 and uniform(stream, 0, DEC["OTHER_LA_OPEN"]) < share:
+                    other_la = 1
+                    unit = unit * mdl.other_la_cost_ratio[s, e0, p]
                 given = int(cohort.annual_cost_gbp[i])
-                cost = given if given >= 0 else annual_cost(stream, 0, mdl.unit_cost[s, e0, ages[i], p, cohort.need[i]],
-                                                            mdl.cost_spread[s, e0, ages[i], p])
+                cost = given if given >= 0 else annual_cost(stream, 0, unit, mdl.cost_spread[s, e0, ages[i], p])
             self.records.append(Record(key, stream, int(ages[i]), p, int(cohort.need[i]), st,
                                        int(cohort.months_since_review[i]), int(cohort.stage_months[i]),
-                                       int(cohort.waiting_for[i]), cost))
+                                       int(cohort.waiting_for[i]), cost, other_la=other_la))
         # Plans are processed in the order they became active (the cohort's order first);
         # open requests in record order.
         self.active = [r for r in self.records if r.status == codes.ACTIVE]
@@ -163,16 +170,23 @@ class Reference:
         self.schedule_counter += 1
 
     def occupancy(self, q: int) -> int:
-        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q)
+        """Children in the authority's own places of q (not in other authorities' schools)."""
+        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q and not r.other_la)
+
+    def other_la_count(self, q: int) -> int:
+        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q and r.other_la)
 
     def flow(self, m, ev, src, dst):
         self.flows[m, ev, src, dst] += 1
 
-    def set_placement(self, r: Record, q: int, m: int):
+    def set_placement(self, r: Record, q: int, m: int, other_la: int = 0):
         e = int(self.mdl.epoch_of_month[m])
-        r.cost = annual_cost(r.stream, m, self.mdl.unit_cost[self.s, e, r.age, q, r.need],
-                             self.mdl.cost_spread[self.s, e, r.age, q])
+        unit = self.mdl.unit_cost[self.s, e, r.age, q, r.need]
+        if other_la:
+            unit = unit * self.mdl.other_la_cost_ratio[self.s, e, q]
+        r.cost = annual_cost(r.stream, m, unit, self.mdl.cost_spread[self.s, e, r.age, q])
         r.placement = q
+        r.other_la = other_la
 
     def request_place(self, r: Record, q: int, leaving: bool, decision: str, event: int, m: int):
         mdl, s = self.mdl, self.s
@@ -180,7 +194,32 @@ class Reference:
         capacity = int(mdl.place_capacity[s, m, q])
         p = r.placement
         target = q
-        if capacity < codes.UNLIMITED_PLACES and self.occupancy(q) >= capacity and p != q:
+        other_la = r.other_la if p == q else 0
+        refused = False
+        if capacity < codes.UNLIMITED_PLACES and p != q:
+            # The soft limit: a phase transfer meets the wall only; an in-year request gets an own
+            # place with the logistic chance in occupancy / capacity.
+            own = self.occupancy(q)
+            width = 0.0 if event == codes.EV_PHASE_TRANSFER else mdl.place_soft_width[s, e, q]
+            if own >= capacity:
+                chance = 0.0
+            elif width <= 0:
+                chance = 1.0
+            else:
+                chance = 1.0 / (1.0 + np.exp((own / capacity - mdl.place_soft_mid[s, e, q]) / width))
+            p_other = mdl.other_la_placement[s, e, q]
+            if chance < 1.0:
+                if p_other <= 0 and width <= 0:
+                    refused = True
+                else:
+                    u = uniform(r.stream, m, DEC[decision.replace("OVERFLOW", "PLACE")])
+                    if u >= chance:
+                        if u - chance < (1.0 - chance) * p_other:
+                            other_la = 1
+                            self.flow(m, codes.EV_OTHER_LA_PLACE, q, q)
+                        else:
+                            refused = True
+        if refused:
             if uniform(r.stream, m, DEC[decision]) < mdl.overflow_independent[s, e, q]:
                 target = codes.INDEPENDENT
                 r.waiting = codes.NO_WAIT
@@ -194,7 +233,7 @@ class Reference:
             r.waiting = codes.NO_WAIT
         src = codes.PLACEMENT_NONE if p < 0 else p
         if target != p or event == codes.EV_PHASE_TRANSFER:
-            self.set_placement(r, target, m)
+            self.set_placement(r, target, m, other_la)
             self.flow(m, event, src, target)
 
     def cease(self, r: Record, event: int, m: int):
@@ -324,7 +363,7 @@ class Reference:
                 self.schedule(r, m + 12)
         # Free places to the waiting list, then step-downs.
         for q in (codes.SRP, codes.SPECIAL):
-            capacity = int(mdl.place_capacity[s, m, q])
+            capacity = int(mdl.in_year_capacity[s, m, q])
             free = len(waitlist) if capacity >= codes.UNLIMITED_PLACES else capacity - self.occupancy(q)
             if free <= 0:
                 continue
@@ -337,7 +376,7 @@ class Reference:
         for r in step_down:
             if r.status != codes.ACTIVE or r.placement != codes.INDEPENDENT:
                 continue
-            if self.occupancy(codes.SPECIAL) >= mdl.place_capacity[s, m, codes.SPECIAL]:
+            if self.occupancy(codes.SPECIAL) >= mdl.in_year_capacity[s, m, codes.SPECIAL]:
                 break
             self.set_placement(r, codes.SPECIAL, m)
             self.flow(m, codes.EV_STEP_DOWN, codes.INDEPENDENT, codes.SPECIAL)
@@ -419,6 +458,8 @@ class Reference:
                                       (codes.SPECIAL, codes.M_SPECIAL_OCCUPIED, codes.M_SPECIAL_CAPACITY)):
             measures[occupied] = self.occupancy(q)
             measures[capacity] = min(int(mdl.place_capacity[s, m, q]), codes.UNLIMITED_PLACES)
+        measures[codes.M_SRP_OTHER_LA] = self.other_la_count(codes.SRP)
+        measures[codes.M_SPECIAL_OTHER_LA] = self.other_la_count(codes.SPECIAL)
         self.trace.append([r.placement if r.status == codes.ACTIVE else -1 - r.status for r in self.records])
 
 
