@@ -337,7 +337,9 @@ class WorkLists(NamedTuple):
     step_down: np.ndarray         # [capacity] int32 independent children who drew a step-down (step 2, for step 4)
     assessment_queue: np.ndarray  # [capacity] int32 assessments that may complete this month (step 5)
     new_plans: np.ndarray         # [capacity] int32 plans issued this month (step 5)
-    candidates: np.ndarray        # [capacity] int32 scratch: children waiting for one placement (step 4)
+    candidates: np.ndarray        # [capacity] int32 scratch: children waiting for one placement (step 4), or
+                                  # phase transfers to a capacity-limited placement (step 1)
+    phase_wanted: np.ndarray      # [capacity] int8 scratch: the placement each of those phase transfers asks for
     selected: np.ndarray          # [capacity] bool scratch: whom select_longest_waiting took
     wait_histogram: np.ndarray    # [WAIT_HISTOGRAM_BINS] int64 scratch of select_longest_waiting
     no_priority: np.ndarray       # [A] int64 zeros: places go to the longest waiting, no age first
@@ -598,7 +600,8 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     lists = WorkLists(
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
-        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.bool_), np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64),
+        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.bool_),
+        np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64),
         np.zeros(N_AGES, dtype=np.int64), np.zeros(N_LISTS, dtype=np.int64))
     scratch_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
     last_month_end = LastMonthEnd(np.zeros(P_N, dtype=np.int64), np.zeros(P_N, dtype=np.int64))
@@ -693,14 +696,31 @@ def _begin_month(month, state):
     counts[C_DUE] += state.schedule.size[month.number - REVIEW_BUCKET_FLOOR]
 
 
+@jit_inline
+def _would_leave(stream, m, q, month):
+    """Whether a phase transfer refused one of the authority's own places of q would go to another
+    authority's school or independent (not wait): the draws :func:`_request_place` would use."""
+    p_other = month.other_la_placement[q]
+    if p_other > 0.0 and uniform(stream, m, DEC_PLACE_PHASE) < p_other:
+        return True
+    return uniform(stream, m, DEC_OVERFLOW_PHASE) < month.overflow_independent[q]
+
+
 @jit
 def _september(month, mdl, state):
     """Step 1: ages up by one; plans and requests at the age limit end; phase transfers.
-    Plans are taken in the order of the active list (places are first come, first served)."""
+    Plans are taken in the order of the active list; a phase transfer to a capacity-limited
+    placement other than the current one waits for the end of the pass (the places freed by the
+    leavers are then known) and then, as Kent's admission round names places, the children who
+    would otherwise go to another authority's school or independent (their own draws say so) go
+    first, then the others, each group in list order."""
     records, totals, schedule, lists = state.records, state.totals, state.schedule, state.lists
     stream, age, placement, need, status = records.stream, records.age, records.placement, records.need, records.status
     stock = totals.stock
     phase_cdf = mdl.phase_cdf[month.parameter_set, month.epoch]
+    capacity = month.place_capacity
+    deferred, wanted = lists.candidates, lists.phase_wanted
+    n_deferred = 0
     for j in range(lists.length[L_ACTIVE]):
         i = lists.active[j]
         if status[i] != ACTIVE:
@@ -719,8 +739,20 @@ def _september(month, mdl, state):
         t = _TRANSFER[a_new]
         if t >= 0:
             q = lookup(phase_cdf[t, need[i], p], uniform(stream[i], month.number, DEC_PHASE))
-            _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records, totals,
-                           month)
+            if q != p and capacity[q] < codes.UNLIMITED_PLACES:
+                deferred[n_deferred] = i
+                wanted[n_deferred] = q
+                n_deferred += 1
+            else:
+                _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
+                               totals, month)
+    for first in (True, False):
+        for j in range(n_deferred):
+            i = deferred[j]
+            q = wanted[j]
+            if _would_leave(stream[i], month.number, q, month) == first:
+                _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
+                               totals, month)
     for j in range(lists.length[L_REQUESTS]):
         i = lists.requests[j]
         if status[i] > APPEAL_DECLINE:

@@ -263,6 +263,7 @@ class Reference:
         e = int(mdl.epoch_of_month[m])
         september = (self.start + m) % 12 == 8
         due, queue, waitlist, step_down, new_plans = [], [], [], [], []
+        deferred = []
         if september:  # step 1, for every record, before anything else happens this month
             for r in self.active:
                 if r.status != codes.ACTIVE:
@@ -274,7 +275,18 @@ class Reference:
                 if codes.TRANSFER_OF_AGE[r.age] >= 0:
                     t = int(codes.TRANSFER_OF_AGE[r.age])
                     q = lookup(mdl.phase_cdf[s, e, t, r.need, r.placement], uniform(r.stream, m, DEC["PHASE"]))
-                    self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+                    if q != r.placement and mdl.place_capacity[s, m, q] < codes.UNLIMITED_PLACES:
+                        deferred.append((r, q))  # after the pass: the admission round
+                    else:
+                        self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+            # Children who would otherwise go to another authority's school or independent first.
+            def would_leave(r, q):
+                p_other = mdl.other_la_placement[s, e, q]
+                if p_other > 0 and uniform(r.stream, m, DEC["PLACE_PHASE"]) < p_other:
+                    return True
+                return uniform(r.stream, m, DEC["OVERFLOW_PHASE"]) < mdl.overflow_independent[s, e, q]
+            for r, q in sorted(deferred, key=lambda rq: not would_leave(*rq)):
+                self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
             for r in self.requests:
                 if r.status > codes.APPEAL_DECLINE:
                     continue
