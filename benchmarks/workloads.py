@@ -61,7 +61,8 @@ def kent(n_months: int) -> Workload:
 WALL_ONLY_ROWS = "\n".join(["parameter,date,age,need,placement,to,transfer,reason,value,source,note"] + [
     f"{name},,,,{placement},,,,{value},assumption: the mechanism off,"
     for placement in ("special", "srp")
-    for name, value in (("place_soft_width", 0), ("other_la_share", 0), ("other_la_placement", 0))]) + "\n"
+    for name, value in (("place_soft_width", 0), ("other_la_share", 0), ("other_la_placement", 0))]
+    + ["p_placement_appeal,,all,,all,,,,0,assumption: the mechanism off,"]) + "\n"
 
 
 @functools.lru_cache(maxsize=4)

@@ -223,6 +223,18 @@ def derive_parameters(d: Derivation) -> pd.DataFrame:
     r.add("p_tribunal_win", a_.P_TRIBUNAL_WIN,
           "assumption: most decided appeals go at least partly the family's way; some are withdrawn",
           "P_TRIBUNAL_WIN")
+    if local is not None:
+        r.add("p_placement_appeal", a_.P_PLACEMENT_APPEAL,
+              "assumption: fitted so that all appeal types come to Kent's 758 appeals registered in 2023 "
+              "(send_tribunal_appeal_rate_2014_2023.csv: appeals_registered) in the first simulated year",
+              "P_PLACEMENT_APPEAL: after a phase transfer or an annual review, against the placement named "
+              "(independent placements do not appeal)", age="all", placement="all")
+        r.add("placement_appeal_hazard", 1.0 / a_.TRIBUNAL_MEAN_MONTHS,
+              f"assumption: placement appeals decided about {a_.TRIBUNAL_MEAN_MONTHS:g} months after lodging, as "
+              "other appeals", "1 / TRIBUNAL_MEAN_MONTHS")
+        r.add("p_placement_appeal_win", a_.P_TRIBUNAL_WIN,
+              "assumption: as other appeals, most go at least partly the family's way (national tribunal outcomes); "
+              "a win places the child where sought, independent", "P_TRIBUNAL_WIN")
     completed = assessments(year, "assess_in_year")
     if local is not None:
         pn = d.pipeline_numbers()

@@ -128,6 +128,10 @@ _EVENT_TABLE: tuple[tuple[str, bool], ...] = (
     ("capacity_refused", False),        # wanted a full placement (from); got `to` instead
     ("other_la_place", False),          # refused a place in the authority's own schools (from); placed in
                                         # another authority's school of the same kind (`to` = from)
+    ("appeal_placement", False),        # appeal lodged against the placement named (from = to) at a phase
+                                        # transfer or an annual review
+    ("placement_appeal_upheld", True),  # placement appeal won: placed where sought (independent)
+    ("placement_appeal_dismissed", False),  # placement appeal lost: the named placement stays (from = to)
 )
 EVENTS: tuple[str, ...] = tuple(name for name, _ in _EVENT_TABLE)
 EVENT_IS_MOVEMENT = np.array([moves for _, moves in _EVENT_TABLE], dtype=np.bool_)
@@ -156,6 +160,12 @@ EV_MOVED_AWAY = EVENTS.index("moved_away")
 EV_MAX_AGE = EVENTS.index("max_age")
 EV_CAPACITY_REFUSED = EVENTS.index("capacity_refused")
 EV_OTHER_LA_PLACE = EVENTS.index("other_la_place")
+EV_APPEAL_PLACEMENT = EVENTS.index("appeal_placement")
+EV_PLACEMENT_APPEAL_UPHELD = EVENTS.index("placement_appeal_upheld")
+EV_PLACEMENT_APPEAL_DISMISSED = EVENTS.index("placement_appeal_dismissed")
+# Appeals registered with the SEND Tribunal, as its statistics count them (every appeal type).
+APPEAL_EVENTS: tuple[int, ...] = (EVENTS.index("appeal_refusal"), EVENTS.index("appeal_decline"),
+                                  EV_APPEAL_PLACEMENT)
 # Events that end a plan.
 EXIT_EVENTS: tuple[int, ...] = tuple(EV_REVIEW_CEASED_FIRST + r for r in range(N_CEASE_REASONS)) + (
     EV_MOVED_AWAY, EV_MAX_AGE)

@@ -80,6 +80,10 @@ from sendsim.simcore.rng import (
     DEC_OVERFLOW_PHASE,
     DEC_OVERFLOW_REVIEW,
     DEC_PHASE,
+    DEC_PLACEMENT_APPEAL_PHASE,
+    DEC_PLACEMENT_APPEAL_REVIEW,
+    DEC_PLACEMENT_TRIBUNAL,
+    DEC_PLACEMENT_TRIBUNAL_WIN,
     DEC_PLACE_ARRIVAL,
     DEC_PLACE_MOVE,
     DEC_PLACE_NEW,
@@ -226,7 +230,8 @@ L_WAITLIST = 2          # children waiting for a place (this month)
 L_STEP_DOWN = 3         # step-down candidates (this month)
 L_ASSESSMENT_QUEUE = 4  # assessments that may complete (this month)
 L_NEW_PLANS = 5         # plans issued (this month)
-N_LISTS = 6
+L_PLACEMENT_APPEALS = 6  # open placement appeals (carried from month to month)
+N_LISTS = 7
 # Review schedule: each active plan sits in the bucket of the month its review falls due (a
 # singly linked list per month, in order of scheduling). Reviews take plans from the oldest
 # bucket on, so the monthly pass needs no review bookkeeping at all. A plan that ends stays in
@@ -296,6 +301,7 @@ class Records(NamedTuple):
     waiting_for: np.ndarray       # int8 placement waited for, or NO_WAIT
     annual_cost_gbp: np.ndarray   # int64 annual cost of the current placement (products of costs overflow 32 bits)
     other_la: np.ndarray          # int8 1: the SRP or special place is in another authority's school, else 0
+    placement_appeal: np.ndarray  # int8 1: an appeal against the placement named is open, else 0
 
 
 class Totals(NamedTuple):
@@ -337,6 +343,7 @@ class WorkLists(NamedTuple):
     step_down: np.ndarray         # [capacity] int32 independent children who drew a step-down (step 2, for step 4)
     assessment_queue: np.ndarray  # [capacity] int32 assessments that may complete this month (step 5)
     new_plans: np.ndarray         # [capacity] int32 plans issued this month (step 5)
+    placement_appeals: np.ndarray  # [capacity] int32 plans with an open placement appeal, in order lodged
     candidates: np.ndarray        # [capacity] int32 scratch: children waiting for one placement (step 4), or
                                   # phase transfers to a capacity-limited placement (step 1)
     phase_wanted: np.ndarray      # [capacity] int8 scratch: the placement each of those phase transfers asks for
@@ -371,6 +378,7 @@ class Month(NamedTuple):
     overflow_independent: np.ndarray  # [P]
     place_soft_mid: np.ndarray        # [P]
     place_soft_width: np.ndarray      # [P] 0: a wall at capacity
+    p_placement_appeal: np.ndarray    # [A,P]
     other_la_placement: np.ndarray    # [P]
     other_la_cost_ratio: np.ndarray   # [P]
     unit_cost_gbp: np.ndarray         # [A,P,N] annual unit cost at base prices
@@ -534,6 +542,9 @@ def _cease(i, reason_code, event, records, totals, schedule, flows):
     totals.cost_sum_gbp[p] -= records.annual_cost_gbp[i]
     if records.other_la[i] != 0:
         totals.other_la[p] -= 1
+    if records.placement_appeal[i] != 0:  # an open placement appeal ends with the plan
+        records.placement_appeal[i] = 0
+        counts[C_APPEAL] -= 1
     records.status[i] = CEASED
     records.cease_reason[i] = reason_code
     # Off the review schedule (the list entry is dropped when the reviews reach it).
@@ -589,7 +600,7 @@ def _new_run_state(record_capacity, n_months) -> RunState:
         np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
         np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
         np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int64),
-        np.empty(cap, dtype=np.int8))
+        np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8))
     totals = Totals(np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64), np.zeros(P_N, dtype=np.int64),
                     np.zeros(P_N, dtype=np.int64), np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
     # Reviews fall due from REVIEW_BUCKET_FLOOR (overdue at the opening) to the last month + 12.
@@ -600,7 +611,8 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     lists = WorkLists(
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
-        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.bool_),
+        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int8),
+        np.empty(cap, dtype=np.bool_),
         np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64),
         np.zeros(N_AGES, dtype=np.int64), np.zeros(N_LISTS, dtype=np.int64))
     scratch_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
@@ -632,6 +644,7 @@ def _open(run_key_value, s, opening, mdl, state):
         st = status[i]
         annual_cost_gbp[i] = 0
         records.other_la[i] = 0
+        records.placement_appeal[i] = 0
         if st == ACTIVE:
             p = placement[i]
             unit = mdl.unit_cost[s, e0, age[i], p, need[i]]
@@ -684,7 +697,8 @@ def _month(m, s, mdl, state, outputs, out_row) -> Month:
         flows = state.scratch_flows
         flows[:] = 0
     return Month(m, s, e, mdl.place_capacity[s, m], mdl.in_year_capacity[s, m], mdl.overflow_independent[s, e],
-                 mdl.place_soft_mid[s, e], mdl.place_soft_width[s, e], mdl.other_la_placement[s, e],
+                 mdl.place_soft_mid[s, e], mdl.place_soft_width[s, e], mdl.p_placement_appeal[s, e],
+                 mdl.other_la_placement[s, e],
                  mdl.other_la_cost_ratio[s, e], mdl.unit_cost[s, e], mdl.cost_spread[s, e], flows)
 
 
@@ -694,6 +708,23 @@ def _begin_month(month, state):
     counts = state.totals.counts
     counts[C_MONTH] = month.number
     counts[C_DUE] += state.schedule.size[month.number - REVIEW_BUCKET_FLOOR]
+
+
+@jit_inline
+def _appeal_placement(i, decision, records, totals, lists, month):
+    """After a phase transfer or a review, the family of active plan i may appeal against the
+    placement named (``p_placement_appeal`` by age and placement; not from an independent
+    placement, nor with an appeal already open): the appeal joins the open placement appeals."""
+    p = records.placement[i]
+    if records.status[i] != ACTIVE or p == INDEPENDENT or records.placement_appeal[i] != 0:
+        return
+    chance = month.p_placement_appeal[records.age[i], p]
+    if chance > 0.0 and uniform(records.stream[i], month.number, decision) < chance:
+        records.placement_appeal[i] = 1
+        totals.counts[C_APPEAL] += 1
+        lists.placement_appeals[lists.length[L_PLACEMENT_APPEALS]] = i
+        lists.length[L_PLACEMENT_APPEALS] += 1
+        month.flows[codes.EV_APPEAL_PLACEMENT, p, p] += 1
 
 
 @jit_inline
@@ -746,6 +777,7 @@ def _september(month, mdl, state):
             else:
                 _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
                                totals, month)
+                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, records, totals, lists, month)
     for first in (True, False):
         for j in range(n_deferred):
             i = deferred[j]
@@ -753,6 +785,7 @@ def _september(month, mdl, state):
             if _would_leave(stream[i], month.number, q, month) == first:
                 _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
                                totals, month)
+                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, records, totals, lists, month)
     for j in range(lists.length[L_REQUESTS]):
         i = lists.requests[j]
         if status[i] > APPEAL_DECLINE:
@@ -867,11 +900,43 @@ def _reviews(month, mdl, state):
                                totals, month)
         else:
             flows[codes.EV_REVIEW_KEPT, p, p] += 1
+        _appeal_placement(i, DEC_PLACEMENT_APPEAL_REVIEW, records, totals, state.lists, month)
         _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
     while cursor <= last and head[cursor] < 0:
         cursor += 1
     counts[C_REVIEW_CURSOR] = cursor
     counts[C_REVIEWS_DONE] = n_reviews
+
+
+@jit
+def _placement_appeals(month, mdl, state):
+    """Step 3b: the tribunal decides open placement appeals (``placement_appeal_hazard`` a month);
+    a win places the child where sought (an independent placement), a loss keeps the placement
+    named. Ended plans drop from the list (their appeal was closed when they ended)."""
+    records, totals, lists = state.records, state.totals, state.lists
+    stream, status, placement = records.stream, records.status, records.placement
+    appeals = lists.placement_appeals
+    s, e, m = month.parameter_set, month.epoch, month.number
+    hazard = mdl.placement_appeal_hazard[s, e]
+    p_win = mdl.p_placement_appeal_win[s, e]
+    n_open = 0
+    for j in range(lists.length[L_PLACEMENT_APPEALS]):
+        i = appeals[j]
+        if status[i] != ACTIVE or records.placement_appeal[i] == 0:
+            continue
+        if uniform(stream[i], m, DEC_PLACEMENT_TRIBUNAL) < hazard:
+            records.placement_appeal[i] = 0
+            totals.counts[C_APPEAL] -= 1
+            p = placement[i]
+            if uniform(stream[i], m, DEC_PLACEMENT_TRIBUNAL_WIN) < p_win and p != INDEPENDENT:
+                _request_place(i, INDEPENDENT, False, DEC_OVERFLOW_MOVE, DEC_PLACE_MOVE,
+                               codes.EV_PLACEMENT_APPEAL_UPHELD, records, totals, month)
+            else:
+                month.flows[codes.EV_PLACEMENT_APPEAL_DISMISSED, p, p] += 1
+            continue
+        appeals[n_open] = i
+        n_open += 1
+    lists.length[L_PLACEMENT_APPEALS] = n_open
 
 
 @jit
@@ -1083,6 +1148,7 @@ def _entrants(month, mdl, run_key_value, state) -> bool:
                 records.waiting_for[i] = NO_WAIT
                 records.annual_cost_gbp[i] = 0
                 records.other_la[i] = 0
+                records.placement_appeal[i] = 0
                 placement[i] = -1
                 if kind == KIND_REQUEST:
                     need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
@@ -1204,6 +1270,7 @@ def run_one(run, s, opening, mdl, settings, outputs, out_row):
                 _september(month, mdl, state)       # step 1
             _between_reviews(month, mdl, state)     # step 2
             _reviews(month, mdl, state)             # step 3
+            _placement_appeals(month, mdl, state)   # step 3b: placement appeals decided
             _places(month, state)                   # step 4
             _requests(month, mdl, state)            # step 5: decisions, appeals, tribunals
             _assessments(month, mdl, state)         # step 5: completed assessments, first placements

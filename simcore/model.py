@@ -77,6 +77,15 @@ _SPECS = (
                   "months added to the wait of an assessment of a child of this age when the month's completions "
                   "are chosen (longest wait first): 0 for every age is first come, first served",
                   optional_default=0.0),
+    ParameterSpec("p_placement_appeal", ("age", "placement"), "probability",
+                  "probability that the family appeals against the placement named at a phase transfer or an annual "
+                  "review (by academic age and the placement named), seeking an independent placement",
+                  optional_default=0.0),
+    ParameterSpec("placement_appeal_hazard", (), "probability",
+                  "monthly probability that a lodged placement appeal is decided", optional_default=0.0),
+    ParameterSpec("p_placement_appeal_win", (), "probability",
+                  "probability that the tribunal decides a placement appeal for the family (placed where sought)",
+                  optional_default=0.0),
     ParameterSpec("p_decline", (), "probability", "probability that a completed assessment ends in a decision not to issue"),
     ParameterSpec("first_placement", ("age", "need", "to"), "probability",
                   "placement named in a new plan, by academic age and need", distribution=True),
@@ -197,6 +206,9 @@ class ModelArrays(NamedTuple):
     tribunal_hazard: np.ndarray       # [S,E]
     p_tribunal_win: np.ndarray        # [S,E]
     p_decline: np.ndarray             # [S,E]
+    p_placement_appeal: np.ndarray    # [S,E,A,P]
+    placement_appeal_hazard: np.ndarray  # [S,E]
+    p_placement_appeal_win: np.ndarray   # [S,E]
     assessment_min_months: np.ndarray # [S,E] int64
     assessment_priority_months: np.ndarray  # [S,E,A] int64
     assessment_capacity: np.ndarray   # [S,T] int64
@@ -268,7 +280,8 @@ def _compile_one(ps: ParameterSet, starts: np.ndarray, n_months: int, start_cale
     out["request_season"] = np.stack([2.0 * (1.0 - share), 2.0 * share], axis=-1)
     out["request_need_cdf"] = _cumulative(e["request_need_share"])
     for name in ("decision_hazard", "p_assess", "p_appeal_refusal", "p_appeal_decline", "tribunal_hazard",
-                 "p_tribunal_win", "p_decline", "step_down"):
+                 "p_tribunal_win", "p_decline", "step_down", "p_placement_appeal", "placement_appeal_hazard",
+                 "p_placement_appeal_win"):
         out[name] = e[name]
     out["assessment_min_months"] = np.rint(e["assessment_min_months"]).astype(np.int64)
     out["assessment_priority_months"] = np.rint(e["assessment_priority_months"]).astype(np.int64)

@@ -77,6 +77,9 @@ def quiet_parameters() -> dict[str, np.ndarray]:
         "other_la_share": _point("other_la_share", 0.0),
         "other_la_placement": _point("other_la_placement", 0.0),
         "other_la_cost_ratio": _point("other_la_cost_ratio", 1.0),
+        "p_placement_appeal": _point("p_placement_appeal", 0.0),
+        "placement_appeal_hazard": _point("placement_appeal_hazard", 0.0),
+        "p_placement_appeal_win": _point("p_placement_appeal_win", 0.0),
     }
     return values
 
@@ -175,6 +178,10 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "other_la_share": rng.uniform(0.0, 0.5, P),
         "other_la_placement": rng.uniform(0.0, 0.6, P) * (rng.random(P) < 0.67),
         "other_la_cost_ratio": rng.uniform(0.5, 2.0, P),
+        # Placement appeals after phase transfers and reviews.
+        "p_placement_appeal": rng.random((A, P)) * 0.3,
+        "placement_appeal_hazard": _point("placement_appeal_hazard", rng.uniform(0.1, 0.6)),
+        "p_placement_appeal_win": _point("p_placement_appeal_win", rng.uniform(0.3, 1.0)),
     }
 
 

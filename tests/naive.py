@@ -27,7 +27,8 @@ ENTRANT_KEY_BASE = 1 << 62
 DEC = dict(MOVE=0, PHASE=1, REVIEW=2, REVIEW_MOVE=3, CEASE_REASON=4, STEP_DOWN=5, COST=6, DECIDE=7, ASSESS=8,
            APPEAL=9, TRIBUNAL=10, TRIBUNAL_WIN=11, ISSUE=12, FIRST_PLACEMENT=13, NEED=14, REVIEW_PHASE=16,
            ARRIVAL_PLACEMENT=17, OVERFLOW_PHASE=20, OVERFLOW_REVIEW=21, OVERFLOW_MOVE=22, OVERFLOW_NEW=23,
-           OVERFLOW_ARRIVAL=24, OTHER_LA_OPEN=25, POISSON=32, PLACE_PHASE=40, PLACE_REVIEW=41, PLACE_MOVE=42,
+           OVERFLOW_ARRIVAL=24, OTHER_LA_OPEN=25, PLACEMENT_APPEAL_PHASE=26, PLACEMENT_APPEAL_REVIEW=27,
+           PLACEMENT_TRIBUNAL=28, PLACEMENT_TRIBUNAL_WIN=29, POISSON=32, PLACE_PHASE=40, PLACE_REVIEW=41, PLACE_MOVE=42,
            PLACE_NEW=43, PLACE_ARRIVAL=44)
 
 
@@ -115,6 +116,7 @@ class Record:
     cost: int
     schedule_order: int = 0  # when the plan was put on the review schedule (ties between equal due months)
     other_la: int = 0  # 1: the place is in another authority's school
+    placement_appeal: int = 0  # 1: an appeal against the placement named is open
 
 
 def band(age: int) -> int:
@@ -157,6 +159,7 @@ class Reference:
         # open requests in record order.
         self.active = [r for r in self.records if r.status == codes.ACTIVE]
         self.requests = [r for r in self.records if r.status <= codes.APPEAL_DECLINE]
+        self.placement_appeals: list[Record] = []  # open placement appeals, in order lodged
         # Reviews go to the plans due longest ago, then to the one scheduled first; months due
         # more than 255 months before the start count as one.
         self.schedule_counter = 0
@@ -240,6 +243,18 @@ class Reference:
         self.flow(m, event, r.placement, codes.PLACEMENT_NONE)
         r.status = codes.CEASED
         r.waiting = codes.NO_WAIT
+        r.placement_appeal = 0
+
+    def appeal_placement(self, r: Record, decision: str, m: int):
+        """The family may appeal against the placement named (not independent, none open)."""
+        if r.status != codes.ACTIVE or r.placement == codes.INDEPENDENT or r.placement_appeal:
+            return
+        e = int(self.mdl.epoch_of_month[m])
+        chance = self.mdl.p_placement_appeal[self.s, e, r.age, r.placement]
+        if chance > 0 and uniform(r.stream, m, DEC[decision]) < chance:
+            r.placement_appeal = 1
+            self.placement_appeals.append(r)
+            self.flow(m, codes.EV_APPEAL_PLACEMENT, r.placement, r.placement)
 
     @staticmethod
     def longest_waiting(candidates: list[Record], wait, capacity: int) -> list[Record]:
@@ -279,6 +294,7 @@ class Reference:
                         deferred.append((r, q))  # after the pass: the admission round
                     else:
                         self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+                        self.appeal_placement(r, "PLACEMENT_APPEAL_PHASE", m)
             # Children who would otherwise go to another authority's school or independent first.
             def would_leave(r, q):
                 p_other = mdl.other_la_placement[s, e, q]
@@ -287,6 +303,7 @@ class Reference:
                 return uniform(r.stream, m, DEC["OVERFLOW_PHASE"]) < mdl.overflow_independent[s, e, q]
             for r, q in sorted(deferred, key=lambda rq: not would_leave(*rq)):
                 self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+                self.appeal_placement(r, "PLACEMENT_APPEAL_PHASE", m)
             for r in self.requests:
                 if r.status > codes.APPEAL_DECLINE:
                     continue
@@ -372,7 +389,23 @@ class Reference:
             else:
                 self.flow(m, codes.EV_REVIEW_KEPT, r.placement, r.placement)
             if r.status == codes.ACTIVE:
+                self.appeal_placement(r, "PLACEMENT_APPEAL_REVIEW", m)
                 self.schedule(r, m + 12)
+        # Placement appeals decided: a win places the child independent.
+        still_appealing = []
+        for r in self.placement_appeals:
+            if r.status != codes.ACTIVE or not r.placement_appeal:
+                continue
+            if uniform(r.stream, m, DEC["PLACEMENT_TRIBUNAL"]) < mdl.placement_appeal_hazard[s, e]:
+                r.placement_appeal = 0
+                if (uniform(r.stream, m, DEC["PLACEMENT_TRIBUNAL_WIN"]) < mdl.p_placement_appeal_win[s, e]
+                        and r.placement != codes.INDEPENDENT):
+                    self.request_place(r, codes.INDEPENDENT, False, "OVERFLOW_MOVE", codes.EV_PLACEMENT_APPEAL_UPHELD, m)
+                else:
+                    self.flow(m, codes.EV_PLACEMENT_APPEAL_DISMISSED, r.placement, r.placement)
+                continue
+            still_appealing.append(r)
+        self.placement_appeals = still_appealing
         # Free places to the waiting list, then step-downs.
         for q in (codes.SRP, codes.SPECIAL):
             capacity = int(mdl.in_year_capacity[s, m, q])
@@ -456,7 +489,8 @@ class Reference:
         measures = self.measures[m]
         measures[codes.M_REQUESTS_PENDING] = count(codes.REQUEST_PENDING)
         measures[codes.M_ASSESSMENTS_OPEN] = count(codes.ASSESSMENT)
-        measures[codes.M_APPEALS_OPEN] = count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE)
+        measures[codes.M_APPEALS_OPEN] = (count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE)
+                                          + sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement_appeal))
         measures[codes.M_REVIEWS_DUE] = n_due
         measures[codes.M_REVIEWS_DONE] = n_reviews
         if m == 0:

@@ -111,6 +111,13 @@ TRIBUNAL_MEAN_MONTHS = 9.0
 # authority concedes); most decided appeals go the family's way (DOMAIN.md), some are
 # withdrawn by the family.
 P_TRIBUNAL_WIN = 0.85
+# Placement appeals: after a phase transfer or an annual review, the family of a child not in an
+# independent placement appeals against the placement named with this probability, seeking an
+# independent placement (decided as other appeals: TRIBUNAL_MEAN_MONTHS, P_TRIBUNAL_WIN). Fitted
+# so that every appeal the tribunal statistics count (refusal to assess, refusal to issue,
+# placement) comes to Kent's 758 registered in 2023 (send_tribunal_appeal_rate_2014_2023.csv) in the
+# first simulated year (see inputs/kent/data/README.md, "Placement appeals").
+P_PLACEMENT_APPEAL = 0.006
 
 # Placement changes outside phase transfers (escalation, reintegration): this share is
 # decided at the annual review, the rest between reviews (emergency reviews, interim moves).
