@@ -80,15 +80,15 @@ from sendsim.simcore.rng import (
     DEC_OVERFLOW_PHASE,
     DEC_OVERFLOW_REVIEW,
     DEC_PHASE,
-    DEC_PLACEMENT_APPEAL_PHASE,
-    DEC_PLACEMENT_APPEAL_REVIEW,
-    DEC_PLACEMENT_TRIBUNAL,
-    DEC_PLACEMENT_TRIBUNAL_WIN,
     DEC_PLACE_ARRIVAL,
     DEC_PLACE_MOVE,
     DEC_PLACE_NEW,
     DEC_PLACE_PHASE,
     DEC_PLACE_REVIEW,
+    DEC_PLACEMENT_APPEAL_PHASE,
+    DEC_PLACEMENT_APPEAL_REVIEW,
+    DEC_PLACEMENT_TRIBUNAL,
+    DEC_PLACEMENT_TRIBUNAL_WIN,
     DEC_REVIEW,
     DEC_REVIEW_MOVE,
     DEC_REVIEW_PHASE,
@@ -542,9 +542,6 @@ def _cease(i, reason_code, event, records, totals, schedule, flows):
     totals.cost_sum_gbp[p] -= records.annual_cost_gbp[i]
     if records.other_la[i] != 0:
         totals.other_la[p] -= 1
-    if records.placement_appeal[i] != 0:  # an open placement appeal ends with the plan
-        records.placement_appeal[i] = 0
-        counts[C_APPEAL] -= 1
     records.status[i] = CEASED
     records.cease_reason[i] = reason_code
     # Off the review schedule (the list entry is dropped when the reviews reach it).
@@ -711,20 +708,21 @@ def _begin_month(month, state):
 
 
 @jit_inline
-def _appeal_placement(i, decision, records, totals, lists, month):
-    """After a phase transfer or a review, the family of active plan i may appeal against the
-    placement named (``p_placement_appeal`` by age and placement; not from an independent
-    placement, nor with an appeal already open): the appeal joins the open placement appeals."""
-    p = records.placement[i]
-    if records.status[i] != ACTIVE or p == INDEPENDENT or records.placement_appeal[i] != 0:
+def _appeal_placement(i, decision, stream, a, p, open_flags, counts, appeals, lengths, chances, m, flows):
+    """After a phase transfer or a review, the family of active plan i (stream, age a, placement
+    p) may appeal against the placement named (``chances``: ``p_placement_appeal`` by age and
+    placement; not from an independent placement, nor with an appeal already open): the appeal
+    joins the open placement appeals. It takes arrays, not the state's tuples: it runs at every
+    review, and an inlined helper binds each tuple argument afresh (see the note above)."""
+    if p == INDEPENDENT or open_flags[i] != 0:
         return
-    chance = month.p_placement_appeal[records.age[i], p]
-    if chance > 0.0 and uniform(records.stream[i], month.number, decision) < chance:
-        records.placement_appeal[i] = 1
-        totals.counts[C_APPEAL] += 1
-        lists.placement_appeals[lists.length[L_PLACEMENT_APPEALS]] = i
-        lists.length[L_PLACEMENT_APPEALS] += 1
-        month.flows[codes.EV_APPEAL_PLACEMENT, p, p] += 1
+    chance = chances[a, p]
+    if chance > 0.0 and uniform(stream, m, decision) < chance:
+        open_flags[i] = 1
+        counts[C_APPEAL] += 1
+        appeals[lengths[L_PLACEMENT_APPEALS]] = i
+        lengths[L_PLACEMENT_APPEALS] += 1
+        flows[codes.EV_APPEAL_PLACEMENT, p, p] += 1
 
 
 @jit_inline
@@ -777,7 +775,9 @@ def _september(month, mdl, state):
             else:
                 _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
                                totals, month)
-                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, records, totals, lists, month)
+                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, stream[i], a_new, placement[i],
+                                  records.placement_appeal, totals.counts, lists.placement_appeals, lists.length,
+                                  month.p_placement_appeal, month.number, month.flows)
     for first in (True, False):
         for j in range(n_deferred):
             i = deferred[j]
@@ -785,7 +785,9 @@ def _september(month, mdl, state):
             if _would_leave(stream[i], month.number, q, month) == first:
                 _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
                                totals, month)
-                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, records, totals, lists, month)
+                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, stream[i], age[i], placement[i],
+                                  records.placement_appeal, totals.counts, lists.placement_appeals, lists.length,
+                                  month.p_placement_appeal, month.number, month.flows)
     for j in range(lists.length[L_REQUESTS]):
         i = lists.requests[j]
         if status[i] > APPEAL_DECLINE:
@@ -865,6 +867,8 @@ def _reviews(month, mdl, state):
     s, e, m = month.parameter_set, month.epoch, month.number
     flows = month.flows
     counts[C_REVIEWS_DUE] = counts[C_DUE]
+    open_appeal, appeals, list_length = records.placement_appeal, state.lists.placement_appeals, state.lists.length
+    appeal_chances = month.p_placement_appeal
     capacity = mdl.review_capacity[s, m]
     last = m - REVIEW_BUCKET_FLOOR  # the bucket of plans falling due this month
     n_reviews = 0
@@ -900,7 +904,15 @@ def _reviews(month, mdl, state):
                                totals, month)
         else:
             flows[codes.EV_REVIEW_KEPT, p, p] += 1
-        _appeal_placement(i, DEC_PLACEMENT_APPEAL_REVIEW, records, totals, state.lists, month)
+        # A placement appeal (as _appeal_placement, written out: no helper call at every review).
+        q = placement[i]
+        if q != INDEPENDENT and open_appeal[i] == 0 and appeal_chances[a, q] > 0.0:
+            if uniform(stream[i], m, DEC_PLACEMENT_APPEAL_REVIEW) < appeal_chances[a, q]:
+                open_appeal[i] = 1
+                counts[C_APPEAL] += 1
+                appeals[list_length[L_PLACEMENT_APPEALS]] = i
+                list_length[L_PLACEMENT_APPEALS] += 1
+                flows[codes.EV_APPEAL_PLACEMENT, q, q] += 1
         _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
     while cursor <= last and head[cursor] < 0:
         cursor += 1
@@ -912,7 +924,8 @@ def _reviews(month, mdl, state):
 def _placement_appeals(month, mdl, state):
     """Step 3b: the tribunal decides open placement appeals (``placement_appeal_hazard`` a month);
     a win places the child where sought (an independent placement), a loss keeps the placement
-    named. Ended plans drop from the list (their appeal was closed when they ended)."""
+    named. The appeal of a plan that has ended closes here (plans end only in steps 1 to 3, before
+    this pass: the month-end count of open appeals holds active plans only)."""
     records, totals, lists = state.records, state.totals, state.lists
     stream, status, placement = records.stream, records.status, records.placement
     appeals = lists.placement_appeals
@@ -922,7 +935,10 @@ def _placement_appeals(month, mdl, state):
     n_open = 0
     for j in range(lists.length[L_PLACEMENT_APPEALS]):
         i = appeals[j]
-        if status[i] != ACTIVE or records.placement_appeal[i] == 0:
+        if status[i] != ACTIVE:
+            if records.placement_appeal[i] != 0:
+                records.placement_appeal[i] = 0
+                totals.counts[C_APPEAL] -= 1
             continue
         if uniform(stream[i], m, DEC_PLACEMENT_TRIBUNAL) < hazard:
             records.placement_appeal[i] = 0

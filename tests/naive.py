@@ -400,7 +400,8 @@ class Reference:
                 r.placement_appeal = 0
                 if (uniform(r.stream, m, DEC["PLACEMENT_TRIBUNAL_WIN"]) < mdl.p_placement_appeal_win[s, e]
                         and r.placement != codes.INDEPENDENT):
-                    self.request_place(r, codes.INDEPENDENT, False, "OVERFLOW_MOVE", codes.EV_PLACEMENT_APPEAL_UPHELD, m)
+                    self.request_place(r, codes.INDEPENDENT, False, "OVERFLOW_MOVE", codes.EV_PLACEMENT_APPEAL_UPHELD,
+                                       m)
                 else:
                     self.flow(m, codes.EV_PLACEMENT_APPEAL_DISMISSED, r.placement, r.placement)
                 continue
@@ -489,8 +490,8 @@ class Reference:
         measures = self.measures[m]
         measures[codes.M_REQUESTS_PENDING] = count(codes.REQUEST_PENDING)
         measures[codes.M_ASSESSMENTS_OPEN] = count(codes.ASSESSMENT)
-        measures[codes.M_APPEALS_OPEN] = (count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE)
-                                          + sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement_appeal))
+        appealing = sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement_appeal)
+        measures[codes.M_APPEALS_OPEN] = count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE) + appealing
         measures[codes.M_REVIEWS_DUE] = n_due
         measures[codes.M_REVIEWS_DONE] = n_reviews
         if m == 0:
