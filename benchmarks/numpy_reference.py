@@ -190,7 +190,7 @@ class _Run:
     # ---- places: the capacity rule -------------------------------------------------------
     def _targets(self, records: np.ndarray, q: np.ndarray, positions: np.ndarray, leaving: bool,
                  exits: np.ndarray, exit_positions: np.ndarray, capacity_now: np.ndarray,
-                 overflow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 overflow: np.ndarray, overflow_u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Where each request ends up, given the capacity rule and the exits of the same pass.
 
         Requests (``records`` asking for ``q``) and exits happen in the order of their
@@ -221,6 +221,7 @@ class _Run:
         q_list, p_list = q.tolist(), p.tolist()
         exit_p_list = exit_p.tolist()
         overflow_list = overflow.tolist()
+        pre_u = None if overflow_u is None else overflow_u.tolist()
         for k in events:
             if k < 0:
                 occ[exit_p_list[-1 - k]] -= 1
@@ -230,7 +231,8 @@ class _Run:
             if lim[qk] and pk != qk and occ[qk] >= cap[qk]:
                 refused[k] = True
                 self.draws["overflow"] += 1
-                if self.rng.random() < overflow_list[qk]:
+                u = self.rng.random() if pre_u is None or pre_u[k] != pre_u[k] else pre_u[k]  # NaN: not drawn yet
+                if u < overflow_list[qk]:
                     tk = INDEPENDENT
                 else:
                     tk = NO_PLACE if (leaving or pk < 0) else pk
@@ -244,7 +246,7 @@ class _Run:
 
     def _request_places(self, records: np.ndarray, q: np.ndarray, events, leaving: bool, m: int, e: int,
                         positions: np.ndarray | None = None, exits: np.ndarray | None = None,
-                        exit_positions: np.ndarray | None = None) -> None:
+                        exit_positions: np.ndarray | None = None, overflow_u: np.ndarray | None = None) -> None:
         """``records`` ask for placements ``q`` (in this order, interleaved by position with
         ``exits``, which the caller applies afterwards): the capacity rule, the waiting list,
         new costs and the flows."""
@@ -254,7 +256,8 @@ class _Run:
         target, refused = self._targets(records, q, np.arange(records.shape[0]) if positions is None else positions,
                                         leaving, empty if exits is None else exits,
                                         empty if exit_positions is None else exit_positions,
-                                        self.mdl.place_capacity[self.s, m], self.mdl.overflow_independent[self.s, e])
+                                        self.mdl.place_capacity[self.s, m], self.mdl.overflow_independent[self.s, e],
+                                        overflow_u)
         p = self.placement[records]
         waits = refused & (target != INDEPENDENT)
         # A new wait starts (months waited from 0) unless refused again for the same place.
@@ -299,8 +302,21 @@ class _Run:
         if movers.shape[0]:
             rows = self.mdl.phase_cdf[self.s, e][transfer[at_transfer], self.need[movers], self.placement[movers]]
             q = self._lookup(rows, self._uniform("phase", movers.shape[0]))
-            # Plans ending at 25 free their places in list order, interleaved with the transfers.
-            self._request_places(movers, q, codes.EV_PHASE_TRANSFER, True, m, e, positions, exits, exit_positions)
+            # Plans ending at 25 free their places in list order, interleaved with the transfers;
+            # transfers to another capacity-limited placement come after the pass (the admission
+            # round), those who would go independent if refused first (the engine's rule; this
+            # reference has no places in other authorities' schools: the wall-only workload).
+            contested = (self.mdl.place_capacity[self.s, m][q] < UNLIMITED) & (q != self.placement[movers])
+            overflow_u = np.full(movers.shape[0], np.nan)
+            overflow_u[contested] = self.rng.random(int(np.count_nonzero(contested)))
+            leave = contested & (overflow_u < self.mdl.overflow_independent[self.s, e][q])
+            positions = positions.astype(np.int64).copy()
+            n_act = act.shape[0]
+            positions[leave] = n_act + np.arange(int(np.count_nonzero(leave)))
+            rest = contested & ~leave
+            positions[rest] = 2 * n_act + np.arange(int(np.count_nonzero(rest)))
+            self._request_places(movers, q, codes.EV_PHASE_TRANSFER, True, m, e, positions, exits, exit_positions,
+                                 overflow_u)
         self._cease(exits, codes.EV_MAX_AGE)
         req = self.requests[self.status[self.requests] <= APPEAL_DECLINE]
         req_age = self.age[req] + 1

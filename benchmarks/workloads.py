@@ -55,6 +55,28 @@ def kent(n_months: int) -> Workload:
     return Workload(name, cohort, model, calendar)
 
 
+# The parameter rows that turn the soft limit of Kent's own places and the places in other
+# authorities' schools off (a wall at capacity, every special child in Kent's own places): the
+# NumPy reference implements the wall only.
+WALL_ONLY_ROWS = "\n".join(["parameter,date,age,need,placement,to,transfer,reason,value,source,note"] + [
+    f"{name},,,,{placement},,,,{value},assumption: the mechanism off,"
+    for placement in ("special", "srp")
+    for name, value in (("place_soft_width", 0), ("other_la_share", 0), ("other_la_placement", 0))]
+    + ["p_placement_appeal,,all,,all,,,,0,assumption: the mechanism off,"]) + "\n"
+
+
+@functools.lru_cache(maxsize=4)
+def kent_wall_only(n_months: int) -> Workload:
+    """The Kent workload with a wall at capacity and no places in other authorities' schools
+    (``WALL_ONLY_ROWS``), as the NumPy reference models places."""
+    calendar = Calendar(DEFAULT_START[0], DEFAULT_START[1], n_months)
+    rows = read_parameter_rows(KENT_PARAMETERS) + read_parameter_rows("<wall only>", WALL_ONLY_ROWS)
+    parameter_set = build_parameter_set(rows, calendar)
+    cohort, _ = load_cohort(KENT_COHORT, calendar)
+    model = compile_model([parameter_set], calendar.n_months, calendar.start_calendar_month)
+    return Workload(f"kent_{n_months}_months_wall_only", cohort, model, calendar)
+
+
 @functools.lru_cache(maxsize=4)
 def england_like(size: int) -> Workload:
     """The synthetic England cohort scaled to ``size`` plans, with size-scaled Kent parameters."""

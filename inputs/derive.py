@@ -223,6 +223,18 @@ def derive_parameters(d: Derivation) -> pd.DataFrame:
     r.add("p_tribunal_win", a_.P_TRIBUNAL_WIN,
           "assumption: most decided appeals go at least partly the family's way; some are withdrawn",
           "P_TRIBUNAL_WIN")
+    if local is not None:
+        r.add("p_placement_appeal", a_.P_PLACEMENT_APPEAL,
+              "assumption: fitted so that all appeal types come to Kent's 758 appeals registered in 2023 "
+              "(send_tribunal_appeal_rate_2014_2023.csv: appeals_registered) in the first simulated year",
+              "P_PLACEMENT_APPEAL: after a phase transfer or an annual review, against the placement named "
+              "(independent placements do not appeal)", age="all", placement="all")
+        r.add("placement_appeal_hazard", 1.0 / a_.TRIBUNAL_MEAN_MONTHS,
+              f"assumption: placement appeals decided about {a_.TRIBUNAL_MEAN_MONTHS:g} months after lodging, as "
+              "other appeals", "1 / TRIBUNAL_MEAN_MONTHS")
+        r.add("p_placement_appeal_win", a_.P_TRIBUNAL_WIN,
+              "assumption: as other appeals, most go at least partly the family's way (national tribunal outcomes); "
+              "a win places the child where sought, independent", "P_TRIBUNAL_WIN")
     completed = assessments(year, "assess_in_year")
     if local is not None:
         pn = d.pipeline_numbers()
@@ -414,6 +426,41 @@ def derive_parameters(d: Derivation) -> pd.DataFrame:
               "OVERFLOW_INDEPENDENT; special: about half, as the seed's estimates for unplaced phase-transfer "
               "children (independent 41 of 95 at Year 6-7, 97 of 170 at post-16); srp: most wait in mainstream",
               placement=placement)
+
+    if local is not None:
+        exports, imports = a_.OTHER_LA_EXPORT_IMPORT
+        occupied = special_places * local.value("special_occupancy_2023_12") / 100.0
+        in_special = float(x[:, PL["special"]].sum())
+        exported = (in_special - occupied) / (1.0 - imports / exports)
+        r.add("other_la_share", round(exported / in_special, 4),
+              f"{CASELOAD}: special placements, {name} January {census}; {local.name}:special_places_commissioned, "
+              f"special_occupancy_2023_12; {a_.OTHER_LA_SOURCE_URL} (Kent pupils in other authorities' schools "
+              f"{exports}, other authorities' pupils in Kent's {imports})",
+              f"exports E with imports E x {imports}/{exports}: {in_special:.0f} - E = {occupied:.0f} - I, E = "
+              f"{exported:.0f} of {in_special:.0f}", placement="special")
+        r.add("other_la_share", a_.OTHER_LA_SRP_SHARE,
+              "assumption: SRPs are units in local mainstream schools, no placements across the border",
+              "OTHER_LA_SRP_SHARE", placement="srp")
+        for placement, value in a_.OTHER_LA_PLACEMENT.items():
+            r.add("other_la_placement", value,
+                  "assumption: fitted with the soft limit to SEN2's 2019-2024 annual changes of special and "
+                  "independent placements (inputs/kent/data/README.md, soft limit of Kent's places)" if value > 0
+                  else "assumption: SRPs are units in local mainstream schools, no placements across the border",
+                  "OTHER_LA_PLACEMENT", placement=placement)
+        r.add("other_la_cost_ratio", a_.OTHER_LA_COST_RATIO,
+              "assumption: the host authority's place funding (recouped) plus its own top-up rates, above Kent's "
+              "(kent_finance_public.csv:unit_cost_special_maintained_2024_25 is among the lowest)",
+              "OTHER_LA_COST_RATIO", placement="special")
+        for placement in ("special", "srp"):
+            r.add("place_soft_mid", a_.PLACE_SOFT_MID,
+                  "assumption: fitted to SEN2's 2019-2024 annual changes of special and independent placements "
+                  "(inputs/kent/data/README.md, soft limit of Kent's places)",
+                  "PLACE_SOFT_MID: occupancy (fraction of places x max_occupancy) at which an in-year request gets "
+                  "an own place with probability 1/2", placement=placement)
+            r.add("place_soft_width", a_.PLACE_SOFT_WIDTH,
+                  "assumption: fitted to SEN2's 2019-2024 annual changes of special and independent placements "
+                  "(inputs/kent/data/README.md, soft limit of Kent's places)",
+                  "PLACE_SOFT_WIDTH: logistic scale in occupancy", placement=placement)
 
     # ---- Phase transfer ----------------------------------------------------------------------------------
     pt = d.phase_transfers()

@@ -73,6 +73,8 @@ MEASURE_LABELS: dict[str, str] = {
     "reviews_overdue": "Reviews overdue", "waiting_for_place": "Waiting for a place",
     "srp_occupied": "Resourced provision places filled", "srp_capacity": "Resourced provision places",
     "special_occupied": "Special school places filled", "special_capacity": "Special school places",
+    "srp_other_la": "Resourced provision places in other authorities",
+    "special_other_la": "Special school places in other authorities",
 }
 # The components of the year-on-year bridge of the in-year deficit (outputs/bridge.py).
 BRIDGE_LABELS: dict[str, str] = {

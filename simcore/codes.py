@@ -126,6 +126,12 @@ _EVENT_TABLE: tuple[tuple[str, bool], ...] = (
     ("moved_away", True),               # left the authority between reviews
     ("max_age", True),                  # plan ended at the age limit (September roll-over)
     ("capacity_refused", False),        # wanted a full placement (from); got `to` instead
+    ("other_la_place", False),          # refused a place in the authority's own schools (from); placed in
+                                        # another authority's school of the same kind (`to` = from)
+    ("appeal_placement", False),        # appeal lodged against the placement named (from = to) at a phase
+                                        # transfer or an annual review
+    ("placement_appeal_upheld", True),  # placement appeal won: placed where sought (independent)
+    ("placement_appeal_dismissed", False),  # placement appeal lost: the named placement stays (from = to)
 )
 EVENTS: tuple[str, ...] = tuple(name for name, _ in _EVENT_TABLE)
 EVENT_IS_MOVEMENT = np.array([moves for _, moves in _EVENT_TABLE], dtype=np.bool_)
@@ -153,6 +159,13 @@ EV_WAITING_PLACED = EVENTS.index("waiting_placed")
 EV_MOVED_AWAY = EVENTS.index("moved_away")
 EV_MAX_AGE = EVENTS.index("max_age")
 EV_CAPACITY_REFUSED = EVENTS.index("capacity_refused")
+EV_OTHER_LA_PLACE = EVENTS.index("other_la_place")
+EV_APPEAL_PLACEMENT = EVENTS.index("appeal_placement")
+EV_PLACEMENT_APPEAL_UPHELD = EVENTS.index("placement_appeal_upheld")
+EV_PLACEMENT_APPEAL_DISMISSED = EVENTS.index("placement_appeal_dismissed")
+# Appeals registered with the SEND Tribunal, as its statistics count them (every appeal type).
+APPEAL_EVENTS: tuple[int, ...] = (EVENTS.index("appeal_refusal"), EVENTS.index("appeal_decline"),
+                                  EV_APPEAL_PLACEMENT)
 # Events that end a plan.
 EXIT_EVENTS: tuple[int, ...] = tuple(EV_REVIEW_CEASED_FIRST + r for r in range(N_CEASE_REASONS)) + (
     EV_MOVED_AWAY, EV_MAX_AGE)
@@ -185,15 +198,17 @@ MEASURES: tuple[str, ...] = (
     "reviews_done",            # annual reviews held this month
     "reviews_overdue",         # plans past their review date at month end
     "waiting_for_place",       # children waiting for a place in a full placement
-    "srp_occupied",            # children in SRP places
+    "srp_occupied",            # children in the authority's own SRP places
     "srp_capacity",            # SRP places available (capacity schedule x max occupancy)
-    "special_occupied",        # children in maintained special places
+    "special_occupied",        # children in the authority's own maintained special places
     "special_capacity",        # maintained special places available
+    "srp_other_la",            # children in SRP places of other authorities' schools (not in srp_occupied)
+    "special_other_la",        # children in other authorities' maintained special schools (not in special_occupied)
 )
 N_MEASURES = len(MEASURES)
 (M_REQUESTS_PENDING, M_ASSESSMENTS_OPEN, M_APPEALS_OPEN, M_REVIEWS_DUE, M_REVIEWS_DONE,
  M_REVIEWS_OVERDUE, M_WAITING, M_SRP_OCCUPIED, M_SRP_CAPACITY, M_SPECIAL_OCCUPIED,
- M_SPECIAL_CAPACITY) = range(N_MEASURES)
+ M_SPECIAL_CAPACITY, M_SRP_OTHER_LA, M_SPECIAL_OTHER_LA) = range(N_MEASURES)
 
 # A placement with no capacity limit is given this many places.
 UNLIMITED_PLACES = np.iinfo(np.int32).max

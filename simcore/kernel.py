@@ -34,11 +34,19 @@ Order of the rules within a month (month ``m >= 1``; month 0 is the opening snap
    financial year: price growth is the money model's), summed by placement; the stock by age
    band, placement and need, the pipeline measures and the run-time invariants are recorded.
 
-Capacity: a child may enter an SRP or special place only while occupancy is below the
-month's capacity. Otherwise, with probability ``overflow_independent`` the child goes to an
-independent placement; if not, the child waits: in the current placement when the demand
-came from a move or a review, with no place when the old placement ended (new plan, arrival,
-phase transfer).
+Capacity: the capacity of SRP and special places (``places`` x ``max_occupancy``) limits the
+authority's own places; a child may also hold a place of the same kind in another authority's
+school (``Records.other_la``: counted in the stock, not in the occupancy of the own places, costed
+at ``other_la_cost_ratio``). A phase transfer (the admission round, which goes first) gets an own
+place while occupancy is below capacity; an in-year request (new plan, arrival, move, review) gets
+one with the soft limit's chance, ``1 / (1 + exp((occupancy / capacity - place_soft_mid) /
+place_soft_width))`` (none at capacity; a wall when the width is 0). A child refused an own place
+gets one in another authority's school with probability ``other_la_placement``; otherwise, with
+probability ``overflow_independent`` the child goes to an independent placement; if not, the child
+waits: in the current placement when the demand came from a move or a review, with no place when
+the old placement ended (new plan, arrival, phase transfer). Free own places go to the waiting,
+then to step-downs, up to the in-year capacity (the soft limit's midpoint x capacity, at most the
+capacity).
 
 State: a run carries a :class:`RunState` of named structs of arrays (the records, running
 totals kept in step with every change, the review schedule, the work lists); each step is a
@@ -66,12 +74,22 @@ from sendsim.simcore.rng import (
     DEC_ISSUE,
     DEC_MOVE,
     DEC_NEED,
+    DEC_OTHER_LA_OPEN,
     DEC_OVERFLOW_ARRIVAL,
     DEC_OVERFLOW_MOVE,
     DEC_OVERFLOW_NEW,
     DEC_OVERFLOW_PHASE,
     DEC_OVERFLOW_REVIEW,
     DEC_PHASE,
+    DEC_PLACE_ARRIVAL,
+    DEC_PLACE_MOVE,
+    DEC_PLACE_NEW,
+    DEC_PLACE_PHASE,
+    DEC_PLACE_REVIEW,
+    DEC_PLACEMENT_APPEAL_PHASE,
+    DEC_PLACEMENT_APPEAL_REVIEW,
+    DEC_PLACEMENT_TRIBUNAL,
+    DEC_PLACEMENT_TRIBUNAL_WIN,
     DEC_REVIEW,
     DEC_REVIEW_MOVE,
     DEC_REVIEW_PHASE,
@@ -213,7 +231,8 @@ L_WAITLIST = 2          # children waiting for a place (this month)
 L_STEP_DOWN = 3         # step-down candidates (this month)
 L_ASSESSMENT_QUEUE = 4  # assessments that may complete (this month)
 L_NEW_PLANS = 5         # plans issued (this month)
-N_LISTS = 6
+L_PLACEMENT_APPEALS = 6  # open placement appeals (carried from month to month)
+N_LISTS = 7
 # Review schedule: each active plan sits in the bucket of the month its review falls due (a
 # singly linked list per month, in order of scheduling). Reviews take plans from the oldest
 # bucket on, so the monthly pass needs no review bookkeeping at all. A plan that ends stays in
@@ -282,6 +301,8 @@ class Records(NamedTuple):
     stage_months: np.ndarray      # int16 months in the current pipeline stage, or waiting for a place
     waiting_for: np.ndarray       # int8 placement waited for, or NO_WAIT
     annual_cost_gbp: np.ndarray   # int64 annual cost of the current placement (products of costs overflow 32 bits)
+    other_la: np.ndarray          # int8 1: the SRP or special place is in another authority's school, else 0
+    placement_appeal: np.ndarray  # int8 1: an appeal against the placement named is open, else 0
 
 
 class Totals(NamedTuple):
@@ -291,6 +312,7 @@ class Totals(NamedTuple):
     stock: np.ndarray         # [B,P,N] int64 plans by age band, placement and need
     occupancy: np.ndarray     # [P] int64 plans by placement
     cost_sum_gbp: np.ndarray  # [P] int64 annual cost of the plans, by placement
+    other_la: np.ndarray      # [P] int64 plans in another authority's school, by placement (in occupancy too)
     counts: np.ndarray        # [N_COUNTS] int64 counters, indexed by the C_* constants
 
 
@@ -309,7 +331,7 @@ class LastMonthEnd(NamedTuple):
     """Totals at the last month end, for the run-time checks of the snapshot."""
 
     by_placement: np.ndarray  # [P] int64 plans by placement (conservation check)
-    occupancy: np.ndarray     # [P] int64 occupancy (capacity check)
+    occupancy: np.ndarray     # [P] int64 occupancy of the authority's own places (capacity check)
 
 
 class WorkLists(NamedTuple):
@@ -322,7 +344,10 @@ class WorkLists(NamedTuple):
     step_down: np.ndarray         # [capacity] int32 independent children who drew a step-down (step 2, for step 4)
     assessment_queue: np.ndarray  # [capacity] int32 assessments that may complete this month (step 5)
     new_plans: np.ndarray         # [capacity] int32 plans issued this month (step 5)
-    candidates: np.ndarray        # [capacity] int32 scratch: children waiting for one placement (step 4)
+    placement_appeals: np.ndarray  # [capacity] int32 plans with an open placement appeal, in order lodged
+    candidates: np.ndarray        # [capacity] int32 scratch: children waiting for one placement (step 4), or
+                                  # phase transfers to a capacity-limited placement (step 1)
+    phase_wanted: np.ndarray      # [capacity] int8 scratch: the placement each of those phase transfers asks for
     selected: np.ndarray          # [capacity] bool scratch: whom select_longest_waiting took
     wait_histogram: np.ndarray    # [WAIT_HISTOGRAM_BINS] int64 scratch of select_longest_waiting
     no_priority: np.ndarray       # [A] int64 zeros: places go to the longest waiting, no age first
@@ -350,7 +375,13 @@ class Month(NamedTuple):
     parameter_set: int
     epoch: int
     place_capacity: np.ndarray        # [P] int64 places available this month
+    in_year_capacity: np.ndarray      # [P] int64 own places free places fill up to (waiting, step-down)
     overflow_independent: np.ndarray  # [P]
+    place_soft_mid: np.ndarray        # [P]
+    place_soft_width: np.ndarray      # [P] 0: a wall at capacity
+    p_placement_appeal: np.ndarray    # [A,P]
+    other_la_placement: np.ndarray    # [P]
+    other_la_cost_ratio: np.ndarray   # [P]
     unit_cost_gbp: np.ndarray         # [A,P,N] annual unit cost at base prices
     cost_spread: np.ndarray           # [A,P]
     flows: np.ndarray                 # [EV,P+1,P+1] int32 events of the month by (from, to) placement
@@ -400,9 +431,10 @@ class Outputs(NamedTuple):
 
 
 @jit_inline
-def _set_placement(i, q, records, totals, month):
+def _set_placement(i, q, other_la, records, totals, month):
     """Move record i (active) from its placement (or none) to q (possibly the same), keeping
-    stock, occupancy and cost sums in step; the placement draws a new annual cost."""
+    stock, occupancy and cost sums in step; the placement draws a new annual cost. ``other_la``
+    (0 or 1): the new place is in another authority's school (costed at ``other_la_cost_ratio``)."""
     age, need, placement, annual_cost_gbp = records.age, records.need, records.placement, records.annual_cost_gbp
     p = placement[i]
     band = _BAND[age[i]]
@@ -410,18 +442,43 @@ def _set_placement(i, q, records, totals, month):
         totals.stock[band, p, need[i]] -= 1
         totals.occupancy[p] -= 1
         totals.cost_sum_gbp[p] -= annual_cost_gbp[i]
-    cost = draw_annual_cost(records.stream[i], month.number, month.unit_cost_gbp[age[i], q, need[i]],
-                            month.cost_spread[age[i], q])
+        if records.other_la[i] != 0:
+            totals.other_la[p] -= 1
+    unit = month.unit_cost_gbp[age[i], q, need[i]]
+    if other_la != 0:
+        unit *= month.other_la_cost_ratio[q]
+        totals.other_la[q] += 1
+    cost = draw_annual_cost(records.stream[i], month.number, unit, month.cost_spread[age[i], q])
     annual_cost_gbp[i] = cost
     placement[i] = q
+    records.other_la[i] = other_la
     totals.stock[band, q, need[i]] += 1
     totals.occupancy[q] += 1
     totals.cost_sum_gbp[q] += cost
 
 
 @jit_inline
-def _request_place(i, q, leaving, overflow_decision, event, records, totals, month):
+def own_place_chance(own, capacity, mid, width):
+    """The soft limit: the chance that an in-year request gets one of the authority's own places
+    at this occupancy, ``1 / (1 + exp((own / capacity - mid) / width))``; 0 at capacity; 1 below
+    capacity when ``width`` is 0 (a wall)."""
+    if own >= capacity:
+        return 0.0
+    if width <= 0.0:
+        return 1.0
+    return 1.0 / (1.0 + np.exp((own / capacity - mid) / width))
+
+
+@jit_inline
+def _request_place(i, q, leaving, overflow_decision, place_decision, event, records, totals, month):
     """Record i asks for placement q: apply the capacity rule and record the flows.
+
+    For a capacity-limited q, the authority's own places: a phase transfer (the admission round,
+    first) gets one while any is left; an in-year request with the soft limit's chance
+    (:func:`own_place_chance`). A child refused one may get a place in another authority's
+    school (``other_la_placement``); if not, ``overflow_independent`` decides between an
+    independent placement and waiting. One draw (``place_decision``) decides both steps, only when
+    the soft limit or the other authorities' places are in use.
 
     ``leaving``: the current placement is ending (new plan, arrival, phase transfer), so a
     child who must wait for a full placement waits with no place.
@@ -431,7 +488,27 @@ def _request_place(i, q, leaving, overflow_decision, event, records, totals, mon
     capacity, flows = month.place_capacity, month.flows
     p = records.placement[i]
     target = q
-    if capacity[q] < codes.UNLIMITED_PLACES and totals.occupancy[q] >= capacity[q] and p != q:
+    other_la = records.other_la[i] if p == q else 0  # staying put (a phase transfer): the same school
+    refused = False
+    if capacity[q] < codes.UNLIMITED_PLACES and p != q:
+        own = totals.occupancy[q] - totals.other_la[q]
+        width = month.place_soft_width[q]
+        if event == codes.EV_PHASE_TRANSFER:
+            width = 0.0
+        chance = own_place_chance(own, capacity[q], month.place_soft_mid[q], width)
+        p_other = month.other_la_placement[q]
+        if chance < 1.0:
+            if p_other <= 0.0 and width <= 0.0:
+                refused = True  # a wall and no other authority's places: no draw
+            else:
+                u = uniform(records.stream[i], month.number, place_decision)
+                if u >= chance:
+                    if (u - chance) < (1.0 - chance) * p_other:
+                        other_la = 1
+                        flows[codes.EV_OTHER_LA_PLACE, q, q] += 1
+                    else:
+                        refused = True
+    if refused:
         if uniform(records.stream[i], month.number, overflow_decision) < month.overflow_independent[q]:
             target = INDEPENDENT
             if waiting[i] != NO_WAIT:  # placed after all: off the waiting list
@@ -452,7 +529,7 @@ def _request_place(i, q, leaving, overflow_decision, event, records, totals, mon
     if target != p or event == codes.EV_PHASE_TRANSFER:
         # A phase transfer chooses the placement afresh: a new cost is drawn even when the
         # child stays where it was (the provision and its price are set again at that age).
-        _set_placement(i, target, records, totals, month)
+        _set_placement(i, target, other_la, records, totals, month)
         flows[event, src, target] += 1
 
 
@@ -464,6 +541,8 @@ def _cease(i, reason_code, event, records, totals, schedule, flows):
     totals.stock[_BAND[records.age[i]], p, records.need[i]] -= 1
     totals.occupancy[p] -= 1
     totals.cost_sum_gbp[p] -= records.annual_cost_gbp[i]
+    if records.other_la[i] != 0:
+        totals.other_la[p] -= 1
     records.status[i] = CEASED
     records.cease_reason[i] = reason_code
     # Off the review schedule (the list entry is dropped when the reviews reach it).
@@ -518,9 +597,10 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     records = Records(
         np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
         np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8),
-        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int64))
+        np.empty(cap, dtype=np.int16), np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int8), np.empty(cap, dtype=np.int8))
     totals = Totals(np.zeros((N_BANDS, P_N, N_NEEDS), dtype=np.int64), np.zeros(P_N, dtype=np.int64),
-                    np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
+                    np.zeros(P_N, dtype=np.int64), np.zeros(P_N, dtype=np.int64), np.zeros(N_COUNTS, dtype=np.int64))
     # Reviews fall due from REVIEW_BUCKET_FLOOR (overdue at the opening) to the last month + 12.
     n_buckets = n_months + REVIEW_INTERVAL_MONTHS - REVIEW_BUCKET_FLOOR + 1
     schedule = ReviewSchedule(np.full(n_buckets, -1, dtype=np.int32), np.full(n_buckets, -1, dtype=np.int32),
@@ -529,7 +609,9 @@ def _new_run_state(record_capacity, n_months) -> RunState:
     lists = WorkLists(
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
         np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32),
-        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.bool_), np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64),
+        np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int8),
+        np.empty(cap, dtype=np.bool_),
+        np.zeros(WAIT_HISTOGRAM_BINS, dtype=np.int64),
         np.zeros(N_AGES, dtype=np.int64), np.zeros(N_LISTS, dtype=np.int64))
     scratch_flows = np.zeros((codes.N_EVENTS, P_N + 1, P_N + 1), dtype=np.int32)
     last_month_end = LastMonthEnd(np.zeros(P_N, dtype=np.int64), np.zeros(P_N, dtype=np.int64))
@@ -559,13 +641,20 @@ def _open(run_key_value, s, opening, mdl, state):
         waiting[i] = opening.waiting_for[i]
         st = status[i]
         annual_cost_gbp[i] = 0
+        records.other_la[i] = 0
+        records.placement_appeal[i] = 0
         if st == ACTIVE:
             p = placement[i]
+            unit = mdl.unit_cost[s, e0, age[i], p, need[i]]
+            share = mdl.other_la_share[s, e0, p]
+            if share > 0.0 and uniform(stream[i], 0, DEC_OTHER_LA_OPEN) < share:
+                records.other_la[i] = 1
+                totals.other_la[p] += 1
+                unit *= mdl.other_la_cost_ratio[s, e0, p]
             if opening.annual_cost_gbp[i] >= 0:
                 annual_cost_gbp[i] = opening.annual_cost_gbp[i]
             else:
-                annual_cost_gbp[i] = draw_annual_cost(stream[i], 0, mdl.unit_cost[s, e0, age[i], p, need[i]],
-                                                      mdl.cost_spread[s, e0, age[i], p])
+                annual_cost_gbp[i] = draw_annual_cost(stream[i], 0, unit, mdl.cost_spread[s, e0, age[i], p])
             totals.stock[_BAND[age[i]], p, need[i]] += 1
             totals.occupancy[p] += 1
             totals.cost_sum_gbp[p] += annual_cost_gbp[i]
@@ -586,7 +675,7 @@ def _open(run_key_value, s, opening, mdl, state):
             else:
                 counts[C_APPEAL] += 1
     for p in range(P_N):
-        state.last_month_end.occupancy[p] = totals.occupancy[p]
+        state.last_month_end.occupancy[p] = totals.occupancy[p] - totals.other_la[p]
         for b in range(N_BANDS):
             for k in range(N_NEEDS):
                 state.last_month_end.by_placement[p] += totals.stock[b, p, k]
@@ -605,8 +694,10 @@ def _month(m, s, mdl, state, outputs, out_row) -> Month:
     else:
         flows = state.scratch_flows
         flows[:] = 0
-    return Month(m, s, e, mdl.place_capacity[s, m], mdl.overflow_independent[s, e], mdl.unit_cost[s, e],
-                 mdl.cost_spread[s, e], flows)
+    return Month(m, s, e, mdl.place_capacity[s, m], mdl.in_year_capacity[s, m], mdl.overflow_independent[s, e],
+                 mdl.place_soft_mid[s, e], mdl.place_soft_width[s, e], mdl.p_placement_appeal[s, e],
+                 mdl.other_la_placement[s, e],
+                 mdl.other_la_cost_ratio[s, e], mdl.unit_cost[s, e], mdl.cost_spread[s, e], flows)
 
 
 @jit
@@ -617,14 +708,49 @@ def _begin_month(month, state):
     counts[C_DUE] += state.schedule.size[month.number - REVIEW_BUCKET_FLOOR]
 
 
+@jit_inline
+def _appeal_placement(i, decision, stream, a, p, open_flags, counts, appeals, lengths, chances, m, flows):
+    """After a phase transfer or a review, the family of active plan i (stream, age a, placement
+    p) may appeal against the placement named (``chances``: ``p_placement_appeal`` by age and
+    placement; not from an independent placement, nor with an appeal already open): the appeal
+    joins the open placement appeals. It takes arrays, not the state's tuples: it runs at every
+    review, and an inlined helper binds each tuple argument afresh (see the note above)."""
+    if p == INDEPENDENT or open_flags[i] != 0:
+        return
+    chance = chances[a, p]
+    if chance > 0.0 and uniform(stream, m, decision) < chance:
+        open_flags[i] = 1
+        counts[C_APPEAL] += 1
+        appeals[lengths[L_PLACEMENT_APPEALS]] = i
+        lengths[L_PLACEMENT_APPEALS] += 1
+        flows[codes.EV_APPEAL_PLACEMENT, p, p] += 1
+
+
+@jit_inline
+def _would_leave(stream, m, q, month):
+    """Whether a phase transfer refused one of the authority's own places of q would go to another
+    authority's school or independent (not wait): the draws :func:`_request_place` would use."""
+    p_other = month.other_la_placement[q]
+    if p_other > 0.0 and uniform(stream, m, DEC_PLACE_PHASE) < p_other:
+        return True
+    return uniform(stream, m, DEC_OVERFLOW_PHASE) < month.overflow_independent[q]
+
+
 @jit
 def _september(month, mdl, state):
     """Step 1: ages up by one; plans and requests at the age limit end; phase transfers.
-    Plans are taken in the order of the active list (places are first come, first served)."""
+    Plans are taken in the order of the active list; a phase transfer to a capacity-limited
+    placement other than the current one waits for the end of the pass (the places freed by the
+    leavers are then known) and then, as Kent's admission round names places, the children who
+    would otherwise go to another authority's school or independent (their own draws say so) go
+    first, then the others, each group in list order."""
     records, totals, schedule, lists = state.records, state.totals, state.schedule, state.lists
     stream, age, placement, need, status = records.stream, records.age, records.placement, records.need, records.status
     stock = totals.stock
     phase_cdf = mdl.phase_cdf[month.parameter_set, month.epoch]
+    capacity = month.place_capacity
+    deferred, wanted = lists.candidates, lists.phase_wanted
+    n_deferred = 0
     for j in range(lists.length[L_ACTIVE]):
         i = lists.active[j]
         if status[i] != ACTIVE:
@@ -643,7 +769,26 @@ def _september(month, mdl, state):
         t = _TRANSFER[a_new]
         if t >= 0:
             q = lookup(phase_cdf[t, need[i], p], uniform(stream[i], month.number, DEC_PHASE))
-            _request_place(i, q, True, DEC_OVERFLOW_PHASE, codes.EV_PHASE_TRANSFER, records, totals, month)
+            if q != p and capacity[q] < codes.UNLIMITED_PLACES:
+                deferred[n_deferred] = i
+                wanted[n_deferred] = q
+                n_deferred += 1
+            else:
+                _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
+                               totals, month)
+                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, stream[i], a_new, placement[i],
+                                  records.placement_appeal, totals.counts, lists.placement_appeals, lists.length,
+                                  month.p_placement_appeal, month.number, month.flows)
+    for first in (True, False):
+        for j in range(n_deferred):
+            i = deferred[j]
+            q = wanted[j]
+            if _would_leave(stream[i], month.number, q, month) == first:
+                _request_place(i, q, True, DEC_OVERFLOW_PHASE, DEC_PLACE_PHASE, codes.EV_PHASE_TRANSFER, records,
+                               totals, month)
+                _appeal_placement(i, DEC_PLACEMENT_APPEAL_PHASE, stream[i], age[i], placement[i],
+                                  records.placement_appeal, totals.counts, lists.placement_appeals, lists.length,
+                                  month.p_placement_appeal, month.number, month.flows)
     for j in range(lists.length[L_REQUESTS]):
         i = lists.requests[j]
         if status[i] > APPEAL_DECLINE:
@@ -691,7 +836,7 @@ def _between_reviews(month, mdl, state):
                 _cease(i, codes.REASON_MOVED_AWAY, codes.EV_MOVED_AWAY, records, totals, schedule, month.flows)
                 continue
             if q != p:
-                _request_place(i, q, False, DEC_OVERFLOW_MOVE, event_of[p, q], records, totals, month)
+                _request_place(i, q, False, DEC_OVERFLOW_MOVE, DEC_PLACE_MOVE, event_of[p, q], records, totals, month)
                 p = placement[i]
         active[n_kept] = i
         n_kept += 1
@@ -723,6 +868,8 @@ def _reviews(month, mdl, state):
     s, e, m = month.parameter_set, month.epoch, month.number
     flows = month.flows
     counts[C_REVIEWS_DUE] = counts[C_DUE]
+    open_appeal, appeals, list_length = records.placement_appeal, state.lists.placement_appeals, state.lists.length
+    appeal_chances = month.p_placement_appeal
     capacity = mdl.review_capacity[s, m]
     last = m - REVIEW_BUCKET_FLOOR  # the bucket of plans falling due this month
     n_reviews = 0
@@ -754,9 +901,19 @@ def _reviews(month, mdl, state):
             if q == p:
                 flows[codes.EV_REVIEW_KEPT, p, p] += 1
             else:
-                _request_place(i, q, False, DEC_OVERFLOW_REVIEW, codes.EV_REVIEW_MOVED, records, totals, month)
+                _request_place(i, q, False, DEC_OVERFLOW_REVIEW, DEC_PLACE_REVIEW, codes.EV_REVIEW_MOVED, records,
+                               totals, month)
         else:
             flows[codes.EV_REVIEW_KEPT, p, p] += 1
+        # A placement appeal (as _appeal_placement, written out: no helper call at every review).
+        q = placement[i]
+        if q != INDEPENDENT and open_appeal[i] == 0 and appeal_chances[a, q] > 0.0:
+            if uniform(stream[i], m, DEC_PLACEMENT_APPEAL_REVIEW) < appeal_chances[a, q]:
+                open_appeal[i] = 1
+                counts[C_APPEAL] += 1
+                appeals[list_length[L_PLACEMENT_APPEALS]] = i
+                list_length[L_PLACEMENT_APPEALS] += 1
+                flows[codes.EV_APPEAL_PLACEMENT, q, q] += 1
         _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
     while cursor <= last and head[cursor] < 0:
         cursor += 1
@@ -765,22 +922,58 @@ def _reviews(month, mdl, state):
 
 
 @jit
+def _placement_appeals(month, mdl, state):
+    """Step 3b: the tribunal decides open placement appeals (``placement_appeal_hazard`` a month);
+    a win places the child where sought (an independent placement), a loss keeps the placement
+    named. The appeal of a plan that has ended closes here (plans end only in steps 1 to 3, before
+    this pass: the month-end count of open appeals holds active plans only)."""
+    records, totals, lists = state.records, state.totals, state.lists
+    stream, status, placement = records.stream, records.status, records.placement
+    appeals = lists.placement_appeals
+    s, e, m = month.parameter_set, month.epoch, month.number
+    hazard = mdl.placement_appeal_hazard[s, e]
+    p_win = mdl.p_placement_appeal_win[s, e]
+    n_open = 0
+    for j in range(lists.length[L_PLACEMENT_APPEALS]):
+        i = appeals[j]
+        if status[i] != ACTIVE:
+            if records.placement_appeal[i] != 0:
+                records.placement_appeal[i] = 0
+                totals.counts[C_APPEAL] -= 1
+            continue
+        if uniform(stream[i], m, DEC_PLACEMENT_TRIBUNAL) < hazard:
+            records.placement_appeal[i] = 0
+            totals.counts[C_APPEAL] -= 1
+            p = placement[i]
+            if uniform(stream[i], m, DEC_PLACEMENT_TRIBUNAL_WIN) < p_win and p != INDEPENDENT:
+                _request_place(i, INDEPENDENT, False, DEC_OVERFLOW_MOVE, DEC_PLACE_MOVE,
+                               codes.EV_PLACEMENT_APPEAL_UPHELD, records, totals, month)
+            else:
+                month.flows[codes.EV_PLACEMENT_APPEAL_DISMISSED, p, p] += 1
+            continue
+        appeals[n_open] = i
+        n_open += 1
+    lists.length[L_PLACEMENT_APPEALS] = n_open
+
+
+@jit
 def _places(month, state):
-    """Step 4: free SRP and special places to the waiting list (longest wait first, no age
-    given priority: ``no_priority`` is zero for every age), then to independent children who
-    drew a step-down."""
+    """Step 4: free SRP and special places of the authority's own (up to the month's in-year
+    capacity: the soft limit's midpoint, at most the capacity) to the waiting list (longest wait
+    first, no age given priority: ``no_priority`` is zero for every age), then to independent
+    children who drew a step-down."""
     records, totals, lists = state.records, state.totals, state.lists
     age, placement, status, waiting = records.age, records.placement, records.status, records.waiting_for
-    occupancy = totals.occupancy
+    occupancy, other_la = totals.occupancy, totals.other_la
     counts = totals.counts
-    capacity, flows = month.place_capacity, month.flows
+    capacity, flows = month.in_year_capacity, month.flows
     waitlist, candidates, selected = lists.waitlist, lists.candidates, lists.selected
     n_wait = lists.length[L_WAITLIST]
     for q in (SRP, SPECIAL):
         if capacity[q] >= codes.UNLIMITED_PLACES:
             free = n_wait
         else:
-            free = capacity[q] - occupancy[q]
+            free = capacity[q] - (occupancy[q] - other_la[q])
         if free <= 0:
             continue
         n_cand = 0
@@ -799,15 +992,15 @@ def _places(month, state):
                 src = placement[i]
                 waiting[i] = NO_WAIT
                 counts[C_WAITING] -= 1
-                _set_placement(i, q, records, totals, month)
+                _set_placement(i, q, 0, records, totals, month)
                 flows[codes.EV_WAITING_PLACED, src, q] += 1
     for j in range(lists.length[L_STEP_DOWN]):
         i = lists.step_down[j]
         if status[i] != ACTIVE or placement[i] != INDEPENDENT:
             continue
-        if occupancy[SPECIAL] >= capacity[SPECIAL]:
+        if occupancy[SPECIAL] - other_la[SPECIAL] >= capacity[SPECIAL]:
             break
-        _set_placement(i, SPECIAL, records, totals, month)
+        _set_placement(i, SPECIAL, 0, records, totals, month)
         flows[codes.EV_STEP_DOWN, INDEPENDENT, SPECIAL] += 1
 
 
@@ -927,7 +1120,7 @@ def _assessments(month, mdl, state):
         placement[i] = -1
         records.waiting_for[i] = NO_WAIT
         q = lookup(mdl.first_placement_cdf[s, e, age[i], need[i]], uniform(stream[i], m, DEC_FIRST_PLACEMENT))
-        _request_place(i, q, True, DEC_OVERFLOW_NEW, codes.EV_NEW_PLAN, records, totals, month)
+        _request_place(i, q, True, DEC_OVERFLOW_NEW, DEC_PLACE_NEW, codes.EV_NEW_PLAN, records, totals, month)
         _schedule(i, m + REVIEW_INTERVAL_MONTHS, schedule, counts)
         lists.active[n_active] = i
         n_active += 1
@@ -971,6 +1164,8 @@ def _entrants(month, mdl, run_key_value, state) -> bool:
                 records.stage_months[i] = 0
                 records.waiting_for[i] = NO_WAIT
                 records.annual_cost_gbp[i] = 0
+                records.other_la[i] = 0
+                records.placement_appeal[i] = 0
                 placement[i] = -1
                 if kind == KIND_REQUEST:
                     need[i] = lookup(mdl.request_need_cdf[s, e, a], uniform(stream[i], m, DEC_NEED))
@@ -985,7 +1180,8 @@ def _entrants(month, mdl, run_key_value, state) -> bool:
                     months_since_review = int(uniform(stream[i], m, DEC_REVIEW_PHASE) * 12.0)
                     _schedule(i, m + REVIEW_INTERVAL_MONTHS - months_since_review, schedule, counts)
                     q = lookup(mdl.arrival_placement_cdf[s, e, a], uniform(stream[i], m, DEC_ARRIVAL_PLACEMENT))
-                    _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, codes.EV_ARRIVAL, records, totals, month)
+                    _request_place(i, q, True, DEC_OVERFLOW_ARRIVAL, DEC_PLACE_ARRIVAL, codes.EV_ARRIVAL, records,
+                                   totals, month)
                     lists.active[lists.length[L_ACTIVE]] = i
                     lists.length[L_ACTIVE] += 1
     return True
@@ -1039,12 +1235,13 @@ def _snapshot(month, mdl, state, outputs, out_row) -> bool:
                 _report_error(outputs.errors, out_row, ERR_CONSERVATION, m, p)
                 return False
     for q in (SRP, SPECIAL):
-        if occupancy[q] > capacity[q] and occupancy[q] > last_month_end.occupancy[q]:
+        own = occupancy[q] - totals.other_la[q]
+        if own > capacity[q] and own > last_month_end.occupancy[q]:
             _report_error(outputs.errors, out_row, ERR_CAPACITY, m, q)
             return False
     for p in range(P_N):
         last_month_end.by_placement[p] = by_placement[p]
-        last_month_end.occupancy[p] = occupancy[p]
+        last_month_end.occupancy[p] = occupancy[p] - totals.other_la[p]
     measures = outputs.measures[out_row, m]
     measures[codes.M_REQUESTS_PENDING] = counts[C_PENDING]
     measures[codes.M_ASSESSMENTS_OPEN] = counts[C_ASSESS]
@@ -1053,10 +1250,12 @@ def _snapshot(month, mdl, state, outputs, out_row) -> bool:
     measures[codes.M_REVIEWS_DONE] = counts[C_REVIEWS_DONE]
     measures[codes.M_REVIEWS_OVERDUE] = counts[C_DUE]  # due and not reviewed: overdue at month end
     measures[codes.M_WAITING] = counts[C_WAITING]
-    measures[codes.M_SRP_OCCUPIED] = occupancy[SRP]
+    measures[codes.M_SRP_OCCUPIED] = occupancy[SRP] - totals.other_la[SRP]
     measures[codes.M_SRP_CAPACITY] = min(capacity[SRP], codes.UNLIMITED_PLACES)
-    measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL]
+    measures[codes.M_SPECIAL_OCCUPIED] = occupancy[SPECIAL] - totals.other_la[SPECIAL]
     measures[codes.M_SPECIAL_CAPACITY] = min(capacity[SPECIAL], codes.UNLIMITED_PLACES)
+    measures[codes.M_SRP_OTHER_LA] = totals.other_la[SRP]
+    measures[codes.M_SPECIAL_OTHER_LA] = totals.other_la[SPECIAL]
     return True
 
 
@@ -1088,6 +1287,7 @@ def run_one(run, s, opening, mdl, settings, outputs, out_row):
                 _september(month, mdl, state)       # step 1
             _between_reviews(month, mdl, state)     # step 2
             _reviews(month, mdl, state)             # step 3
+            _placement_appeals(month, mdl, state)   # step 3b: placement appeals decided
             _places(month, state)                   # step 4
             _requests(month, mdl, state)            # step 5: decisions, appeals, tribunals
             _assessments(month, mdl, state)         # step 5: completed assessments, first placements

@@ -77,8 +77,16 @@ _SPECS = (
                   "months added to the wait of an assessment of a child of this age when the month's completions "
                   "are chosen (longest wait first): 0 for every age is first come, first served",
                   optional_default=0.0),
-    ParameterSpec("p_decline", (), "probability",
-                  "probability that a completed assessment ends in a decision not to issue"),
+    ParameterSpec("p_placement_appeal", ("age", "placement"), "probability",
+                  "probability that the family appeals against the placement named at a phase transfer or an annual "
+                  "review (by academic age and the placement named), seeking an independent placement",
+                  optional_default=0.0),
+    ParameterSpec("placement_appeal_hazard", (), "probability",
+                  "monthly probability that a lodged placement appeal is decided", optional_default=0.0),
+    ParameterSpec("p_placement_appeal_win", (), "probability",
+                  "probability that the tribunal decides a placement appeal for the family (placed where sought)",
+                  optional_default=0.0),
+    ParameterSpec("p_decline", (), "probability", "probability that a completed assessment ends in a decision not to issue"),
     ParameterSpec("first_placement", ("age", "need", "to"), "probability",
                   "placement named in a new plan, by academic age and need", distribution=True),
     # Annual reviews
@@ -105,8 +113,28 @@ _SPECS = (
     ParameterSpec("max_occupancy", ("placement",), "fraction",
                   "occupancy ceiling as a fraction of commissioned places", optional_default=1.0),
     ParameterSpec("overflow_independent", ("placement",), "probability",
-                  "when this placement is full: probability of an independent placement instead of waiting",
+                  "when no place of this placement is found (neither in the authority's own schools nor in "
+                  "another authority's): probability of an independent placement instead of waiting",
                   optional_default=0.0),
+    ParameterSpec("place_soft_mid", ("placement",), "fraction",
+                  "soft limit of the authority's own places: the occupancy (a fraction of the month's capacity, "
+                  "places x max_occupancy) at which an in-year request (not a phase transfer) gets a place with "
+                  "probability 1/2; free places go to children waiting, or stepping down, only up to this "
+                  "occupancy (at most the capacity)", optional_default=1.0),
+    ParameterSpec("place_soft_width", ("placement",), "fraction",
+                  "soft limit: logistic scale of the chance of an in-year place in occupancy (fraction of capacity): "
+                  "1 / (1 + exp((occupancy - place_soft_mid) / width)) below capacity, 0 at capacity; 0 is a wall "
+                  "at capacity (phase transfers always meet the wall only: the admission round goes first)",
+                  optional_default=0.0),
+    ParameterSpec("other_la_share", ("placement",), "probability",
+                  "share of the opening plans in this placement whose place is in another authority's school "
+                  "(it does not take one of the authority's own places)", optional_default=0.0),
+    ParameterSpec("other_la_placement", ("placement",), "probability",
+                  "when a child is refused one of the authority's own places: probability of a place of the same "
+                  "kind in another authority's school (else overflow_independent decides)", optional_default=0.0),
+    ParameterSpec("other_la_cost_ratio", ("placement",), "ratio",
+                  "annual cost of a place in another authority's school as a ratio of unit_cost",
+                  optional_default=1.0),
     # Phase transfer
     ParameterSpec("phase_transfer", ("transfer", "need", "placement", "to"), "probability",
                   "placement chosen afresh at a phase transfer, by need and current placement", distribution=True),
@@ -180,6 +208,9 @@ class ModelArrays(NamedTuple):
     tribunal_hazard: np.ndarray       # [S,E]
     p_tribunal_win: np.ndarray        # [S,E]
     p_decline: np.ndarray             # [S,E]
+    p_placement_appeal: np.ndarray    # [S,E,A,P]
+    placement_appeal_hazard: np.ndarray  # [S,E]
+    p_placement_appeal_win: np.ndarray   # [S,E]
     assessment_min_months: np.ndarray # [S,E] int64
     assessment_priority_months: np.ndarray  # [S,E,A] int64
     assessment_capacity: np.ndarray   # [S,T] int64
@@ -194,6 +225,12 @@ class ModelArrays(NamedTuple):
     step_down: np.ndarray             # [S,E]
     place_capacity: np.ndarray        # [S,T,P] int64 places available (huge = unlimited)
     overflow_independent: np.ndarray  # [S,E,P]
+    in_year_capacity: np.ndarray      # [S,T,P] int64 own places free places fill up to (soft limit's midpoint)
+    place_soft_mid: np.ndarray        # [S,E,P]
+    place_soft_width: np.ndarray      # [S,E,P] 0: a wall at capacity
+    other_la_share: np.ndarray        # [S,E,P]
+    other_la_placement: np.ndarray    # [S,E,P]
+    other_la_cost_ratio: np.ndarray   # [S,E,P]
     phase_cdf: np.ndarray             # [S,E,4,N,P,P]
     arrival_rate: np.ndarray          # [S,E,A]
     arrival_placement_cdf: np.ndarray # [S,E,A,P]
@@ -274,7 +311,7 @@ class _Expanded(dict):
         return values
 
 
-def _compile_stacked(stacked: dict[str, _Stacked], n_months: int) -> dict:
+def _compile_stacked(stacked: dict[str, _Stacked], epoch_of_month: np.ndarray) -> dict:
     """Compile parameters stacked over sets (:class:`_Stacked`: by epoch, by month for the
     monthly ones) into the kernel's arrays, each with its leading S axis."""
     e = _Expanded(stacked)
@@ -290,7 +327,8 @@ def _compile_stacked(stacked: dict[str, _Stacked], n_months: int) -> dict:
     out["request_season"] = np.stack([2.0 * (1.0 - share), 2.0 * share], axis=-1)
     out["request_need_cdf"] = stacked["request_need_share"].of(_cumulative)
     for name in ("decision_hazard", "p_assess", "p_appeal_refusal", "p_appeal_decline", "tribunal_hazard",
-                 "p_tribunal_win", "p_decline", "step_down"):
+                 "p_tribunal_win", "p_decline", "step_down", "p_placement_appeal", "placement_appeal_hazard",
+                 "p_placement_appeal_win"):
         out[name] = e[name]
     out["assessment_min_months"] = np.rint(e["assessment_min_months"]).astype(np.int64)
     out["assessment_priority_months"] = np.rint(e["assessment_priority_months"]).astype(np.int64)
@@ -307,6 +345,15 @@ def _compile_stacked(stacked: dict[str, _Stacked], n_months: int) -> dict:
     capacity = np.where(places < 0, float(codes.UNLIMITED_PLACES), np.floor(places * ceiling + 1e-9))
     out["place_capacity"] = np.minimum(capacity, codes.UNLIMITED_PLACES).astype(np.int64)
     out["overflow_independent"] = e["overflow_independent"]
+    # Waiting children and step-downs are placed in-year: up to the soft limit's midpoint (where an
+    # in-year request's chance is 1/2), never beyond the capacity; with no soft limit, the capacity.
+    mid = e["place_soft_mid"][:, epoch_of_month]
+    width = e["place_soft_width"][:, epoch_of_month]
+    in_year = np.where(width > 0, np.floor(np.minimum(mid, 1.0) * out["place_capacity"] + 1e-9),
+                       out["place_capacity"])
+    out["in_year_capacity"] = np.minimum(in_year, out["place_capacity"]).astype(np.int64)
+    for name in ("place_soft_mid", "place_soft_width", "other_la_share", "other_la_placement", "other_la_cost_ratio"):
+        out[name] = e[name]
     out["phase_cdf"] = stacked["phase_transfer"].of(_cumulative)
     out["arrival_rate"] = e["arrival_rate"]
     out["arrival_placement_cdf"] = stacked["arrival_placement"].of(_cumulative)
@@ -357,8 +404,8 @@ def compile_model(parameter_sets: list[ParameterSet], n_months: int, start_calen
             raise ValueError("parameter sets compiled together must share their effective dates")
     months = np.arange(n_months, dtype=np.int64)
     stacked = {name: _Stacked(parameter_sets, name, months if name in _MONTHLY else starts) for name in SCHEMA}
-    compiled = _compile_stacked(stacked, n_months)
     epoch_of_month = (np.searchsorted(starts, np.arange(n_months), side="right") - 1).astype(np.int64)
+    compiled = _compile_stacked(stacked, epoch_of_month)
     fields = {}
     for name in ModelArrays._fields:
         if name == "epoch_of_month":

@@ -77,7 +77,19 @@ DEC_OVERFLOW_REVIEW = 21   # capacity full at a review move
 DEC_OVERFLOW_MOVE = 22     # capacity full at a between-review move
 DEC_OVERFLOW_NEW = 23      # capacity full for a new plan
 DEC_OVERFLOW_ARRIVAL = 24  # capacity full for an arrival
+DEC_OTHER_LA_OPEN = 25     # opening plan in SRP or special: in another authority's school?
+DEC_PLACEMENT_APPEAL_PHASE = 26   # placement appeal lodged after a phase transfer
+DEC_PLACEMENT_APPEAL_REVIEW = 27  # placement appeal lodged after an annual review
+DEC_PLACEMENT_TRIBUNAL = 28       # placement appeal decided this month?
+DEC_PLACEMENT_TRIBUNAL_WIN = 29   # placement appeal outcome
 DEC_POISSON = 32           # Poisson count of a cell (requests, arrivals)
+# A request for a capacity-limited placement: a place in the authority's own schools (the soft
+# limit), else one in another authority's school. One draw per context, as the overflow draws.
+DEC_PLACE_PHASE = 40
+DEC_PLACE_REVIEW = 41
+DEC_PLACE_MOVE = 42
+DEC_PLACE_NEW = 43
+DEC_PLACE_ARRIVAL = 44
 
 # Keys of the Poisson cells (requests and arrivals by age) live in their own key space.
 CELL_KEY_BASE = np.int64(1) << np.int64(61)

@@ -72,6 +72,14 @@ def quiet_parameters() -> dict[str, np.ndarray]:
         "arrival_need_share": one_hot("arrival_need_share", 0),
         "unit_cost": _point("unit_cost", 12000.0),
         "cost_spread": _point("cost_spread", 0.0),
+        "place_soft_mid": _point("place_soft_mid", 1.0),
+        "place_soft_width": _point("place_soft_width", 0.0),
+        "other_la_share": _point("other_la_share", 0.0),
+        "other_la_placement": _point("other_la_placement", 0.0),
+        "other_la_cost_ratio": _point("other_la_cost_ratio", 1.0),
+        "p_placement_appeal": _point("p_placement_appeal", 0.0),
+        "placement_appeal_hazard": _point("placement_appeal_hazard", 0.0),
+        "p_placement_appeal_win": _point("p_placement_appeal_win", 0.0),
     }
     return values
 
@@ -164,6 +172,16 @@ def random_parameters(rng: np.random.Generator, *, capacity: bool = True) -> dic
         "assessment_priority_months": rng.integers(0, 4, A).astype(float),
         "review_cease_ratio": rng.uniform(0.0, 4.0, (A, P)),
         "request_first_half_share": rng.uniform(0.1, 0.9, A),
+        # Own and other authorities' places: a soft limit (a wall for about a third of the sets).
+        "place_soft_mid": rng.uniform(0.3, 1.3, P),
+        "place_soft_width": rng.uniform(0.02, 0.5, P) * (rng.random(P) < 0.67),
+        "other_la_share": rng.uniform(0.0, 0.5, P),
+        "other_la_placement": rng.uniform(0.0, 0.6, P) * (rng.random(P) < 0.67),
+        "other_la_cost_ratio": rng.uniform(0.5, 2.0, P),
+        # Placement appeals after phase transfers and reviews.
+        "p_placement_appeal": rng.random((A, P)) * 0.3,
+        "placement_appeal_hazard": _point("placement_appeal_hazard", rng.uniform(0.1, 0.6)),
+        "p_placement_appeal_win": _point("p_placement_appeal_win", rng.uniform(0.3, 1.0)),
     }
 
 

@@ -27,7 +27,9 @@ ENTRANT_KEY_BASE = 1 << 62
 DEC = dict(MOVE=0, PHASE=1, REVIEW=2, REVIEW_MOVE=3, CEASE_REASON=4, STEP_DOWN=5, COST=6, DECIDE=7, ASSESS=8,
            APPEAL=9, TRIBUNAL=10, TRIBUNAL_WIN=11, ISSUE=12, FIRST_PLACEMENT=13, NEED=14, REVIEW_PHASE=16,
            ARRIVAL_PLACEMENT=17, OVERFLOW_PHASE=20, OVERFLOW_REVIEW=21, OVERFLOW_MOVE=22, OVERFLOW_NEW=23,
-           OVERFLOW_ARRIVAL=24, POISSON=32)
+           OVERFLOW_ARRIVAL=24, OTHER_LA_OPEN=25, PLACEMENT_APPEAL_PHASE=26, PLACEMENT_APPEAL_REVIEW=27,
+           PLACEMENT_TRIBUNAL=28, PLACEMENT_TRIBUNAL_WIN=29, POISSON=32, PLACE_PHASE=40, PLACE_REVIEW=41, PLACE_MOVE=42,
+           PLACE_NEW=43, PLACE_ARRIVAL=44)
 
 
 def mix64(z: int) -> int:
@@ -113,6 +115,8 @@ class Record:
     waiting: int
     cost: int
     schedule_order: int = 0  # when the plan was put on the review schedule (ties between equal due months)
+    other_la: int = 0  # 1: the place is in another authority's school
+    placement_appeal: int = 0  # 1: an appeal against the placement named is open
 
 
 def band(age: int) -> int:
@@ -139,17 +143,23 @@ class Reference:
             st = int(cohort.status[i])
             p = int(cohort.placement[i])
             cost = 0
+            other_la = 0
             if st == codes.ACTIVE:
+                unit = mdl.unit_cost[s, e0, ages[i], p, cohort.need[i]]
+                share = mdl.other_la_share[s, e0, p]
+                if share > 0 and uniform(stream, 0, DEC["OTHER_LA_OPEN"]) < share:
+                    other_la = 1
+                    unit = unit * mdl.other_la_cost_ratio[s, e0, p]
                 given = int(cohort.annual_cost_gbp[i])
-                cost = given if given >= 0 else annual_cost(stream, 0, mdl.unit_cost[s, e0, ages[i], p, cohort.need[i]],
-                                                            mdl.cost_spread[s, e0, ages[i], p])
+                cost = given if given >= 0 else annual_cost(stream, 0, unit, mdl.cost_spread[s, e0, ages[i], p])
             self.records.append(Record(key, stream, int(ages[i]), p, int(cohort.need[i]), st,
                                        int(cohort.months_since_review[i]), int(cohort.stage_months[i]),
-                                       int(cohort.waiting_for[i]), cost))
+                                       int(cohort.waiting_for[i]), cost, other_la=other_la))
         # Plans are processed in the order they became active (the cohort's order first);
         # open requests in record order.
         self.active = [r for r in self.records if r.status == codes.ACTIVE]
         self.requests = [r for r in self.records if r.status <= codes.APPEAL_DECLINE]
+        self.placement_appeals: list[Record] = []  # open placement appeals, in order lodged
         # Reviews go to the plans due longest ago, then to the one scheduled first; months due
         # more than 255 months before the start count as one.
         self.schedule_counter = 0
@@ -163,16 +173,23 @@ class Reference:
         self.schedule_counter += 1
 
     def occupancy(self, q: int) -> int:
-        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q)
+        """Children in the authority's own places of q (not in other authorities' schools)."""
+        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q and not r.other_la)
+
+    def other_la_count(self, q: int) -> int:
+        return sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement == q and r.other_la)
 
     def flow(self, m, ev, src, dst):
         self.flows[m, ev, src, dst] += 1
 
-    def set_placement(self, r: Record, q: int, m: int):
+    def set_placement(self, r: Record, q: int, m: int, other_la: int = 0):
         e = int(self.mdl.epoch_of_month[m])
-        r.cost = annual_cost(r.stream, m, self.mdl.unit_cost[self.s, e, r.age, q, r.need],
-                             self.mdl.cost_spread[self.s, e, r.age, q])
+        unit = self.mdl.unit_cost[self.s, e, r.age, q, r.need]
+        if other_la:
+            unit = unit * self.mdl.other_la_cost_ratio[self.s, e, q]
+        r.cost = annual_cost(r.stream, m, unit, self.mdl.cost_spread[self.s, e, r.age, q])
         r.placement = q
+        r.other_la = other_la
 
     def request_place(self, r: Record, q: int, leaving: bool, decision: str, event: int, m: int):
         mdl, s = self.mdl, self.s
@@ -180,7 +197,32 @@ class Reference:
         capacity = int(mdl.place_capacity[s, m, q])
         p = r.placement
         target = q
-        if capacity < codes.UNLIMITED_PLACES and self.occupancy(q) >= capacity and p != q:
+        other_la = r.other_la if p == q else 0
+        refused = False
+        if capacity < codes.UNLIMITED_PLACES and p != q:
+            # The soft limit: a phase transfer meets the wall only; an in-year request gets an own
+            # place with the logistic chance in occupancy / capacity.
+            own = self.occupancy(q)
+            width = 0.0 if event == codes.EV_PHASE_TRANSFER else mdl.place_soft_width[s, e, q]
+            if own >= capacity:
+                chance = 0.0
+            elif width <= 0:
+                chance = 1.0
+            else:
+                chance = 1.0 / (1.0 + np.exp((own / capacity - mdl.place_soft_mid[s, e, q]) / width))
+            p_other = mdl.other_la_placement[s, e, q]
+            if chance < 1.0:
+                if p_other <= 0 and width <= 0:
+                    refused = True
+                else:
+                    u = uniform(r.stream, m, DEC[decision.replace("OVERFLOW", "PLACE")])
+                    if u >= chance:
+                        if u - chance < (1.0 - chance) * p_other:
+                            other_la = 1
+                            self.flow(m, codes.EV_OTHER_LA_PLACE, q, q)
+                        else:
+                            refused = True
+        if refused:
             if uniform(r.stream, m, DEC[decision]) < mdl.overflow_independent[s, e, q]:
                 target = codes.INDEPENDENT
                 r.waiting = codes.NO_WAIT
@@ -194,13 +236,25 @@ class Reference:
             r.waiting = codes.NO_WAIT
         src = codes.PLACEMENT_NONE if p < 0 else p
         if target != p or event == codes.EV_PHASE_TRANSFER:
-            self.set_placement(r, target, m)
+            self.set_placement(r, target, m, other_la)
             self.flow(m, event, src, target)
 
     def cease(self, r: Record, event: int, m: int):
         self.flow(m, event, r.placement, codes.PLACEMENT_NONE)
         r.status = codes.CEASED
         r.waiting = codes.NO_WAIT
+        r.placement_appeal = 0
+
+    def appeal_placement(self, r: Record, decision: str, m: int):
+        """The family may appeal against the placement named (not independent, none open)."""
+        if r.status != codes.ACTIVE or r.placement == codes.INDEPENDENT or r.placement_appeal:
+            return
+        e = int(self.mdl.epoch_of_month[m])
+        chance = self.mdl.p_placement_appeal[self.s, e, r.age, r.placement]
+        if chance > 0 and uniform(r.stream, m, DEC[decision]) < chance:
+            r.placement_appeal = 1
+            self.placement_appeals.append(r)
+            self.flow(m, codes.EV_APPEAL_PLACEMENT, r.placement, r.placement)
 
     @staticmethod
     def longest_waiting(candidates: list[Record], wait, capacity: int) -> list[Record]:
@@ -224,6 +278,7 @@ class Reference:
         e = int(mdl.epoch_of_month[m])
         september = (self.start + m) % 12 == 8
         due, queue, waitlist, step_down, new_plans = [], [], [], [], []
+        deferred = []
         if september:  # step 1, for every record, before anything else happens this month
             for r in self.active:
                 if r.status != codes.ACTIVE:
@@ -235,7 +290,20 @@ class Reference:
                 if codes.TRANSFER_OF_AGE[r.age] >= 0:
                     t = int(codes.TRANSFER_OF_AGE[r.age])
                     q = lookup(mdl.phase_cdf[s, e, t, r.need, r.placement], uniform(r.stream, m, DEC["PHASE"]))
-                    self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+                    if q != r.placement and mdl.place_capacity[s, m, q] < codes.UNLIMITED_PLACES:
+                        deferred.append((r, q))  # after the pass: the admission round
+                    else:
+                        self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+                        self.appeal_placement(r, "PLACEMENT_APPEAL_PHASE", m)
+            # Children who would otherwise go to another authority's school or independent first.
+            def would_leave(r, q):
+                p_other = mdl.other_la_placement[s, e, q]
+                if p_other > 0 and uniform(r.stream, m, DEC["PLACE_PHASE"]) < p_other:
+                    return True
+                return uniform(r.stream, m, DEC["OVERFLOW_PHASE"]) < mdl.overflow_independent[s, e, q]
+            for r, q in sorted(deferred, key=lambda rq: not would_leave(*rq)):
+                self.request_place(r, q, True, "OVERFLOW_PHASE", codes.EV_PHASE_TRANSFER, m)
+                self.appeal_placement(r, "PLACEMENT_APPEAL_PHASE", m)
             for r in self.requests:
                 if r.status > codes.APPEAL_DECLINE:
                     continue
@@ -321,10 +389,27 @@ class Reference:
             else:
                 self.flow(m, codes.EV_REVIEW_KEPT, r.placement, r.placement)
             if r.status == codes.ACTIVE:
+                self.appeal_placement(r, "PLACEMENT_APPEAL_REVIEW", m)
                 self.schedule(r, m + 12)
+        # Placement appeals decided: a win places the child independent.
+        still_appealing = []
+        for r in self.placement_appeals:
+            if r.status != codes.ACTIVE or not r.placement_appeal:
+                continue
+            if uniform(r.stream, m, DEC["PLACEMENT_TRIBUNAL"]) < mdl.placement_appeal_hazard[s, e]:
+                r.placement_appeal = 0
+                if (uniform(r.stream, m, DEC["PLACEMENT_TRIBUNAL_WIN"]) < mdl.p_placement_appeal_win[s, e]
+                        and r.placement != codes.INDEPENDENT):
+                    self.request_place(r, codes.INDEPENDENT, False, "OVERFLOW_MOVE", codes.EV_PLACEMENT_APPEAL_UPHELD,
+                                       m)
+                else:
+                    self.flow(m, codes.EV_PLACEMENT_APPEAL_DISMISSED, r.placement, r.placement)
+                continue
+            still_appealing.append(r)
+        self.placement_appeals = still_appealing
         # Free places to the waiting list, then step-downs.
         for q in (codes.SRP, codes.SPECIAL):
-            capacity = int(mdl.place_capacity[s, m, q])
+            capacity = int(mdl.in_year_capacity[s, m, q])
             free = len(waitlist) if capacity >= codes.UNLIMITED_PLACES else capacity - self.occupancy(q)
             if free <= 0:
                 continue
@@ -337,7 +422,7 @@ class Reference:
         for r in step_down:
             if r.status != codes.ACTIVE or r.placement != codes.INDEPENDENT:
                 continue
-            if self.occupancy(codes.SPECIAL) >= mdl.place_capacity[s, m, codes.SPECIAL]:
+            if self.occupancy(codes.SPECIAL) >= mdl.in_year_capacity[s, m, codes.SPECIAL]:
                 break
             self.set_placement(r, codes.SPECIAL, m)
             self.flow(m, codes.EV_STEP_DOWN, codes.INDEPENDENT, codes.SPECIAL)
@@ -408,7 +493,8 @@ class Reference:
         measures = self.measures[m]
         measures[codes.M_REQUESTS_PENDING] = count(codes.REQUEST_PENDING)
         measures[codes.M_ASSESSMENTS_OPEN] = count(codes.ASSESSMENT)
-        measures[codes.M_APPEALS_OPEN] = count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE)
+        appealing = sum(1 for r in self.records if r.status == codes.ACTIVE and r.placement_appeal)
+        measures[codes.M_APPEALS_OPEN] = count(codes.APPEAL_REFUSAL, codes.APPEAL_DECLINE) + appealing
         measures[codes.M_REVIEWS_DUE] = n_due
         measures[codes.M_REVIEWS_DONE] = n_reviews
         if m == 0:
@@ -422,6 +508,8 @@ class Reference:
                                       (codes.SPECIAL, codes.M_SPECIAL_OCCUPIED, codes.M_SPECIAL_CAPACITY)):
             measures[occupied] = self.occupancy(q)
             measures[capacity] = min(int(mdl.place_capacity[s, m, q]), codes.UNLIMITED_PLACES)
+        measures[codes.M_SRP_OTHER_LA] = self.other_la_count(codes.SRP)
+        measures[codes.M_SPECIAL_OTHER_LA] = self.other_la_count(codes.SPECIAL)
         self.trace.append([r.placement if r.status == codes.ACTIVE else -1 - r.status for r in self.records])
 
 

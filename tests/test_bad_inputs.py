@@ -210,6 +210,12 @@ CASES: tuple[Case, ...] = (
     Case("unknown key", "parameters", "unknown_column.csv",
          params_csv("p_assess,0.4,x", header="parameter,value,colour"),
          f"unknown_column.csv, line 1: unknown column(s) 'colour'; allowed: {PARAMETER_COLUMNS}"),
+    Case("unknown key", "parameters", "soft_limit_typo.csv", params_csv("place_soft_widht,,,,special,,,,0.1"),
+         "soft_limit_typo.csv, line 2, column 'parameter': unknown parameter 'place_soft_widht' (did you mean "
+         "'place_soft_width'?) (see docs/parameters.md or `sendsim params`)"),
+    Case("probability below 0", "parameters", "other_la_range.csv", params_csv("other_la_placement,,,,special,,,,1.5"),
+         "other_la_range.csv, line 2, column 'value': other_la_placement is a probability: value 1.5 must lie in "
+         "[0, 1]"),
     Case("unknown placement code", "parameters", "params_placement.csv",
          params_csv("overflow_independent,,,,specials,,,,0.5"),
          f"params_placement.csv, line 2, column 'placement': unknown placement code 'specials'; expected one of "

@@ -111,6 +111,13 @@ TRIBUNAL_MEAN_MONTHS = 9.0
 # authority concedes); most decided appeals go the family's way (DOMAIN.md), some are
 # withdrawn by the family.
 P_TRIBUNAL_WIN = 0.85
+# Placement appeals: after a phase transfer or an annual review, the family of a child not in an
+# independent placement appeals against the placement named with this probability, seeking an
+# independent placement (decided as other appeals: TRIBUNAL_MEAN_MONTHS, P_TRIBUNAL_WIN). Fitted
+# so that every appeal the tribunal statistics count (refusal to assess, refusal to issue,
+# placement) comes to Kent's 758 registered in 2023 (send_tribunal_appeal_rate_2014_2023.csv) in the
+# first simulated year (see inputs/kent/data/README.md, "Placement appeals").
+P_PLACEMENT_APPEAL = 0.006
 
 # Placement changes outside phase transfers (escalation, reintegration): this share is
 # decided at the annual review, the rest between reviews (emergency reviews, interim moves).
@@ -155,6 +162,34 @@ NEW_SPECIAL_SCHOOL_PHASING = (("2025-09", 1 / 3), ("2026-09", 2 / 3), ("2027-09"
 # phase-transfer children (independent 41 of 95 at Year 6-7, 97 of 170 at post-16). SRP: a
 # child refused an SRP place mostly stays in mainstream and waits. See the tuning record.
 OVERFLOW_INDEPENDENT = {"special": 0.5, "srp": 0.2}
+
+# Kent's own special places apart from places in other authorities' special schools. SEN2 counts
+# Kent children wherever they are placed (6,222 in maintained special and special academies in
+# January 2024); Kent's own schools held 5,959 x 103.56% = 6,171 pupils in December 2023 (the
+# Safety Valve return), some of them other authorities' children. With Kent's cross-border
+# ratio of imports to exports (KentOnline, "The special needs system is a bottomless pit":
+# 1,199 Kent pupils placed in other authorities' schools, 845 other authorities' pupils in
+# Kent's), exports E and imports I = E x 845 / 1,199 satisfy 6,222 - E = 6,171 - I, so
+# E = 51 / (1 - 845 / 1,199) = 173: 2.8% of Kent's special-school children.
+OTHER_LA_EXPORT_IMPORT = (1199, 845)
+OTHER_LA_SOURCE_URL = "https://www.kentonline.co.uk/kent/news/the-special-needs-system-is-a-bottomless-pit-266237/"
+# SRPs are units in local mainstream schools: placements across the border are taken as none.
+OTHER_LA_SRP_SHARE = 0.0
+# A child refused one of Kent's own special places in-year: probability of a place in another
+# authority's special school (Medway, Bexley, Bromley, East Sussex take most of Kent's exports).
+# Fitted with the soft limit (PLACE_SOFT_*) to SEN2's annual changes of special and independent
+# placements (see the tuning record in inputs/kent/data/README.md, "Soft limit of Kent's places").
+OTHER_LA_PLACEMENT = {"special": 0.5, "srp": 0.0}
+# Annual cost of a place in another authority's special school relative to Kent's own: the host's
+# place funding (10,000, recouped) plus its own top-up rates, which are above Kent's (Kent's cost
+# per special pupil, 24,252 in 2024-25, is among the lowest of the neighbouring authorities').
+OTHER_LA_COST_RATIO = 1.2
+# The soft limit of Kent's own SRP and special places: the chance that an in-year request gets a
+# place falls as a logistic in occupancy (a fraction of the capacity, places x occupancy ceiling),
+# 1/2 at PLACE_SOFT_MID; the admission round (phase transfers) meets the ceiling only. Fitted
+# (see OTHER_LA_PLACEMENT).
+PLACE_SOFT_MID = 0.99
+PLACE_SOFT_WIDTH = 0.01
 
 # Children with plans arriving from other authorities per year, relative to the SEN2 2023
 # 'transfer' outflow at the same age (no inflow data; Kent is a net importer of looked-after
