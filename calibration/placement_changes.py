@@ -74,9 +74,10 @@ def main(argv: list[str]) -> None:
     out = argv[0]
     table = placement_changes(out)
     print("change Jan 2024 -> Jan 2025: median [90%] | SEN2 annual changes 2019-2024")
-    for r in table.itertuples():
-        inside = "inside" if r.sen2_min <= r.median <= r.sen2_max else "OUTSIDE"
-        print(f"  {r.placement:18s} {r.median:+7.0f} [{r.p05:+6.0f}, {r.p95:+6.0f}]  {inside:7s} {r.sen2_changes}")
+    for r in table.to_dict("records"):
+        inside = "inside" if r["sen2_min"] <= r["median"] <= r["sen2_max"] else "OUTSIDE"
+        print(f"  {r['placement']:18s} {r['median']:+7.0f} [{r['p05']:+6.0f}, {r['p95']:+6.0f}]  {inside:7s} "
+              f"{r['sen2_changes']}")
     if len(argv) > 1:
         from sendsim.inputs.kent.derive import PARAMETERS_PATH
         rows = pd.read_csv(PARAMETERS_PATH)

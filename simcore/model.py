@@ -86,7 +86,8 @@ _SPECS = (
     ParameterSpec("p_placement_appeal_win", (), "probability",
                   "probability that the tribunal decides a placement appeal for the family (placed where sought)",
                   optional_default=0.0),
-    ParameterSpec("p_decline", (), "probability", "probability that a completed assessment ends in a decision not to issue"),
+    ParameterSpec("p_decline", (), "probability",
+                  "probability that a completed assessment ends in a decision not to issue"),
     ParameterSpec("first_placement", ("age", "need", "to"), "probability",
                   "placement named in a new plan, by academic age and need", distribution=True),
     # Annual reviews

@@ -1,4 +1,6 @@
-"""Placement appeals: lodged after a phase transfer or a review, decided by the tribunal, a win
+"""Placement appeals, hand-checked and against Kent's count.
+
+Placement appeals: lodged after a phase transfer or a review, decided by the tribunal, a win
 places the child independent (hand-checked on tiny cohorts); and Kent's simulated appeals of every
 type in the first year against its 2023 count. (tests/test_reference.py compares the rule with
 tests/naive.py exactly.)"""

@@ -1,4 +1,6 @@
-"""Own places and places in other authorities' schools, the soft limit and the admission round:
+"""Places: own, other authorities', the soft limit and the admission round.
+
+Own places and places in other authorities' schools, the soft limit and the admission round:
 hand-checked outcomes on tiny cohorts, and the soft limit's chance against its formula within
 sampling error. (tests/test_reference.py compares every rule with tests/naive.py exactly.)"""
 from __future__ import annotations
