@@ -2,7 +2,7 @@
 
 ``python -m pytest benchmarks/`` runs every benchmark (pytest-benchmark prints its timing
 table); each benchmark also records the figures it stands for (child-months per second, the
-two ratios, bytes per run, ...) with the issue's target where there is one, and this file
+two ratios, bytes per run, ...) with its target where there is one, and this file
 prints them as one table after the run. ``--figures-json PATH`` also writes them to a file.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from benchmarks.workloads import Workload, kent_baseline
 
 @dataclass
 class Figure:
-    """One measured figure, with its target if the issue sets one."""
+    """One measured figure, with its target if it has one."""
 
     name: str
     value: float

@@ -16,8 +16,8 @@ import pytest
 from benchmarks.workloads import england_like, run_engine
 
 KENT_RUNS_PER_CORE = 8          # about 0.3 s on one core
-COHORT_SIZES = (20_000, 200_000, 640_000)   # a county, a region, England (the sizes)
-RUN_COUNTS = (1, 100, 1_000)    # the numbers of runs
+COHORT_SIZES = (20_000, 200_000, 640_000)   # a county, a region, England
+RUN_COUNTS = (1, 100, 1_000)    # one run, a quick study, the default study
 ROUNDS_FOR_RUNS = {1: 5, 100: 2, 1_000: 1}  # 1,000 runs on one thread take about 40 s
 FLAT_TOLERANCE = 1.25           # "flat": the dearest child-month within 25% of the cheapest (timer noise aside)
 SCALING_CHILD_MONTHS = 20_000_000  # work per scaling measurement: about 0.7 s on one core

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from benchmarks.gate import warm_start
 
-TARGET_WARM_START_SECONDS = 1.0  # the issue: start-up with a warm numba cache under 1 second
+TARGET_WARM_START_SECONDS = 1.0  # target: start-up with a warm numba cache under 1 second
 COLD_TIMEOUT_SECONDS = 900.0     # a loaded 2-core machine may take several minutes
 
 

@@ -7,8 +7,8 @@
 One-thread figures are timed in CPU time of the process (per core, whatever else runs on the
 machine), all-core figures in wall time.
 - the ratios, measured side by side in interleaved rounds (``benchmarks.gate.measure``), with
-  the issue's targets: the engine at least 10 times the NumPy reference and at no less than 0.35
-  of the limit per core (issue 20).
+  the targets: the engine at least 10 times the NumPy reference and at no less than 0.35
+  of the limit per core (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from benchmarks.numpy_reference import simulate_numpy
 from benchmarks.toy import run_toy, toy_workload
 from benchmarks.workloads import BENCHMARK_SEED
 
-TARGET_SPEEDUP = 10.0       # the issue: at least 10 times faster than the NumPy reference
-TARGET_SHARE_OF_LIMIT = 0.35  # issue 20: at least 0.35 of the limit per core
+TARGET_SPEEDUP = 10.0       # target: at least 10 times faster than the NumPy reference
+TARGET_SHARE_OF_LIMIT = 0.35  # target: at least 0.35 of the limit per core
 LIMIT_RUNS_PER_CORE = 48    # about 0.15 s on one core
 GATE_ROUNDS = 9
 

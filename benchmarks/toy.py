@@ -7,7 +7,7 @@ the month's count of children in each state is the output. It draws with the eng
 counter-based generator (``simcore.rng``: same scheme, same keys), one decision per
 child-month, on one thread, over as many children and months as the Kent baseline.
 
-It is the issue's yardstick for the whole run: the default Kent baseline, 1,000 runs with
+It is the yardstick for the whole run: the default Kent baseline, 1,000 runs with
 every table written, end to end, should reach at least 0.85 of the toy's child-months per
 second (``benchmarks.gate`` measures both in the same run). The toy does none of what the
 engine does besides the step (no ages, no pipeline, no capacity, no outputs), so the ratio
