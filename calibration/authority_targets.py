@@ -33,7 +33,7 @@ from sendsim.calibration.targets import COLUMNS
 from sendsim.inputs.defaults import KENT_DIR
 from sendsim.inputs.derivation import Derivation
 from sendsim.inputs.derive import KENT, derivation_for, format_value
-from sendsim.inputs.sen2.files import AGE_CASELOAD_2022, CASELOAD, CEASED, NEWPLANS
+from sendsim.inputs.sen2.files import AGE_CASELOAD_2022, CASELOAD, CEASED, NEWPLANS, TRIBUNAL
 from sendsim.simcore import codes
 
 # Kent's targets, the built-in default of sendsim calibrate.
@@ -70,6 +70,12 @@ TOLERANCE_NEW_PLANS = 0.10
 TOLERANCE_PROJECTION = 0.15
 # Plans ceased in 2023: the first person-level year, with the backlog team's bulk ceasing.
 TOLERANCE_CEASED = 0.15
+# SEND Tribunal appeals registered a year: a yearly count of flows, so the yearly-flow rule of new
+# plans (10%).
+TOLERANCE_APPEALS = TOLERANCE_NEW_PLANS
+# Every appeal type the tribunal statistics count: against a refusal to assess, a refusal to issue
+# and the placement named in a plan (codes.APPEAL_EVENTS).
+APPEAL_ITEM = "+".join(codes.EVENTS[e] for e in codes.APPEAL_EVENTS)
 
 # Placements fitted one by one, and the group fitted as one across the 2023 series break.
 CLEAN_PLACEMENTS = ("early_years", "mainstream", "srp", "special", "independent")
@@ -245,6 +251,30 @@ def sen2_targets(d: Derivation, r: _Rows) -> None:
     r.add(f"sen2_{year - 1}_ceased", "events", f"{year - 1}-12", value, _relative(value, TOLERANCE_CEASED), "report",
           f"{CEASED}: total_ceased, {authority}, {year - 1}", "aggregate return before the person-level series: "
           f"not comparable with {year} (series break)", months="12", item="ceased")
+    appeal_targets(d, r, origin)
+
+
+def appeal_targets(d: Derivation, r: _Rows, origin: int) -> None:
+    """SEND Tribunal appeals registered in each calendar year of the hindcast (origin .. the year
+    before the census), from the authority's row of the tribunal series; none for an authority
+    the series does not have.
+
+    Reported, not fitted: the shipped draws were fitted without them. The origin's year is not
+    whole in the hindcast (flows start in February), so its count is compared with February of
+    that year to January of the next.
+    """
+    series = d.authority.tribunal_appeals()
+    for year, value in zip(series["year"], series["appeals_registered"]):
+        if not origin <= year < d.census_year:
+            continue
+        whole = year > origin
+        r.add(f"tribunal_{year}_appeals", "events", f"{year}-12" if whole else f"{year + 1}-01", float(value),
+              _relative(float(value), TOLERANCE_APPEALS), "report",
+              f"{TRIBUNAL}: appeals_registered, {d.name}, {year}",
+              "appeals against refusals to assess, refusals to issue and placements; the tribunal counts appeals "
+              "about the other sections of a plan too" + ("" if whole else
+                                                           f"; compared with February {year} - January {year + 1}"),
+              months="12", item=APPEAL_ITEM)
 
 
 def local_targets(d: Derivation, r: _Rows) -> None:

@@ -371,10 +371,32 @@ class CalibrationModel:
         """The hindcast parameter set of one proposal."""
         if self.hindcast_base is None:
             raise ValueError("this model has no hindcast")
-        base = self.hindcast_base
-        ps = self._shared(base, theta, phi)
+        ps = self._shared(self.hindcast_base, theta, phi)
         requests_shape = self.request_age_mix(theta["young_requests"], theta["transfer_requests"],
                                               theta["request_age_shift"])
+        return self.hindcast_overrides(ps, theta, phi, requests_shape)
+
+    def hindcast_overrides(self, ps: ParameterSet, theta: dict[str, float], phi: dict[str, np.ndarray],
+                           requests_shape: np.ndarray) -> ParameterSet:
+        """The hindcast's own values on top of ``ps`` (a parameter set with the shared rates and
+        the hindcast base's effective dates): ages 20-25 ceasing before the backlog team's year,
+        the post-16 share before 2024, each year's requests (spread over ages by
+        ``requests_shape``), decisions, declines, assessments and reviews.
+
+        Parameters
+        ----------
+        theta
+            Fitted values; the hindcast reads ``cease_20_25_before_2023``,
+            ``post16_mainstream_fe_before_2024``, ``history_review_capacity`` and
+            ``backlog_team_reviews``.
+        phi
+            Directly observed rates; the hindcast reads each observed year's ``p_assess_YYYY``
+            and ``p_decline_YYYY``.
+        """
+        if self.hindcast_base is None:
+            raise ValueError("this model has no hindcast")
+        base = self.hindcast_base
+        ps = dict(ps)
         n = len(self.years)
         if ps["review_cease"].values.shape[0] > 1:  # ages 20-25 before the backlog team's year
             cease = ps["review_cease"].values.copy()

@@ -287,7 +287,7 @@ def read_targets(path: str | Path, text: str | None = None) -> list[Target]:
 # Pipeline events (counted in the flows table, no placement change) that may be targets.
 _PIPELINE_EVENTS = frozenset(codes.EVENTS.index(name) for name in (
     "request", "agreed_to_assess", "refused_to_assess", "appeal_refusal", "appeal_decline", "tribunal_upheld",
-    "tribunal_dismissed", "declined_to_issue", "request_closed"))
+    "tribunal_dismissed", "declined_to_issue", "request_closed", "appeal_placement"))
 
 
 def needs_flows(targets: list[Target]) -> bool:

@@ -1,15 +1,22 @@
 """Placement appeals, hand-checked and against Kent's count.
 
 Placement appeals: lodged after a phase transfer or a review, decided by the tribunal, a win
-places the child independent (hand-checked on tiny cohorts); and Kent's simulated appeals of every
-type in the first year against its 2023 count. (tests/test_reference.py compares the rule with
+places the child independent (hand-checked on tiny cohorts); Kent's simulated appeals of every
+type in the first year against its 2023 count; and the appeal targets of every hindcast year,
+generated from the tribunal series. (tests/test_reference.py compares the rule with
 tests/naive.py exactly.)"""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from benchmarks.workloads import kent
+from sendsim.calibration import authority_targets
+from sendsim.calibration.targets import read_targets
+from sendsim.inputs.derive import derivation_for
 from sendsim.inputs.sen2.authority import Authority
+from sendsim.inputs.sen2.files import TRIBUNAL
 from sendsim.simcore import codes
 from sendsim.simcore.engine import Calendar, simulate
 from tests import builders
@@ -62,3 +69,36 @@ def test_kent_appeals_of_every_type_in_the_first_year_near_its_2023_count():
     assert abs(appeals.mean() - 758) < 0.1 * 758, appeals.mean()
     placement = chunk.flows[:, 1:13, codes.EV_APPEAL_PLACEMENT].sum(axis=(1, 2, 3))
     assert placement.mean() > 0
+
+
+def _appeal_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["id"].str.startswith("tribunal_")].set_index("id")
+
+
+@pytest.mark.parametrize("authority", ["Kent", "Medway"])
+def test_appeal_targets_are_the_tribunal_series_of_every_hindcast_year(authority):
+    """One report target a year 2019-2023, each the authority's appeals_registered in the
+    tribunal file, summing the three appeal events over 12 months with the 10% yearly-flow
+    tolerance; Kent's shipped targets.csv holds them as generated."""
+    frame = authority_targets.derive_targets(derivation_for(authority))
+    rows = _appeal_rows(frame)
+    series = Authority(authority).tribunal_appeals().set_index("year")["appeals_registered"]
+    assert list(rows.index) == [f"tribunal_{year}_appeals" for year in range(2019, 2024)]
+    for year in range(2019, 2024):
+        row = rows.loc[f"tribunal_{year}_appeals"]
+        assert float(row["value"]) == series[year]
+        assert float(row["tolerance"]) == pytest.approx(0.1 * series[year], abs=0.05)
+        assert (row["measure"], row["months"], row["role"]) == ("events", "12", "report")
+        assert row["source"] == f"{TRIBUNAL}: appeals_registered, {authority}, {year}"
+        # The origin's year starts in February in the hindcast: compared with February-January.
+        assert row["date"] == ("2020-01" if year == 2019 else f"{year}-12")
+    if authority == "Kent":
+        assert [series[y] for y in range(2019, 2024)] == [513, 375, 428, 648, 758]
+        shipped = read_targets(authority_targets.TARGETS_PATH)
+        appeals = [t for t in shipped if t.id.startswith("tribunal_")]
+        assert [t.value for t in appeals] == [513, 375, 428, 648, 758]
+        assert all(set(t.items) == set(codes.APPEAL_EVENTS) for t in appeals)
+
+
+def test_an_authority_without_a_tribunal_row_has_no_appeal_targets():
+    assert _appeal_rows(authority_targets.derive_targets(derivation_for("Hampshire"))).empty
