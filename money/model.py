@@ -293,9 +293,13 @@ def check_money_inputs(finance: FinanceBook, financial_years: np.ndarray, comple
               months_by_fy_band_placement=np.zeros((1, len(financial_years), codes.N_AGE_BANDS, codes.N_PLACEMENTS)))
 
 
-def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
+def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray, unit_cost: np.ndarray,
+                       other_la_share: np.ndarray | None = None,
+                       other_la_cost_ratio: np.ndarray | None = None) -> np.ndarray:
     """Expected annual cost (GBP, base-year prices) of a set of plans by placement: the unit
-    cost by age, placement and need of each plan (the per-child multiplier has mean 1).
+    cost by age, placement and need of each plan (the per-child multiplier has mean 1), and, as
+    the engine opens a run, the share of each placement's plans held in another authority's
+    school at that place's cost ratio.
 
     Parameters
     ----------
@@ -303,9 +307,14 @@ def expected_plan_cost(placement: np.ndarray, age: np.ndarray, need: np.ndarray,
         [n] codes of each plan (academic age clipped to 0..25).
     unit_cost
         [A, P, N] unit costs (the ``unit_cost`` parameter's values in force).
+    other_la_share, other_la_cost_ratio
+        [P] the ``other_la_share`` and ``other_la_cost_ratio`` parameters' values in force
+        (None: every place is the authority's own, at unit cost).
     """
     age = np.clip(np.asarray(age), 0, codes.MAX_AGE)
     costs = unit_cost[age, placement, need]
+    if other_la_share is not None and other_la_cost_ratio is not None:
+        costs = costs * (1.0 + other_la_share[placement] * (other_la_cost_ratio[placement] - 1.0))
     return np.bincount(placement, weights=costs, minlength=codes.N_PLACEMENTS)
 
 

@@ -54,14 +54,16 @@ def finance() -> FinanceBook:
 
 @pytest.fixture(scope="module")
 def cohort_cost() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected annual cost of the January 2024 plans at 2023-24 prices by placement, the plans
-    by placement and by age band and placement."""
+    """Expected annual cost of the January 2024 plans at 2023-24 prices by placement (places in
+    other authorities' schools at their cost ratio, as the engine opens a run), the plans by
+    placement and by age band and placement."""
     parameters = build_parameter_set(read_parameter_rows(KENT_PARAMETERS), CALENDAR)
     cohort, _ = load_cohort(KENT_COHORT, CALENDAR)
     active = cohort.status == codes.ACTIVE
     placement = cohort.placement[active].astype(np.int64)
     age = np.clip(CALENDAR.academic_age(cohort.birth_month[active]), 0, codes.MAX_AGE)
-    cost = expected_plan_cost(placement, age, cohort.need[active].astype(np.int64), parameters["unit_cost"].values[0])
+    cost = expected_plan_cost(placement, age, cohort.need[active].astype(np.int64), parameters["unit_cost"].values[0],
+                              parameters["other_la_share"].values[0], parameters["other_la_cost_ratio"].values[0])
     bands = np.zeros((codes.N_AGE_BANDS, codes.N_PLACEMENTS))
     np.add.at(bands, (codes.AGE_BAND_OF_AGE[age], placement), 1)
     return cost, np.bincount(placement, minlength=codes.N_PLACEMENTS), bands
