@@ -261,8 +261,12 @@ def _ledger_is_ours(path: Path, folder_id: str) -> bool:
 
 def _lock_is_ours(path: Path, folder_id: str) -> bool:
     """A regular file holding exactly this folder's identity."""
+    expected = folder_id.encode()
+    if not _is_real_file(path):
+        return False
     try:
-        return _is_real_file(path) and path.read_bytes() == folder_id.encode()
+        with open(path, "rb") as handle:  # no more than needed: a file put there may be large
+            return handle.read(len(expected) + 1) == expected
     except OSError:
         return False
 

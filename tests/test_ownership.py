@@ -1,6 +1,8 @@
 """Nothing the user owns is ever deleted: sendsim removes only files its own records say it
 wrote, never through a symbolic link, never an input of the current run; a folder it did not
-make is refused by name.
+make is refused by name. Inside the scratch folder ``.partial`` sendsim trusts only records that
+prove themselves (a ledger headed by the folder identity, a lock file holding it) and refuses,
+before changing anything, to work beside an entry it cannot show it made.
 
 The property tests run ``sendsim run --overwrite``, ``sendsim run --resume`` and ``sendsim
 report`` on folders holding content sendsim did not write (alone, or mixed into a finished run)
