@@ -24,6 +24,18 @@ reached without passing through a symbolic link, and never if it is an input of 
 run; a folder goes only when it is empty. A folder without the marker is refused by name
 (whatever it holds); a file someone else put into an output folder is never touched.
 
+**The scratch folder holds only what sendsim can show it made.** Its records there are trusted
+only when they prove themselves: the ledger's first line names the folder identity of the
+marker, and the lock file ``DIR/.partial/_lock`` holds that identity (each is created whole, by
+linking a finished temporary file whose name carries the identity, so a kill leaves either
+nothing, the whole file, or a temporary file recognisable by its name). Every other entry of
+``.partial`` must be a file the trusted ledger names, or a folder on the way to one. A run that
+finds anything else there (a file the user put into ``.partial``, a ledger or lock that is not
+provably sendsim's, the headerless ledger of an earlier version) refuses with one line naming
+it, before anything is created, written or removed; a ``--resume`` of a finished run tidies a
+stray ``.partial`` only by what the trusted ledger names. So sendsim never writes over, appends
+to or removes an entry of ``.partial`` it cannot show it made.
+
 ``DIR/.partial/_run.json`` describes the run being written (options, input hashes, the table
 layout version and the folder identity): a ``--resume`` whose description differs is refused,
 so that chunks of two different runs (or of two layouts) are never mixed.
@@ -39,6 +51,7 @@ the same folder at the same time.
 """
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -67,6 +80,9 @@ RUN_DESCRIPTION = "_run.json"
 LOCK = "_lock"
 LEDGER = "_ledger"
 MOVED = "_moved"  # the journal of files a finish has moved into place (a resumed finish may replace them)
+# The ledger's first line, followed by the folder identity: a ledger without it (an earlier
+# version's, or a file someone put there) is not trusted as a record of what sendsim wrote.
+LEDGER_HEADER = "# sendsim ledger of output folder "
 MARKER = ".sendsim-output"
 MARKER_FORMAT = "sendsim output folder"
 # Version of the table layout, kept in the run description (a --resume across layouts is
@@ -77,6 +93,10 @@ TABLE_LAYOUT = 2
 # the others' statistics cost 15% of the writing and skip nothing (every file holds every code).
 STATISTICS_COLUMNS = ("scenario", "run", "date", "month", "financial_year")
 _SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A folder identity becomes part of file names in .partial: no separators, no dots.
+_FOLDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Not on every platform: where there is none, links are refused by the checks made before opening.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class OutputError(RuntimeError):
@@ -162,7 +182,8 @@ def read_marker(root: Path, name: str = MARKER) -> dict | None:
         raise OutputError(f"{path} is damaged, so sendsim cannot tell which files in {root} it wrote; it will not "
                           "remove or overwrite anything there: choose another --out") from None
     if (not isinstance(marker, dict) or marker.get("format") != MARKER_FORMAT
-            or not isinstance(marker.get("folder_id"), str) or not isinstance(marker.get("files", []), list)
+            or not isinstance(marker.get("folder_id"), str) or not _FOLDER_ID.fullmatch(marker["folder_id"])
+            or not isinstance(marker.get("files", []), list)
             or not all(isinstance(f, str) for f in marker.get("files", []))):
         raise OutputError(f"{path} is not a sendsim ownership marker: {root} is not a sendsim output folder; choose "
                           "another --out")
@@ -179,6 +200,150 @@ def first_entries(root: Path, limit: int = 3) -> str:
     for entry in sorted(os.listdir(root))[:limit]:
         names.append(repr(entry))
     return ", ".join(names)
+
+
+# ---- The scratch folder's own records ------------------------------------------------------------
+def _ledger_header(folder_id: str) -> bytes:
+    return f"{LEDGER_HEADER}{folder_id}\n".encode()
+
+
+def _leftover_name(folder_id: str) -> re.Pattern[str]:
+    """Names of the temporary files :func:`_create_whole` makes in ``.partial`` (a kill may leave
+    one): they carry the folder identity, which is what makes one found there provably sendsim's."""
+    return re.compile(rf"(?:{re.escape(LOCK)}|{re.escape(LEDGER)})\.{re.escape(folder_id)}\.[0-9a-f]{{32}}\.tmp")
+
+
+def _create_whole(path: Path, data: bytes, folder_id: str) -> bool:
+    """Create ``path`` holding ``data``, all at once and only if nothing is there; True if it was made.
+
+    The data is written to a temporary file first and then linked to ``path``: a link never
+    replaces what is there, and a kill leaves either no ``path`` or the whole of it (plus,
+    perhaps, the temporary file, whose name carries the folder identity)."""
+    tmp = path.with_name(f"{path.name}.{folder_id}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
+            raise
+        # A file system without hard links (FAT, some network shares): an exclusive create. A kill
+        # between creating and writing leaves a file that is not provably sendsim's: refused, never removed.
+        try:
+            with open(path, "xb") as handle:
+                handle.write(data)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _ledger_is_ours(path: Path, folder_id: str) -> bool:
+    """A regular file that starts with this folder's ledger header."""
+    if not _is_real_file(path):
+        return False
+    header = _ledger_header(folder_id)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(header)) == header
+    except OSError:
+        return False
+
+
+def _lock_is_ours(path: Path, folder_id: str) -> bool:
+    """A regular file holding exactly this folder's identity."""
+    expected = folder_id.encode()
+    if not _is_real_file(path):
+        return False
+    try:
+        with open(path, "rb") as handle:  # no more than needed: a file put there may be large
+            return handle.read(len(expected) + 1) == expected
+    except OSError:
+        return False
+
+
+def read_ledger(root: Path, folder_id: str) -> list[str] | None:
+    """The entries of the run's ledger in ``root/.partial``: [] if there is no ledger, None if
+    what is there is not provably sendsim's (no header with this folder's identity)."""
+    ledger = root / PARTIAL / LEDGER
+    if not _is_real_dir(root / PARTIAL) or not os.path.lexists(ledger):
+        return []
+    if not _ledger_is_ours(ledger, folder_id):
+        return None
+    try:
+        text = ledger.read_bytes()[len(_ledger_header(folder_id)):].decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _journal(root: Path, entries: list[str]) -> list[str]:
+    """The final places a finish moved files to, as its journal says: trusted only when the
+    (trusted) ledger names the journal, as a finish enters it before creating it."""
+    path = root / PARTIAL / MOVED
+    if f"{PARTIAL}/{MOVED}" not in entries or not _is_real_file(path):
+        return []
+    return [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.strip()]
+
+
+def foreign_scratch(root: Path, folder_id: str) -> list[str]:
+    """The entries of ``root/.partial`` (relative to it) that sendsim cannot show it made.
+
+    sendsim's are: the files its trusted ledger names, the folders on their way, the ledger
+    itself, a lock file holding the folder identity, and the temporary files of those two.
+    Anything else (a file or folder put there, a link, an untrusted ledger and everything it
+    names) is foreign. Empty when there is no scratch folder."""
+    partial = root / PARTIAL
+    if not _is_real_dir(partial):
+        return []
+    entries = read_ledger(root, folder_id)
+    named = {e[len(PARTIAL) + 1:] for e in entries or [] if e.startswith(PARTIAL + "/")}
+    if entries is not None and os.path.lexists(partial / LEDGER):
+        named.add(LEDGER)
+    if _lock_is_ours(partial / LOCK, folder_id):
+        named.add(LOCK)
+    on_the_way = {str(parent) for name in named for parent in Path(name).parents}
+    leftover = _leftover_name(folder_id)
+    foreign: list[str] = []
+
+    def visit(folder: Path, relative: str) -> None:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            foreign.append(relative or ".")
+            return
+        for name in names:
+            entry = f"{relative}/{name}" if relative else name
+            path = folder / name
+            if _is_real_dir(path):
+                if entry in on_the_way:
+                    visit(path, entry)
+                else:
+                    foreign.append(entry)
+            elif not (_is_real_file(path) and (entry in named or (not relative and leftover.fullmatch(name)))):
+                foreign.append(entry)
+
+    visit(partial, "")
+    return foreign
+
+
+def _leftovers(root: Path, folder_id: str) -> list[str]:
+    """The temporary files of the ledger and the lock a kill left in ``root/.partial``."""
+    partial = root / PARTIAL
+    if not _is_real_dir(partial):
+        return []
+    pattern = _leftover_name(folder_id)
+    return [f"{PARTIAL}/{name}" for name in sorted(os.listdir(partial)) if pattern.fullmatch(name)]
 
 
 def _owned_targets(root: Path, relatives: list[str]) -> list[Path]:
@@ -238,19 +403,15 @@ def remove_owned(root: Path, relatives: list[str], protected: Sequence[Path] = (
 
 def owned_files(root: Path) -> list[str]:
     """Every file (relative to ``root``) that sendsim's records say it wrote there: the marker's
-    finished run, the ledger of an unfinished one (each at its scratch place and its final
-    place), and the files of a report written into the folder."""
+    finished run; the ledger of an unfinished one, if it is provably sendsim's (its scratch
+    files), with the journal of the final places its finish moved files to; and the files of a
+    report written into the folder."""
     marker = read_marker(root)
     files = list(marker.get("files", [])) if marker else []
-    ledger = root / PARTIAL / LEDGER
-    if _is_real_dir(root / PARTIAL) and _is_real_file(ledger):
-        for line in ledger.read_text(encoding="utf-8", errors="replace").splitlines():
-            relative = line.strip()
-            if not relative:
-                continue
-            files.append(relative)
-            if relative.startswith(PARTIAL + "/"):
-                files.append(relative[len(PARTIAL) + 1:])
+    if marker:
+        entries = read_ledger(root, marker["folder_id"]) or []
+        files += entries
+        files += _journal(root, entries)
     for report_folder in {Path(f).parts[0] for f in files if Path(f).parts} | {"report"}:
         folder = root / report_folder
         if _is_real_dir(folder):
@@ -321,6 +482,7 @@ class OutputStore:
         self.root = Path(root)
         self.partial = self.root / PARTIAL
         self._lock_handle: BinaryIO | None = None
+        self._lock_made = False
         if overwrite and resume:
             raise OutputError("--overwrite and --resume cannot be used together")
         if os.path.lexists(self.root) and not self.root.is_dir():
@@ -344,19 +506,21 @@ class OutputStore:
                 raise OutputError(f"{self.root} has no interrupted run to resume (nothing there)")
             self.folder_id = marker["folder_id"]
             if finished:
-                if self.partial.exists():  # a run killed after its manifest: tidy its scratch files
-                    self._lock()
-                    self._remove_scratch()
-                raise OutputError(f"{self.root} is already complete (it has {MANIFEST}); nothing to resume")
+                raise OutputError(f"{self.root} is already complete (it has {MANIFEST}); nothing to resume"
+                                  + self._tidy_stray_scratch())
             if not self.partial.exists():
                 raise OutputError(f"{self.root} has no interrupted run to resume ({PARTIAL} not found)")
+            self._refuse_untrusted_ledger()
             self._lock()
+            self._refuse_foreign_scratch()
             self._check_identity(identity)
             return
         if marker is not None and not overwrite:
             state = "a finished run" if finished else "an unfinished run (use --resume to finish it)"
             raise OutputError(f"{self.root} already holds {state}; pass --overwrite to replace it")
         if marker is not None:  # refuse before anything is created or removed
+            self.folder_id = marker["folder_id"]
+            self._refuse_untrusted_ledger()
             check_not_inputs(self.root, owned_files(self.root), list(inputs))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -364,17 +528,72 @@ class OutputStore:
             raise OutputError(f"cannot create {self.root}: {error.strerror or error}") from None
         if marker is None:
             self.folder_id = uuid.uuid4().hex
-            write_marker(self.root, self.folder_id, [])
-        else:
-            self.folder_id = marker["folder_id"]
+            try:
+                write_marker(self.root, self.folder_id, [])
+            except OSError as error:
+                raise OutputError(f"cannot write into {self.root}: {error.strerror or error}") from None
         self._make(self.partial)
         self._lock()
-        self._clear(inputs)
-        self._ledger(f"{PARTIAL}/{RUN_DESCRIPTION}", f"{PARTIAL}/{RUN_DESCRIPTION}.tmp")
-        description = dict(identity or {})
-        description["folder_id"] = self.folder_id
-        description["table_layout"] = TABLE_LAYOUT
-        _write_atomic_bytes(self.partial / RUN_DESCRIPTION, _json(description))
+        # Before anything is removed: what an earlier run left in .partial must all be provably
+        # sendsim's, or clearing and writing there could replace or remove a user's file.
+        self._refuse_foreign_scratch()
+        try:
+            self._clear(inputs)
+            if not _create_whole(self.partial / LEDGER, _ledger_header(self.folder_id), self.folder_id):
+                raise OutputError(f"{self.partial / LEDGER} appeared while the run started: is another program "
+                                  "writing into this folder? Choose another --out")
+            self._ledger(f"{PARTIAL}/{RUN_DESCRIPTION}", f"{PARTIAL}/{RUN_DESCRIPTION}.tmp")
+            description = dict(identity or {})
+            description["folder_id"] = self.folder_id
+            description["table_layout"] = TABLE_LAYOUT
+            _write_atomic_bytes(self.partial / RUN_DESCRIPTION, _json(description))
+        except OSError as error:
+            raise OutputError(f"cannot start the run in {self.partial}: {error.strerror or error}; fix the cause and "
+                              "run again with --overwrite") from None
+
+    def _refuse_untrusted_ledger(self) -> None:
+        """Refuse a scratch folder whose ledger is not provably sendsim's (someone else's file or
+        folder, or an earlier version's ledger without the header): its lines cannot be trusted
+        as records of what sendsim wrote, so nothing in ``.partial`` can be shown to be sendsim's."""
+        ledger = self.partial / LEDGER
+        if _is_real_dir(self.partial) and os.path.lexists(ledger) and not _ledger_is_ours(ledger, self.folder_id):
+            raise OutputError(f"{ledger} is not a ledger sendsim can show it wrote for this folder (a file or folder "
+                              "put there, or the ledger of an earlier sendsim version, which has no header), so "
+                              f"sendsim cannot tell which files in {self.partial} it wrote and will not write or "
+                              f"remove anything there: move anything of yours out of {self.partial}, remove "
+                              f"{self.partial} yourself and run again, or choose another --out")
+
+    def _refuse_foreign_scratch(self) -> None:
+        """Refuse (releasing the lock, changing nothing else) if ``.partial`` holds anything
+        sendsim cannot show it made."""
+        foreign = foreign_scratch(self.root, self.folder_id)
+        if not foreign:
+            return
+        self.close()
+        if self._lock_made:  # the lock file this process made, and nothing else, goes
+            remove_owned(self.root, [f"{PARTIAL}/{LOCK}"])
+            self._lock_made = False
+        shown = ", ".join(repr(name) for name in foreign[:3]) + (f" and {len(foreign) - 3} more"
+                                                                   if len(foreign) > 3 else "")
+        them = "it" if len(foreign) == 1 else "them"
+        raise OutputError(f"{self.partial} holds {shown}, which sendsim did not write (its records there do not "
+                          f"name {them}); sendsim will not write into {self.partial} or remove anything there: move "
+                          f"{them} out of {self.partial}, or choose another --out")
+
+    def _tidy_stray_scratch(self) -> str:
+        """The scratch files of a run killed after its manifest: removed as its trusted ledger
+        names them (with its lock and ledger). Returns a note for the user when ``.partial``
+        is left holding anything else."""
+        entries = read_ledger(self.root, self.folder_id)
+        if entries and _is_real_dir(self.partial):
+            try:
+                self._lock()
+            except OutputError:  # another process writes, or the lock is not sendsim's: left alone
+                return ""
+            self._remove_scratch()
+        if _is_real_dir(self.partial) and foreign_scratch(self.root, self.folder_id):
+            return f"; {self.partial} holds files sendsim did not write, left as they are"
+        return ""
 
     def _make(self, folder: Path) -> None:
         try:
@@ -384,24 +603,42 @@ class OutputStore:
 
     def _ledger(self, *relatives: str) -> None:
         """Enter files in the ledger before they are written (so that a kill at any moment
-        leaves every file sendsim wrote on record)."""
-        with open(self.partial / LEDGER, "a", encoding="utf-8") as handle:
+        leaves every file sendsim wrote on record). The ledger is never created here: only whole,
+        with its header, when the run starts."""
+        ledger = self.partial / LEDGER
+        try:
+            descriptor = os.open(ledger, os.O_WRONLY | os.O_APPEND | _NOFOLLOW)
+        except FileNotFoundError:
+            raise OutputError(f"{ledger} was removed while the run was written; start the run again with "
+                              "--overwrite") from None
+        with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
             handle.write("".join(f"{r}\n" for r in relatives))
             handle.flush()
 
     def _lock(self) -> None:
         """Hold an exclusive lock while this process writes (released when it exits, even if
-        killed), so that two runs cannot write into one folder at once."""
+        killed), so that two runs cannot write into one folder at once. The lock file holds the
+        folder identity: one that does not is someone else's, never opened for writing nor removed."""
         if fcntl is None:
             return
         lock = self.partial / LOCK
-        if os.path.lexists(lock) and not _is_real_file(lock):
-            raise OutputError(f"{lock} is not the lock file sendsim made; remove it yourself or choose another --out")
+        expected = self.folder_id.encode()
+        not_ours = OutputError(f"{lock} is not the lock file sendsim made for this folder; move it out of "
+                               f"{self.partial}, or choose another --out")
         try:
-            handle = open(lock, "a+b")
+            made = _create_whole(lock, expected, self.folder_id)
+            if not made and not _lock_is_ours(lock, self.folder_id):
+                raise not_ours
+            # Read and write (never created, truncated or followed here): an exclusive lock over NFS needs both.
+            handle = os.fdopen(os.open(lock, os.O_RDWR | _NOFOLLOW), "r+b")
+        except OutputError:
+            raise
         except OSError as error:
             raise OutputError(f"cannot write into {self.partial} ({error.strerror or error}): a read-only file system "
                               "or a folder without write permission? Choose another --out") from None
+        if handle.read(len(expected) + 1) != expected:  # replaced between the check and the open
+            handle.close()
+            raise not_ours
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -409,6 +646,7 @@ class OutputStore:
             raise OutputError(f"{self.root} is being written by another sendsim process; wait for it to finish "
                               "or choose another --out") from None
         self._lock_handle = handle
+        self._lock_made = made
 
     def _check_identity(self, identity: dict | None) -> None:
         """A resumed run must be the run that was interrupted (else chunks of two runs mix)."""
@@ -450,7 +688,12 @@ class OutputStore:
         store._lock_handle = None  # the run's own process holds the folder's lock
         if not _is_real_dir(store.partial):
             raise OutputError(f"{store.root} has no run in progress ({PARTIAL} not found)")
-        store.folder_id = ""
+        marker = read_marker(store.root)
+        if marker is None or not _ledger_is_ours(store.partial / LEDGER, marker["folder_id"]):
+            raise OutputError(f"{store.root} has no run in progress that sendsim started (no ledger of its own in "
+                              f"{PARTIAL})")
+        store.folder_id = marker["folder_id"]
+        store._lock_made = False
         return store
 
     def _clear(self, inputs: Sequence[Path]) -> None:
@@ -464,24 +707,23 @@ class OutputStore:
         remove_owned(self.root, [f for f in (f"{PARTIAL}/{RUN_DESCRIPTION}", MANIFEST) if f in files], inputs)
         remove_owned(self.root, [f for f in files if f not in (MARKER, f"{PARTIAL}/{LEDGER}", f"{PARTIAL}/{LOCK}")],
                      inputs)
+        remove_owned(self.root, _leftovers(self.root, self.folder_id))
         write_marker(self.root, self.folder_id, [])
         ledger = self.partial / LEDGER
-        if _is_real_file(ledger):
+        if _ledger_is_ours(ledger, self.folder_id):
             ledger.unlink()
 
     def _remove_scratch(self) -> None:
-        """Remove the scratch files of a finished run (its ledger says which), then the folder
-        if nothing else is in it."""
-        ledger = self.partial / LEDGER
-        scratch = []
-        if _is_real_file(ledger):
-            scratch = [line.strip() for line in ledger.read_text(encoding="utf-8", errors="replace").splitlines()
-                       if line.strip().startswith(PARTIAL + "/")]
-        remove_owned(self.root, scratch)
-        if self._lock_handle is not None:
-            self._lock_handle.close()
-            self._lock_handle = None
-        remove_owned(self.root, [f"{PARTIAL}/{LOCK}", f"{PARTIAL}/{LEDGER}"])
+        """Remove the scratch files of a finished run (its trusted ledger says which), its lock
+        and ledger, then the folder if nothing else is in it."""
+        entries = read_ledger(self.root, self.folder_id)
+        remove_owned(self.root, [e for e in entries or [] if e.startswith(PARTIAL + "/")])
+        remove_owned(self.root, _leftovers(self.root, self.folder_id))
+        self.close()
+        if _lock_is_ours(self.partial / LOCK, self.folder_id):
+            remove_owned(self.root, [f"{PARTIAL}/{LOCK}"])
+        if entries is not None:
+            remove_owned(self.root, [f"{PARTIAL}/{LEDGER}"])
         if _is_real_dir(self.partial):
             try:
                 self.partial.rmdir()
@@ -553,8 +795,8 @@ class OutputStore:
     def write_file(self, relative: str, data: bytes) -> None:
         """Write an extra file (summary tables, report inputs) into the partial folder."""
         target = self.partial / relative
-        self._ledger(f"{PARTIAL}/{relative}", f"{PARTIAL}/{relative}.tmp")
         try:
+            self._ledger(f"{PARTIAL}/{relative}", f"{PARTIAL}/{relative}.tmp")
             target.parent.mkdir(parents=True, exist_ok=True)
             _write_atomic_bytes(target, data)
         except OSError as error:
@@ -567,15 +809,15 @@ class OutputStore:
 
         Temporary files left by a writer that was killed mid-write (and whose chunk was then
         written again) are removed first: they are never part of a finished dataset."""
-        ledger = self.partial / LEDGER
-        entries = [line.strip() for line in ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
+        entries = read_ledger(self.root, self.folder_id)
+        if entries is None:
+            raise OutputError(f"{self.partial / LEDGER} is no longer the ledger sendsim wrote; start the run again "
+                              "with --overwrite")
         marker = read_marker(self.root) or {}
         # Files this run may replace at their final place: those the folder's last finished run
         # wrote, and those an earlier, interrupted finish of this run moved there (its journal).
         moved_journal = self.partial / MOVED
-        ours = set(marker.get("files", []))
-        if _is_real_file(moved_journal):
-            ours |= {line.strip() for line in moved_journal.read_text(encoding="utf-8", errors="replace").splitlines()}
+        ours = set(marker.get("files", [])) | set(_journal(self.root, entries))
         finals: list[str] = []
         try:
             self._ledger(f"{PARTIAL}/{MOVED}")

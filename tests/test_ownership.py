@@ -1,6 +1,8 @@
 """Nothing the user owns is ever deleted: sendsim removes only files its own records say it
 wrote, never through a symbolic link, never an input of the current run; a folder it did not
-make is refused by name.
+make is refused by name. Inside the scratch folder ``.partial`` sendsim trusts only records that
+prove themselves (a ledger headed by the folder identity, a lock file holding it) and refuses,
+before changing anything, to work beside an entry it cannot show it made.
 
 The property tests run ``sendsim run --overwrite``, ``sendsim run --resume`` and ``sendsim
 report`` on folders holding content sendsim did not write (alone, or mixed into a finished run)
@@ -195,3 +197,133 @@ def test_report_refuses_a_folder_with_someone_elses_files(tmp_path):
     with pytest.raises(OutputError, match="holds files sendsim did not write"):
         claim_report_folder(target, ["report.html"])
     assert (target / "report.html").read_text() == "the board's own page"
+
+
+# ---- The scratch folder: only what sendsim can show it made ------------------------------------------------
+# Regressions found by fuzzing (1,500 examples): a user's things planted inside the ".partial" of a
+# finished run, then `run --resume` (refused: complete) and `run --overwrite`.
+def run_cli(arguments: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(arguments)
+    return code, err.getvalue()
+
+
+def refused_in_one_line(arguments: list[str], message: str) -> None:
+    code, err = run_cli(arguments)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and message in lines[0], err
+
+
+def finished_copy(finished_run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(finished_run, out, symlinks=True)
+    return out
+
+
+def test_a_run_description_and_a_folder_named_like_its_temporary_file_survive(finished_run, tmp_path):
+    out = finished_copy(finished_run, tmp_path)
+    planted = plant(out, [([PARTIAL, "_run.json"], b"mine"), ([PARTIAL, "_run.json.tmp", "x"], b"also mine")])
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--resume"], "is already complete")
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--overwrite"], "which sendsim did not write")
+    assert_untouched(planted)
+    assert sorted(os.listdir(out / PARTIAL)) == ["_run.json", "_run.json.tmp"]  # no lock or ledger left behind
+
+
+def test_a_folder_named_like_the_ledger_survives(finished_run, tmp_path):
+    out = finished_copy(finished_run, tmp_path)
+    planted = plant(out, [([PARTIAL, "_ledger", "notes.txt"], b"mine")])
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--resume"], "is already complete")
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--overwrite"], "is not a ledger sendsim can show it wrote")
+    assert_untouched(planted)
+
+
+def test_a_file_named_like_the_run_description_survives_overwrite(finished_run, tmp_path):
+    out = finished_copy(finished_run, tmp_path)
+    planted = plant(out, [([PARTIAL, "_run.json"], b"")])
+    before = snapshot(out)
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--resume"], "is already complete")
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--overwrite"], "'_run.json', which sendsim did not write")
+    assert_untouched(planted)
+    assert snapshot(out) == before  # refused before anything was changed: the finished run is intact too
+
+
+def test_a_file_named_like_the_lock_is_neither_opened_for_writing_nor_removed(finished_run, tmp_path):
+    out = finished_copy(finished_run, tmp_path)
+    planted = plant(out, [([PARTIAL, "_lock"], b"")])
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--resume"], "is already complete")
+    refused_in_one_line(["run", *RUN, "--out", str(out), "--overwrite"], "is not the lock file sendsim made")
+    assert_untouched(planted)
+    assert os.listdir(out / PARTIAL) == ["_lock"]
+
+
+def test_a_ledger_someone_else_wrote_is_not_trusted_to_name_files(finished_run, tmp_path):
+    out = finished_copy(finished_run, tmp_path)
+    # A "ledger" naming the user's own files, in and out of .partial, in the format earlier
+    # versions used (no header): trusted, it would have them removed.
+    planted = plant(out, [(["notes.txt"], b"mine"), ([PARTIAL, "mine.csv"], b"a,b"),
+                          (["stock", "baseline", "runs-000009-000009.parquet"], b"not a table"),
+                          ([PARTIAL, "_ledger"], b"notes.txt\n.partial/mine.csv\n"
+                                                 b".partial/stock/baseline/runs-000009-000009.parquet\n")])
+    for arguments, message in ((["--resume"], "is already complete"),
+                               (["--overwrite"], "is not a ledger sendsim can show it wrote"),
+                               (["--overwrite"], "remove"), ([], "pass --overwrite")):
+        refused_in_one_line(["run", *RUN, "--out", str(out), *arguments], message)
+        assert_untouched(planted)
+    assert quiet_main(["report", str(out)]) == 2  # the user's file among the tables is read, and refused
+    assert_untouched(planted)
+
+
+def test_an_earlier_versions_ledger_is_refused_with_what_to_do(tmp_path):
+    out = tmp_path / "out"
+    store = OutputStore(out, identity={"seed": 1})
+    ledger = out / PARTIAL / "_ledger"
+    ledger.write_bytes(b"".join(line + b"\n" for line in ledger.read_bytes().splitlines()[1:]))  # no header
+    store.close()
+    before = snapshot(out)
+    for options in ({"resume": True}, {"overwrite": True}):
+        with pytest.raises(OutputError, match=r"earlier sendsim version.*remove .*\.partial yourself"):
+            OutputStore(out, identity={"seed": 1}, **options)
+    assert snapshot(out) == before
+    shutil.rmtree(out / PARTIAL)  # what the message asks for
+    OutputStore(out, overwrite=True, identity={"seed": 1}).close()
+
+
+def test_a_users_file_where_a_chunk_will_go_stops_the_resume(tmp_path):
+    out = tmp_path / "out"
+    OutputStore(out, identity={"seed": 1}).close()  # an unfinished run, no chunk written yet
+    planted = plant(out, [([PARTIAL, "stock", "baseline", "runs-000000-000000.parquet"], b"mine")])
+    with pytest.raises(OutputError, match=r"'stock', which sendsim did not write"):
+        OutputStore(out, resume=True, identity={"seed": 1})
+    with pytest.raises(OutputError, match=r"'stock', which sendsim did not write"):
+        OutputStore(out, overwrite=True, identity={"seed": 1})
+    assert_untouched(planted)
+
+
+def test_a_stray_scratch_folder_is_tidied_only_by_its_own_records(tmp_path):
+    out = tmp_path / "out"
+    assert quiet_main(["run", *RUN, "--out", str(out)]) == 0
+    # A run killed after its manifest: its scratch records are left (and the user adds a file).
+    store = OutputStore.__new__(OutputStore)
+    store.root, store.partial, store.folder_id = out, out / PARTIAL, read_marker(out)["folder_id"]
+    (out / PARTIAL / "_chunks").mkdir(parents=True)
+    (out / PARTIAL / "_ledger").write_text(f"# sendsim ledger of output folder {store.folder_id}\n"
+                                           ".partial/_chunks/x.done\n", encoding="utf-8")
+    (out / PARTIAL / "_chunks" / "x.done").write_bytes(b"")
+    planted = plant(out, [([PARTIAL, "_chunks", "mine.txt"], b"mine")])
+    code, err = run_cli(["run", *RUN, "--out", str(out), "--resume"])
+    assert code == 2 and "already complete" in err and "left as they are" in err
+    assert_untouched(planted)
+    assert sorted(p.name for p in (out / PARTIAL).rglob("*")) == ["_chunks", "mine.txt"]
+
+
+def test_a_lock_left_half_made_by_a_kill_does_not_block_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    OutputStore(out, identity={"seed": 1}).close()
+    folder_id = read_marker(out)["folder_id"]
+    (out / PARTIAL / "_lock").unlink()
+    leftover = out / PARTIAL / f"_lock.{folder_id}.{'0' * 32}.tmp"  # killed between writing and linking
+    leftover.write_bytes(folder_id.encode()[:3])
+    OutputStore(out, resume=True, identity={"seed": 1}).close()
+    OutputStore(out, overwrite=True, identity={"seed": 1}).close()
+    assert not leftover.exists() and (out / PARTIAL / "_lock").read_bytes() == folder_id.encode()
