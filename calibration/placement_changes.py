@@ -79,14 +79,18 @@ def main(argv: list[str]) -> None:
         print(f"  {r['placement']:18s} {r['median']:+7.0f} [{r['p05']:+6.0f}, {r['p95']:+6.0f}]  {inside:7s} "
               f"{r['sen2_changes']}")
     if len(argv) > 1:
-        from sendsim.inputs.kent.derive import PARAMETERS_PATH
-        rows = pd.read_csv(PARAMETERS_PATH)
+        from sendsim.inputs.defaults import KENT_PARAMETERS
+        from sendsim.inputs.parameters import build_parameter_set, read_parameter_rows
+        from sendsim.simcore.engine import Calendar
 
-        def value(name: str, placement: str) -> float:
-            hit = rows[(rows.parameter == name) & (rows.placement == placement) & rows.date.isna()]
-            return float(hit.value.iloc[-1])
-        check = accounting_check(out, argv[1], value("unit_cost", "special"), value("unit_cost", "independent"),
-                                 value("other_la_cost_ratio", "special"))
+        # The parameter values in force at the start, read through the inputs layer (defaults,
+        # validation); unit costs by age and need are averaged (Kent's vary by placement only).
+        base = build_parameter_set(read_parameter_rows(KENT_PARAMETERS), Calendar(2024, 1, 1))
+        unit_cost = base["unit_cost"].values[0]
+        special, independent = codes.PLACEMENTS.index("special"), codes.PLACEMENTS.index("independent")
+        check = accounting_check(out, argv[1], float(unit_cost[:, special].mean()),
+                                 float(unit_cost[:, independent].mean()),
+                                 float(base["other_la_cost_ratio"].values[0][special]))
         print(f"{argv[1]} minus baseline, January 2024 to March 2028: mean [90%]")
         for name, v in check.items():
             print(f"  {name:58s} {v.mean():8.1f} [{v.quantile(0.05):7.1f}, {v.quantile(0.95):7.1f}]")
